@@ -1,0 +1,1 @@
+"""community-service: owns the reader community (schema ``community``)."""

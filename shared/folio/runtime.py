@@ -1,0 +1,192 @@
+"""The service defaults: one runtime object per service process.
+
+It owns the database, the broker (with its consumers), the outbox relay and telemetry,
+starts them in the right order and reports readiness. Every service builds one in its
+``main.create_app`` and hands it to :func:`folio.app.create_service_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from folio.db.engine import Database
+from folio.db.messaging_tables import MessagingTables
+from folio.health import ReadinessCheck
+from folio.identity import InternalTokenVerifier
+from folio.messaging.broker import Publisher, make_broker
+from folio.messaging.consumer import Consumer
+from folio.messaging.inbox import Inbox
+from folio.messaging.outbox import Outbox, OutboxRelay
+from folio.messaging.topology import QueueSpec, declare_topology
+from folio.settings import DatabaseSettings, ServiceSettings
+from folio.telemetry import Telemetry, setup_telemetry
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        tables: MessagingTables | None = None,
+        use_broker: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.telemetry: Telemetry = setup_telemetry(
+            settings.service_name, settings.otel_exporter_otlp_endpoint
+        )
+        self.database: Database | None = None
+        self.outbox: Outbox | None = None
+        self.inbox: Inbox | None = None
+        if isinstance(settings, DatabaseSettings):
+            self.database = Database(
+                settings.database_url.get_secret_value(),
+                settings.database_schema,
+                application_name=settings.service_name,
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow,
+            )
+            from folio.telemetry import instrument_sqlalchemy
+
+            instrument_sqlalchemy(self.database.engine, self.telemetry)
+            if tables is not None:
+                self.outbox = Outbox(tables.outbox, producer=settings.service_name)
+                self.inbox = Inbox(tables.inbox)
+        self.broker = (
+            make_broker(
+                settings.rabbitmq_url.get_secret_value(),
+                service_name=settings.service_name,
+                telemetry=self.telemetry,
+                graceful_timeout_s=settings.graceful_timeout_s,
+            )
+            if use_broker
+            else None
+        )
+        self.publisher = Publisher(self.broker, settings.service_name) if self.broker else None
+        self.relay: OutboxRelay | None = None
+        if self.broker and self.database and self.outbox and isinstance(settings, DatabaseSettings):
+            self.relay = OutboxRelay(
+                self.database,
+                self.outbox,
+                self.broker,
+                poll_interval_s=settings.outbox_poll_interval_s,
+                batch_size=settings.outbox_batch_size,
+                retention=timedelta(hours=settings.outbox_retention_hours),
+            )
+        self.identity_verifier: InternalTokenVerifier | None = None
+        if settings.internal_token_public_key is not None:
+            self.identity_verifier = InternalTokenVerifier(
+                settings.internal_token_public_key.get_secret_value(),
+                issuer=settings.internal_token_issuer,
+                audience=settings.internal_token_audience,
+            )
+        self.consumers: list[Consumer] = []
+        self.extra_checks: dict[str, ReadinessCheck] = {}
+        self.broker_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._on_ready: list[Callable[[], Awaitable[None]]] = []
+        self._on_shutdown: list[Callable[[], Awaitable[None]]] = []
+
+    # -- wiring ------------------------------------------------------------------------
+
+    def consumer(
+        self, queue: QueueSpec, *, prefetch: int = 10, name: str | None = None
+    ) -> Consumer:
+        """A consumer of ``queue``; with a database it de-duplicates through the inbox."""
+        if self.broker is None:
+            raise RuntimeError("this service runs without a broker")
+        consumer = Consumer(
+            name or self.settings.service_name,
+            queue,
+            database=self.database if self.inbox else None,
+            inbox=self.inbox,
+            prefetch=prefetch,
+        )
+        consumer.attach(self.broker)
+        self.consumers.append(consumer)
+        return consumer
+
+    def on_broker_ready(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._on_ready.append(callback)
+
+    def on_shutdown(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Release something the service opened (an HTTP client, a cache)."""
+        self._on_shutdown.append(callback)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.broker is not None:
+            self._tasks.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
+
+    async def _connect_broker(self) -> None:
+        """Connect in the background: the HTTP API (and the outbox) work meanwhile."""
+        assert self.broker is not None
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.connect()
+                await declare_topology(self.broker)
+                await self.broker.start()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("broker unavailable (%s); retrying in %.1fs", exc, delay)
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self.broker_ready.set()
+        log.info("broker connected; %d consumer(s) running", len(self.consumers))
+        if self.relay is not None:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for callback in self._on_ready:
+            await callback()
+
+    async def stop(self) -> None:
+        for task in reversed(self._tasks):
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.broker is not None:
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+        for callback in self._on_shutdown:
+            with contextlib.suppress(Exception):
+                await callback()
+        if self.database is not None:
+            await self.database.dispose()
+        self.telemetry.tracer_provider.force_flush(timeout_millis=2000)
+
+    # -- readiness ---------------------------------------------------------------------
+
+    def readiness_checks(self) -> dict[str, ReadinessCheck]:
+        checks: dict[str, ReadinessCheck] = {}
+        if self.database is not None:
+            checks["database"] = self.database.ping
+        if self.broker is not None:
+            checks["broker"] = self._check_broker
+        if self.relay is not None:
+            checks["outbox_relay"] = self._check_relay
+        checks.update(self.extra_checks)
+        return checks
+
+    async def _check_broker(self) -> None:
+        if not self.broker_ready.is_set():
+            raise RuntimeError("not connected yet")
+        assert self.broker is not None
+        if not await self.broker.ping(timeout=1.0):
+            raise RuntimeError("connection lost")
+
+    async def _check_relay(self) -> None:
+        task = next((t for t in self._tasks if t.get_name() == "outbox-relay"), None)
+        if task is None or task.done():
+            raise RuntimeError("relay not running")

@@ -1,0 +1,1 @@
+"""Development stack runner."""

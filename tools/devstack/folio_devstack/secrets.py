@@ -1,0 +1,54 @@
+"""Development secrets, generated on first use into a state directory (``.dev/``).
+
+Nothing secret is committed: each checkout makes its own keys and passwords, and the
+state directory is git-ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from folio.identity import generate_ed25519_keypair
+from folio_gateway.dev_issuer import generate_rsa_keypair
+
+SCHEMAS = ("translation", "community", "users")
+
+
+@dataclass(frozen=True)
+class DevSecrets:
+    internal_private_pem: str
+    internal_public_pem: str
+    issuer_private_pem: str
+    issuer_public_pem: str
+    db_passwords: dict[str, str]
+
+
+def _pair(directory: Path, name: str, generate) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    private, public = directory / f"{name}.pem", directory / f"{name}.pub.pem"
+    if not private.exists() or not public.exists():
+        private_pem, public_pem = generate()
+        public.write_text(public_pem)
+        private.write_text(private_pem)
+        private.chmod(0o600)
+    return private.read_text(), public.read_text()
+
+
+def load_or_create(state_dir: Path) -> DevSecrets:
+    keys = state_dir / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
+    internal = _pair(keys, "internal-token", generate_ed25519_keypair)
+    issuer = _pair(keys, "dev-issuer", generate_rsa_keypair)
+    passwords_file = state_dir / "db-passwords.json"
+    passwords: dict[str, str] = (
+        json.loads(passwords_file.read_text()) if passwords_file.exists() else {}
+    )
+    if any(schema not in passwords for schema in SCHEMAS):
+        for schema in SCHEMAS:
+            passwords.setdefault(schema, secrets.token_urlsafe(18))
+        passwords_file.write_text(json.dumps(passwords, indent=2))
+        passwords_file.chmod(0o600)
+    return DevSecrets(internal[0], internal[1], issuer[0], issuer[1], passwords)

@@ -1,0 +1,1 @@
+"""Fake LLM server for Folio: deterministic pseudo-translation, schema-valid JSON, faults."""

@@ -1,0 +1,54 @@
+"""FastAPI application factory: protocol routers plus health and ``/_fake`` introspection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from folio_fakellm import gemini_api, openai_api
+from folio_fakellm._http import Disconnected
+from folio_fakellm.core import Engine
+from folio_fakellm.settings import FakeLLMSettings
+
+
+def create_app(settings: FakeLLMSettings | None = None) -> FastAPI:
+    """Build an app with its own state (counters, log, tokens); settings default to env."""
+    settings = settings or FakeLLMSettings()
+    app = FastAPI(title="Folio fake LLM", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine = Engine(settings)
+    app.include_router(openai_api.router)
+    app.include_router(gemini_api.router)
+
+    @app.exception_handler(Disconnected)
+    async def client_gone(request: Request, exc: Disconnected) -> Response:
+        # nobody is listening; 499 is nginx's "client closed request" convention
+        return Response(status_code=499)
+
+    def engine_of(request: Request) -> Engine:
+        engine: Engine = request.app.state.engine
+        return engine
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/_fake/stats")
+    async def stats(request: Request) -> dict[str, Any]:
+        return engine_of(request).stats.snapshot()
+
+    @app.get("/_fake/requests")
+    async def requests_log(
+        request: Request,
+        limit: int | None = Query(default=None, ge=0),
+        offset: int = Query(default=0, ge=0),
+    ) -> JSONResponse:
+        return JSONResponse(engine_of(request).stats.logged(offset=offset, limit=limit))
+
+    @app.post("/_fake/reset")
+    async def reset(request: Request) -> dict[str, str]:
+        engine_of(request).reset()
+        return {"status": "reset"}
+
+    return app

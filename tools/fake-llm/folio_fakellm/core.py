@@ -1,0 +1,341 @@
+"""Protocol-independent request pipeline: auth verdicts, faults, generation, latency, stats.
+
+Both wire protocols (OpenAI and Gemini/Vertex) translate their request into an ``LLMCall``
+and render the resulting ``CallResult`` in their own shape; keeping the behaviour here means
+a marker or setting acts identically whichever protocol a client speaks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from folio_fakellm.faults import ConfiguredFaults, FaultPlan, MarkerCounter
+from folio_fakellm.latency import delay_seconds, sleep_for
+from folio_fakellm.prompt import (
+    extract_embedded_schema,
+    extract_names,
+    extract_source,
+    extract_target_language,
+)
+from folio_fakellm.pseudo import language_kind, pseudo_translate
+from folio_fakellm.schema_fill import FillContext, fill_schema
+from folio_fakellm.settings import FakeLLMSettings
+from folio_fakellm.stats import RequestRecord, Stats, key_hash
+from folio_fakellm.tokens import estimate_tokens
+
+logger = logging.getLogger("folio_fakellm")
+
+Protocol = Literal["openai", "gemini"]
+Finish = Literal["stop", "length", "safety"]
+
+
+class ErrorKind(StrEnum):
+    MISSING_KEY = "missing_key"
+    INVALID_KEY = "invalid_key"
+    UNKNOWN_TOKEN = "unknown_token"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    UNAVAILABLE = "unavailable"
+    BAD_REQUEST = "bad_request"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+
+
+_STATUS: dict[Protocol, dict[ErrorKind, int]] = {
+    "openai": {
+        ErrorKind.MISSING_KEY: 401,
+        ErrorKind.INVALID_KEY: 403,
+        ErrorKind.UNKNOWN_TOKEN: 401,
+        ErrorKind.RATE_LIMITED: 429,
+        ErrorKind.SERVER_ERROR: 500,
+        ErrorKind.UNAVAILABLE: 503,
+        ErrorKind.BAD_REQUEST: 400,
+        ErrorKind.UNSUPPORTED_FORMAT: 400,
+    },
+    "gemini": {
+        ErrorKind.MISSING_KEY: 400,
+        ErrorKind.INVALID_KEY: 403,
+        ErrorKind.UNKNOWN_TOKEN: 401,
+        ErrorKind.RATE_LIMITED: 429,
+        ErrorKind.SERVER_ERROR: 500,
+        ErrorKind.UNAVAILABLE: 503,
+        ErrorKind.BAD_REQUEST: 400,
+        ErrorKind.UNSUPPORTED_FORMAT: 400,
+    },
+}
+
+
+def http_status(protocol: Protocol, kind: ErrorKind) -> int:
+    return _STATUS[protocol][kind]
+
+
+@dataclass
+class CallError:
+    """An error answer; ``retry_after`` (seconds) only for rate limiting."""
+
+    kind: ErrorKind
+    message: str
+    retry_after: float | None = None
+
+
+@dataclass
+class LLMCall:
+    """A generation request, normalised from either protocol."""
+
+    protocol: Protocol
+    endpoint: str
+    model: str
+    key: str | None
+    prompt: str
+    user_texts: list[str]
+    structured: bool = False
+    schema: dict[str, Any] | None = None
+    schema_name: str | None = None
+    max_output_tokens: int | None = None
+    thinking: dict[str, Any] | None = None
+
+
+@dataclass
+class CallResult:
+    """What the protocol layer must render."""
+
+    outcome: str
+    error: CallError | None = None
+    status: int = 200
+    prompt_blocked: bool = False
+    text: str = ""
+    finish: Finish = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    thought_tokens: int = 0
+    flags: set[str] = field(default_factory=set)
+
+
+def format_seconds(seconds: float) -> str:
+    """``2.0`` → ``"2"``, ``0.5`` → ``"0.5"`` (for Retry-After and google.rpc durations)."""
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+
+
+def _cut_to_tokens(text: str, max_tokens: int) -> str:
+    """Longest prefix of ``text`` whose UTF-8 size fits ``max_tokens`` estimated tokens."""
+    budget = max(0, max_tokens) * 4
+    size = 0
+    for i, ch in enumerate(text):
+        size += len(ch.encode("utf-8"))
+        if size > budget:
+            return text[:i]
+    return text
+
+
+def _malformed(text: str) -> str:
+    cut = text[: max(1, len(text) // 2)]
+    try:
+        json.loads(cut)
+    except ValueError:
+        return cut
+    return cut + '{"'
+
+
+class Engine:
+    """Shared state of one server instance (settings, counters, issued Vertex tokens)."""
+
+    def __init__(self, settings: FakeLLMSettings) -> None:
+        self.settings = settings
+        self.stats = Stats(settings.max_logged_requests)
+        self.markers = MarkerCounter()
+        self.configured = ConfiguredFaults(settings.faults, settings.seed)
+        self._tokens: set[str] = set()
+        self._token_lock = threading.Lock()
+
+    def reset(self) -> None:
+        """Clear stats, the request log, marker counters and re-seed configured faults."""
+        self.stats.reset()
+        self.markers.reset()
+        self.configured.reset()
+
+    # --- auth ----------------------------------------------------------------------------
+    def check_key(self, key: str | None) -> CallError | None:
+        if not key:
+            return CallError(ErrorKind.MISSING_KEY, "API key missing")
+        if key.startswith("invalid"):
+            return CallError(ErrorKind.INVALID_KEY, "API key is not authorised for this service")
+        if key.startswith("ratelimited"):
+            return CallError(
+                ErrorKind.RATE_LIMITED,
+                "Rate limit exceeded for this API key",
+                retry_after=self.settings.retry_after_s,
+            )
+        return None
+
+    def issue_token(self) -> str:
+        token = f"fake-vertex-{secrets.token_urlsafe(24)}"
+        with self._token_lock:
+            self._tokens.add(token)
+        return token
+
+    def check_token(self, token: str | None) -> CallError | None:
+        with self._token_lock:
+            known = token is not None and token in self._tokens
+        if not token:
+            return CallError(ErrorKind.UNKNOWN_TOKEN, "Request is missing an access token")
+        if not known:
+            return CallError(
+                ErrorKind.UNKNOWN_TOKEN, "Request had invalid authentication credentials"
+            )
+        return None
+
+    # --- generation ----------------------------------------------------------------------
+    def answer_text(self, call: LLMCall, *, echo: bool = False) -> str:
+        """The normal (fault-free) answer text for ``call``."""
+        source = extract_source(call.user_texts, fallback=call.prompt)
+        target = extract_target_language(call.prompt, self.settings.default_target_language)
+        ratio = self.settings.length_ratio(language_kind(target))
+
+        def translate(text: str) -> str:
+            return pseudo_translate(text, target, ratio)
+
+        if not call.structured:
+            return source if echo else translate(source)
+        schema = call.schema or extract_embedded_schema(call.prompt)
+        if schema is None:
+            value: Any = {"result": translate(source)}
+        else:
+            ctx = FillContext(
+                source=source,
+                names=extract_names(source),
+                target_language=target,
+                translate=translate,
+                seed=call.prompt,
+            )
+            value = fill_schema(schema, ctx)
+        return json.dumps(value, ensure_ascii=False)
+
+    def _thoughts(self, call: LLMCall, completion_tokens: int) -> int:
+        cfg = call.thinking
+        if cfg is None:
+            return 0
+        budget = cfg.get("thinkingBudget", cfg.get("thinking_budget"))
+        if budget == 0:
+            return 0
+        level = str(cfg.get("thinkingLevel", cfg.get("thinking_level", "medium"))).lower()
+        factor = {"minimal": 0.1, "low": 0.25, "medium": 0.5, "high": 1.0}.get(level, 0.5)
+        thoughts = max(1, math.ceil(completion_tokens * factor) + 8)
+        if isinstance(budget, int) and budget > 0:
+            thoughts = min(thoughts, budget)
+        return thoughts
+
+    async def run(self, call: LLMCall, pre_error: CallError | None = None) -> CallResult:
+        """Apply auth verdict, faults, generation and latency; record stats and the log."""
+        started = time.perf_counter()
+        arrived = time.time()
+        seq = self.stats.next_seq()
+        with self.stats.track():
+            try:
+                result = await self._run(call, pre_error)
+            except Exception as exc:  # a bug here must still give a protocol-shaped answer
+                logger.exception("fake LLM failed to answer request %d", seq)
+                result = self._error(
+                    call, CallError(ErrorKind.SERVER_ERROR, f"fake-llm internal error: {exc!r}")
+                )
+                result.outcome = "crash"
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        self.stats.record(
+            RequestRecord(
+                seq=seq,
+                at=arrived,
+                endpoint=call.endpoint,
+                model=call.model,
+                key_hash=key_hash(call.key),
+                prompt=call.prompt,
+                structured=call.structured,
+                schema_name=call.schema_name,
+                outcome=result.outcome,
+                output=result.text,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                thought_tokens=result.thought_tokens,
+                latency_ms=round(elapsed_ms, 3),
+            )
+        )
+        return result
+
+    def _error(self, call: LLMCall, error: CallError) -> CallResult:
+        status = http_status(call.protocol, error.kind)
+        return CallResult(outcome=str(status), error=error, status=status)
+
+    async def _run(self, call: LLMCall, pre_error: CallError | None) -> CallResult:
+        settings = self.settings
+        if pre_error is not None:
+            return self._error(call, pre_error)
+        plan = FaultPlan.from_faults(
+            self.markers.active_faults(call.prompt) + self.configured.draw()
+        )
+        await sleep_for(plan.slow_s)
+        if plan.error is not None:
+            await sleep_for(delay_seconds(settings, 0))
+            kind = {
+                "429": ErrorKind.RATE_LIMITED,
+                "500": ErrorKind.SERVER_ERROR,
+                "503": ErrorKind.UNAVAILABLE,
+            }[plan.error.kind]
+            message = {
+                ErrorKind.RATE_LIMITED: "Resource has been exhausted (e.g. check quota).",
+                ErrorKind.SERVER_ERROR: "An internal error has occurred.",
+                ErrorKind.UNAVAILABLE: "The model is overloaded. Please try again later.",
+            }[kind]
+            retry = plan.error.retry_after
+            if kind is ErrorKind.RATE_LIMITED and retry is None:
+                retry = settings.retry_after_s
+            return self._error(call, CallError(kind, message, retry_after=retry))
+
+        prompt_tokens = estimate_tokens(call.prompt)
+        if "block-prompt" in plan.flags:
+            await sleep_for(delay_seconds(settings, 0))
+            return CallResult(
+                outcome="block-prompt",
+                prompt_blocked=True,
+                prompt_tokens=prompt_tokens,
+                status=400 if call.protocol == "openai" else 200,
+            )
+
+        flags = plan.flags
+        outcome = "ok"
+        finish: Finish = "stop"
+        echo = "echo" in flags and not call.structured
+        text = self.answer_text(call, echo=echo)
+        if echo:
+            outcome = "echo"
+        if "malformed-json" in flags and call.structured:
+            text, outcome = _malformed(text), "malformed-json"
+        if "truncate" in flags:
+            text, outcome, finish = text[: len(text) // 2], "truncate", "length"
+        if "empty" in flags:
+            text, outcome, finish = "", "empty", "stop"
+        if "block-candidate" in flags:
+            text, outcome, finish = "", "block-candidate", "safety"
+        if (
+            call.max_output_tokens is not None
+            and finish != "safety"
+            and estimate_tokens(text) > call.max_output_tokens
+        ):
+            text, finish = _cut_to_tokens(text, call.max_output_tokens), "length"
+            if outcome == "ok":
+                outcome = "max-tokens"
+        completion_tokens = estimate_tokens(text)
+        await sleep_for(delay_seconds(settings, len(text)))
+        return CallResult(
+            outcome=outcome,
+            text=text,
+            finish=finish,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            thought_tokens=self._thoughts(call, completion_tokens),
+            flags=set(flags),
+        )

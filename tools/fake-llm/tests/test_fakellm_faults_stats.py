@@ -1,0 +1,152 @@
+"""Fault counting, configured fault rates, latency overlap, stats and the request log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from folio_fakellm.faults import ConfiguredFaults, Fault, MarkerCounter, parse_configured
+from folio_fakellm.stats import key_hash
+
+AUTH = {"Authorization": "Bearer sk-secret-abc"}
+MakeClient = Callable[..., httpx.AsyncClient]
+
+
+def body(text: str) -> dict[str, object]:
+    return {"model": "fake-model", "messages": [{"role": "user", "content": text}]}
+
+
+def test_marker_counter_counts_exact_marker_strings() -> None:
+    counter = MarkerCounter()
+    text = "a [[fake:500*2]] b [[fake:echo]] [[fake:nonsense]]"
+    assert [f.kind for f in counter.active_faults(text)] == ["500", "echo"]
+    assert [f.kind for f in counter.active_faults(text)] == ["500", "echo"]
+    assert [f.kind for f in counter.active_faults(text)] == ["echo"]
+    # a different count is a different marker string with its own counter
+    assert [f.kind for f in counter.active_faults("[[fake:500*3]]")] == ["500"]
+    counter.reset()
+    assert [f.kind for f in counter.active_faults("[[fake:500*2]]")] == ["500"]
+
+
+def test_configured_faults_parse_and_repeat() -> None:
+    assert parse_configured("429:0.1, slow=0.5:0.2,block-candidate:0") == [
+        (Fault("429"), 0.1),
+        (Fault("slow", seconds=0.5), 0.2),
+        (Fault("block-candidate"), 0.0),
+    ]
+    with pytest.raises(ValueError):
+        parse_configured("teapot:0.5")
+    a = ConfiguredFaults("500:0.3", seed=7)
+    b = ConfiguredFaults("500:0.3", seed=7)
+    draws_a = [bool(a.draw()) for _ in range(200)]
+    assert draws_a == [bool(b.draw()) for _ in range(200)]
+    assert 30 <= sum(draws_a) <= 90
+
+
+async def test_configured_fault_rate_via_http(make_client: MakeClient) -> None:
+    client = make_client(faults="503:0.5", seed=3)
+    codes = [
+        (await client.post("/v1/chat/completions", headers=AUTH, json=body("hi"))).status_code
+        for _ in range(60)
+    ]
+    assert set(codes) == {200, 503}
+    await client.post("/_fake/reset")
+    again = [
+        (await client.post("/v1/chat/completions", headers=AUTH, json=body("hi"))).status_code
+        for _ in range(60)
+    ]
+    assert again == codes  # reset re-seeds: same sequence
+
+
+async def test_counted_marker_under_concurrency(client: httpx.AsyncClient) -> None:
+    async def one() -> int:
+        r = await client.post("/v1/chat/completions", headers=AUTH, json=body("x [[fake:429*5]]"))
+        return r.status_code
+
+    codes = await asyncio.gather(*(one() for _ in range(40)))
+    assert codes.count(429) == 5 and codes.count(200) == 35
+
+
+async def test_latency_requests_overlap(make_client: MakeClient) -> None:
+    client = make_client(latency_base_ms=200)
+
+    async def one(i: int) -> int:
+        r = await client.post("/v1/chat/completions", headers=AUTH, json=body(f"hello {i}"))
+        return r.status_code
+
+    codes = await asyncio.gather(*(one(i) for i in range(200)))
+    assert codes == [200] * 200
+    stats = (await client.get("/_fake/stats")).json()
+    assert stats["max_in_flight"] >= 50
+    assert stats["in_flight"] == 0
+    log = (await client.get("/_fake/requests")).json()
+    assert min(e["latency_ms"] for e in log) >= 190
+    assert [e["seq"] for e in log] == list(range(1, 201))  # arrival order
+
+
+async def test_slow_marker_delays(client: httpx.AsyncClient) -> None:
+    started = time.perf_counter()
+    r = await client.post("/v1/chat/completions", headers=AUTH, json=body("a [[fake:slow=0.3]]"))
+    assert r.status_code == 200
+    assert time.perf_counter() - started >= 0.3
+
+
+async def test_stats_log_and_reset(client: httpx.AsyncClient) -> None:
+    for i in range(3):
+        await client.post("/v1/chat/completions", headers=AUTH, json=body(f"<source>n{i}</source>"))
+    await client.post("/v1/chat/completions", json=body("no key"))
+    stats = (await client.get("/_fake/stats")).json()
+    assert stats["requests"] == 4
+    assert stats["by_endpoint"] == {"openai.chat": 4}
+    assert stats["by_outcome"] == {"ok": 3, "401": 1}
+    log = (await client.get("/_fake/requests")).json()
+    assert [e["seq"] for e in log] == [1, 2, 3, 4]
+    assert stats["prompt_tokens"] == sum(e["prompt_tokens"] for e in log)
+    assert stats["completion_tokens"] == sum(e["completion_tokens"] for e in log)
+    first = log[0]
+    assert first["prompt"] == "<source>n0</source>"
+    assert first["key_hash"] == key_hash("sk-secret-abc") and len(first["key_hash"]) == 12
+    assert first["outcome"] == "ok" and first["output"]
+    assert "sk-secret-abc" not in str(log) and "sk-secret-abc" not in str(stats)
+    page = (await client.get("/_fake/requests", params={"offset": 1, "limit": 2})).json()
+    assert [e["seq"] for e in page] == [2, 3]
+    assert (await client.post("/_fake/reset")).status_code == 200
+    stats = (await client.get("/_fake/stats")).json()
+    assert stats["requests"] == 0 and stats["max_in_flight"] == 0
+    assert (await client.get("/_fake/requests")).json() == []
+
+
+async def test_log_is_bounded(make_client: MakeClient) -> None:
+    client = make_client(max_logged_requests=3)
+    for i in range(5):
+        await client.post("/v1/chat/completions", headers=AUTH, json=body(str(i)))
+    log = (await client.get("/_fake/requests")).json()
+    assert [e["seq"] for e in log] == [3, 4, 5]
+    assert (await client.get("/_fake/stats")).json()["requests"] == 5
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    r = await client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+async def test_internal_failure_is_protocol_shaped(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app.state.engine, "answer_text", boom)
+    r = await client.post(
+        "/v1beta/models/m:generateContent",
+        params={"key": "k"},
+        json={"contents": [{"parts": [{"text": "hi"}]}]},
+    )
+    assert r.status_code == 500
+    assert r.json()["error"]["status"] == "INTERNAL"
+    assert (await client.get("/_fake/stats")).json()["by_outcome"] == {"crash": 1}

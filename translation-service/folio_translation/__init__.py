@@ -1,0 +1,1 @@
+"""translation-service: owns translation jobs and their segments (schema ``translation``)."""

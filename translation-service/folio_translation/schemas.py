@@ -1,0 +1,31 @@
+"""What the API accepts and returns (kept apart from the tables on purpose)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from folio_translation.models import JobBase
+
+
+class TokenUsagePublic(BaseModel):
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    thinking_tokens: int
+
+
+class JobPublic(JobBase):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    owner_id: str
+    status: str
+    progress: int
+    error_message: str | None
+    total_segments: int | None
+    translated_segments: int
+    created_at: datetime
+    completed_at: datetime | None
+    usage: TokenUsagePublic

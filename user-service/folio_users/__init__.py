@@ -1,0 +1,1 @@
+"""user-service: owns users and roles (schema ``users``)."""

@@ -1,0 +1,1 @@
+"""worker-service: stateless compute that runs the translation engine for work commands."""

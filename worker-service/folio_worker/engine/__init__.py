@@ -1,0 +1,1 @@
+"""The translation engine: parsing, segmentation, prompts, translation."""
