@@ -120,9 +120,13 @@ class ServiceRuntime:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, broker_wait_s: float = 5.0) -> None:
         if self.broker is not None:
-            self._tasks.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
+            task = asyncio.create_task(self._connect_broker(), name="broker-connect")
+            self._tasks.append(task)
+            # Usually the broker is there: start with it connected. If it is not, serve
+            # HTTP anyway (writes go to the outbox) and keep connecting in the background.
+            await asyncio.wait({task}, timeout=broker_wait_s)
 
     async def _connect_broker(self) -> None:
         """Connect in the background: the HTTP API (and the outbox) work meanwhile."""

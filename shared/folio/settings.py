@@ -15,8 +15,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
 
+# Template placeholders (k8s Secret templates, compose.env.example) anywhere in a value.
+_PLACEHOLDERS = ("replace_me", "replace-me", "change-me", "changeme")
 # Values that must never reach production: they are published in this repository.
-_KNOWN_DEV_SECRETS = {"", "change-me", "changeme", "dev", "dev-secret-key", "secret"}
+_KNOWN_DEV_SECRETS = {
+    "",
+    "change-me",
+    "changeme",
+    "dev",
+    "dev-secret-key",
+    "secret",
+    "replace_me",
+    "replace-me",
+}
 
 
 class ServiceSettings(BaseSettings):
@@ -24,7 +35,8 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="FOLIO_",
-        env_file=".env",
+        # Only the process environment: a stray .env (compose keeps one) must not leak
+        # into every service started from the same directory.
         env_ignore_empty=True,
         extra="ignore",
     )
@@ -63,7 +75,10 @@ class ServiceSettings(BaseSettings):
         if self.environment != "production":
             return self
         for name, value in self._secret_fields():
-            if value is not None and value.get_secret_value().strip() in _KNOWN_DEV_SECRETS:
+            if value is None:
+                continue
+            text = value.get_secret_value().strip().lower()
+            if text in _KNOWN_DEV_SECRETS or any(p in text for p in _PLACEHOLDERS):
                 raise ValueError(f"{name} uses a default value; set a real secret in production")
         url = self.rabbitmq_url.get_secret_value()
         if "guest:guest@" in url:

@@ -103,6 +103,11 @@ class LocalStorage:
         except BaseException:
             await anyio.to_thread.run_sync(lambda: tmp.unlink(missing_ok=True))
             raise
+        finally:
+            # An abandoned generator would otherwise be finalised outside the event loop.
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
         return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
 
     async def put_bytes(self, prefix: str, data: bytes, *, name: str | None = None) -> StoredBlob:

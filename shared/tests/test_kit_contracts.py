@@ -85,8 +85,11 @@ def test_envelope_with_bad_data_fails_validation():
 
 def test_unknown_type_is_reported():
     envelope = Envelope(
-        message_id=uuid.uuid4(), type="nobody.knows.v1", occurred_at="2026-01-01T00:00:00Z",
-        producer="x", data={},
+        message_id=uuid.uuid4(),
+        type="nobody.knows.v1",
+        occurred_at="2026-01-01T00:00:00Z",
+        producer="x",
+        data={},
     )
     with pytest.raises(UnknownMessageType):
         envelope.open()

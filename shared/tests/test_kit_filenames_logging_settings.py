@@ -33,7 +33,9 @@ def test_display_filename_trims_long_names_keeping_the_extension():
 
 
 def test_content_disposition_ascii_and_unicode():
-    assert content_disposition("book_translated.txt") == 'attachment; filename="book_translated.txt"'
+    assert (
+        content_disposition("book_translated.txt") == 'attachment; filename="book_translated.txt"'
+    )
     header = content_disposition("소설_translated.txt")
     assert header.startswith('attachment; filename="translated.txt"')
     assert "filename*=UTF-8''%EC%86%8C%EC%84%A4_translated.txt" in header
@@ -83,6 +85,15 @@ def test_production_refuses_passwordless_database_url():
             environment="production",
             rabbitmq_url=SecretStr("amqp://folio:s3cr3t-value@rabbit/"),
             database_url=SecretStr("postgresql+asyncpg://folio@db/folio"),
+        )
+
+
+def test_production_refuses_template_placeholders():
+    with pytest.raises(ValidationError, match="default value"):
+        DatabaseSettings(
+            environment="production",
+            rabbitmq_url=SecretStr("amqp://folio:REPLACE_ME@rabbit/"),
+            database_url=SecretStr("postgresql+asyncpg://folio:pw-123456@db/folio"),
         )
 
 

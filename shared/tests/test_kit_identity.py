@@ -57,8 +57,14 @@ def test_expired_token_is_refused(keys):
 def test_unsigned_and_hmac_tokens_are_refused(keys):
     _, public = keys
     now = int(time.time())
-    claims = {"iss": "folio-gateway", "aud": "folio-internal", "sub": "u", "role": "admin",
-              "iat": now, "exp": now + 60}
+    claims = {
+        "iss": "folio-gateway",
+        "aud": "folio-internal",
+        "sub": "u",
+        "role": "admin",
+        "iat": now,
+        "exp": now + 60,
+    }
     for token in (
         jwt.encode(claims, None, algorithm="none"),
         _hs256_with_public_key(claims, public),  # the classic key-confusion forgery

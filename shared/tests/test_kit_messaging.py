@@ -14,7 +14,6 @@ from typing import ClassVar
 
 import aio_pika
 import pytest
-from faststream.rabbit import RabbitBroker
 from sqlalchemy import delete, func, select, text
 
 from folio.contracts import EVENTS_EXCHANGE, Event, PlanJob
@@ -45,7 +44,10 @@ class KitProbe(Event):
 
 def plan(job_id: int) -> PlanJob:
     return PlanJob(
-        job_id=job_id, upload_key="uploads/x", filename="b.txt", segment_size=1000,
+        job_id=job_id,
+        upload_key="uploads/x",
+        filename="b.txt",
+        segment_size=1000,
         target_language="ko",
     )
 
@@ -100,9 +102,9 @@ async def unpublished(db: Database) -> int:
     async with db.transaction() as session:
         return (
             await session.execute(
-                select(func.count()).select_from(MESSAGING.outbox).where(
-                    MESSAGING.outbox.c.published_at.is_(None)
-                )
+                select(func.count())
+                .select_from(MESSAGING.outbox)
+                .where(MESSAGING.outbox.c.published_at.is_(None))
             )
         ).scalar_one()
 
@@ -111,7 +113,9 @@ def rabbitmqctl_queues(vhost_url: str) -> dict[str, str]:
     vhost = vhost_url.rsplit("/", 1)[1].replace("%2F", "/")
     out = subprocess.run(
         ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "type", "arguments"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return {line.split("\t")[0]: line for line in out.splitlines() if "\t" in line}
 
@@ -238,17 +242,23 @@ async def test_inbox_applies_a_message_once_and_forgets_failed_attempts(database
     await consumer.process(body)  # duplicate: ignored
     assert attempts == [42, 42]
     async with database.transaction() as session:
-        outbox_rows = (await session.execute(select(func.count()).select_from(MESSAGING.outbox))).scalar_one()
-        inbox_rows = (await session.execute(select(func.count()).select_from(MESSAGING.inbox))).scalar_one()
+        outbox_rows = (
+            await session.execute(select(func.count()).select_from(MESSAGING.outbox))
+        ).scalar_one()
+        inbox_rows = (
+            await session.execute(select(func.count()).select_from(MESSAGING.inbox))
+        ).scalar_one()
     assert outbox_rows == 1
     assert inbox_rows == 1
 
 
-async def test_poison_message_lands_in_its_dlq_while_others_are_processed(
-    amqp_url, raw_channel
-):
-    spec = QueueSpec(f"kit-test.poison-{uuid.uuid4().hex[:6]}", EVENTS_EXCHANGE,
-                     (KitProbe.TYPE,), delivery_limit=2)
+async def test_poison_message_lands_in_its_dlq_while_others_are_processed(amqp_url, raw_channel):
+    spec = QueueSpec(
+        f"kit-test.poison-{uuid.uuid4().hex[:6]}",
+        EVENTS_EXCHANGE,
+        (KitProbe.TYPE,),
+        delivery_limit=2,
+    )
     broker = make_broker(amqp_url, service_name="kit-test", telemetry=None)
     consumer = Consumer("kit-poison", spec, prefetch=4)
     processed: list[int] = []
@@ -268,8 +278,10 @@ async def test_poison_message_lands_in_its_dlq_while_others_are_processed(
     try:
         for n, poison in [(1, True), (2, False), (3, False), (4, False)]:
             await publish_envelope(
-                broker, Envelope.wrap(KitProbe(n=n, poison=poison), producer="t"),
-                exchange=EVENTS_EXCHANGE, routing_key=KitProbe.TYPE,
+                broker,
+                Envelope.wrap(KitProbe(n=n, poison=poison), producer="t"),
+                exchange=EVENTS_EXCHANGE,
+                routing_key=KitProbe.TYPE,
             )
         # Not JSON at all: rejected at once, straight to the DLQ.
         exchange = await raw_channel.get_exchange(EVENTS_EXCHANGE)

@@ -35,9 +35,7 @@ def _run(cmd: Sequence[str], timeout: float = 180) -> bool:
     if shutil.which(cmd[0]) is None:
         return False
     try:
-        result = subprocess.run(
-            list(cmd), capture_output=True, timeout=timeout, check=False
-        )
+        result = subprocess.run(list(cmd), capture_output=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0

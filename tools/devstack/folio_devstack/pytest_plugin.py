@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -72,22 +72,38 @@ def amqp_vhost(folio_infra: Infra) -> Iterator[Callable[[str], str]]:
 
 
 @pytest.fixture(scope="session")
-async def test_database(folio_infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TestDatabase]:
-    name = f"folio_test_{uuid.uuid4().hex[:8]}"
-    config = StackConfig(
-        state_dir=tmp_path_factory.mktemp("db-bootstrap"),
-        database=name,
-        admin_url=folio_infra.admin_url,
-        secrets_dir=folio_infra.secrets_dir,
-    )
-    stack = Stack(config)
-    await stack.prepare_database()
-    yield TestDatabase(name, folio_infra.admin_url, stack.secrets.db_passwords)
+async def database_factory(
+    folio_infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Callable[[], Awaitable[TestDatabase]]]:
+    """Makes fresh, migrated databases. Each stack needs its own: two stacks sharing a
+    schema would relay each other's outbox rows to the wrong workers."""
+    created: list[str] = []
+
+    async def make() -> TestDatabase:
+        name = f"folio_test_{uuid.uuid4().hex[:8]}"
+        created.append(name)
+        config = StackConfig(
+            state_dir=tmp_path_factory.mktemp("db-bootstrap"),
+            database=name,
+            admin_url=folio_infra.admin_url,
+            secrets_dir=folio_infra.secrets_dir,
+        )
+        stack = Stack(config)
+        await stack.prepare_database()
+        return TestDatabase(name, folio_infra.admin_url, stack.secrets.db_passwords)
+
+    yield make
     conn = await asyncpg.connect(folio_infra.admin_url)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in created:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def test_database(database_factory) -> TestDatabase:
+    return await database_factory()
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +147,7 @@ async def stack(
         await running.start()
         yield running
     finally:
-        running.stop()
+        await asyncio.to_thread(running.stop)
 
 
 @pytest.fixture(scope="session")
@@ -154,3 +170,61 @@ async def wait_until(predicate, *, timeout_s: float = 30, interval_s: float = 0.
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"condition not met within {timeout_s}s")
         await asyncio.sleep(interval_s)
+
+
+@contextlib.asynccontextmanager
+async def running_app(app) -> AsyncIterator:  # type: ignore[no-untyped-def]
+    """Run an ASGI app's lifespan and give an in-process HTTP client for it."""
+    import httpx
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+@pytest.fixture(scope="session")
+def internal_signer(folio_infra: Infra):
+    """Signs identities exactly as the gateway does (same development key)."""
+    from folio.identity import InternalTokenSigner
+
+    secrets = load_or_create(folio_infra.secrets_dir)
+    return InternalTokenSigner(
+        secrets.internal_private_pem, issuer="folio-gateway", audience="folio-internal"
+    )
+
+
+@pytest.fixture(scope="session")
+def internal_public_key(folio_infra: Infra) -> str:
+    return load_or_create(folio_infra.secrets_dir).internal_public_pem
+
+
+@pytest.fixture(scope="session")
+async def fake_llm_url() -> AsyncIterator[str]:
+    """A fake LLM server as its own process, for engine and provider tests."""
+    from folio_devstack.stack import free_port
+
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        __import__("sys").executable,
+        "-m",
+        "folio_fakellm",
+        "--port",
+        str(port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+
+        async def healthy() -> bool:
+            with contextlib.suppress(httpx.HTTPError):
+                return (await client.get(url + "/healthz")).status_code == 200
+            return False
+
+        await wait_until(healthy, timeout_s=30)
+    yield url
+    process.terminate()
+    await process.wait()

@@ -14,7 +14,6 @@ from typing import Any
 
 from folio_fakellm.faults import strip_markers
 
-_SOURCE_RE = re.compile(r"<source(?:\s[^>]*)?>(.*?)</source>", re.S)
 _TARGET_RE = re.compile(r"<target_language(?:\s[^>]*)?>(.*?)</target_language>", re.S)
 _SCHEMA_RE = re.compile(r"<json_schema(?:\s[^>]*)?>(.*?)</json_schema>", re.S)
 
@@ -48,9 +47,25 @@ def _last_match(pattern: re.Pattern[str], text: str) -> str | None:
     return found[-1] if found else None
 
 
+_SOURCE_OPEN_RE = re.compile(r"<source(?:\s[^>]*)?>")
+
+
+def _last_source_block(text: str) -> str | None:
+    """The text between the last ``</source>`` and the nearest ``<source>`` before it.
+
+    Instructions often *mention* the tag ("translate the text in <source>"), so the
+    first opening tag is not necessarily the block's.
+    """
+    end = text.rfind("</source>")
+    if end < 0:
+        return None
+    openings = list(_SOURCE_OPEN_RE.finditer(text, 0, end))
+    return text[openings[-1].end() : end] if openings else None
+
+
 def extract_source(user_texts: list[str], fallback: str = "") -> str:
     """The last ``<source>`` block across the user messages, else the last user message."""
-    block = _last_match(_SOURCE_RE, "\n\n".join(user_texts))
+    block = _last_source_block("\n\n".join(user_texts))
     if block is None:
         block = user_texts[-1] if user_texts else fallback
         # the control blocks are instructions, not text to translate

@@ -60,3 +60,13 @@ def test_embedded_schema() -> None:
     assert extract_embedded_schema(prompt) == {"type": "object", "properties": {}}
     assert extract_embedded_schema("<json_schema>not json</json_schema>") is None
     assert extract_embedded_schema("none") is None
+
+
+def test_source_block_is_found_even_when_the_instructions_mention_the_tag():
+    from folio_fakellm.prompt import extract_source
+
+    prompt = (
+        "Translate the text in <source> into <target_language>Korean</target_language>.\n\n"
+        "<source>\nGregor woke.\n</source>"
+    )
+    assert extract_source([prompt]) == "Gregor woke."
