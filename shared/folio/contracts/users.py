@@ -7,22 +7,21 @@ from typing import ClassVar
 from folio.contracts.base import Event
 
 
-class UserCreated(Event):
+class _UserSnapshot(Event):
+    """The fields other services may keep about a user (their read models)."""
+
+    user_id: str
+    name: str | None = None
+    email: str | None = None
+    role: str = "user"
+
+
+class UserCreated(_UserSnapshot):
     TYPE: ClassVar[str] = "users.user.created.v1"
 
-    user_id: str
-    name: str | None = None
-    email: str | None = None
-    role: str = "user"
 
-
-class UserUpdated(Event):
+class UserUpdated(_UserSnapshot):
     TYPE: ClassVar[str] = "users.user.updated.v1"
-
-    user_id: str
-    name: str | None = None
-    email: str | None = None
-    role: str = "user"
 
 
 class UserDeleted(Event):
