@@ -91,6 +91,7 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._on_ready: list[Callable[[], Awaitable[None]]] = []
         self._on_shutdown: list[Callable[[], Awaitable[None]]] = []
+        self._on_startup: list[Callable[[], Awaitable[None]]] = []
 
     # -- wiring ------------------------------------------------------------------------
 
@@ -114,6 +115,10 @@ class ServiceRuntime:
     def on_broker_ready(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._on_ready.append(callback)
 
+    def on_startup(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Prepare something before messages start arriving (e.g. warm a process pool)."""
+        self._on_startup.append(callback)
+
     def on_shutdown(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Release something the service opened (an HTTP client, a cache)."""
         self._on_shutdown.append(callback)
@@ -121,6 +126,8 @@ class ServiceRuntime:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self, broker_wait_s: float = 5.0) -> None:
+        for callback in self._on_startup:
+            await callback()
         if self.broker is not None:
             task = asyncio.create_task(self._connect_broker(), name="broker-connect")
             self._tasks.append(task)

@@ -76,6 +76,14 @@ def setup_telemetry(service_name: str, endpoint: str | None = None) -> Telemetry
         tracer_provider=tracer_provider, meter_provider=meter_provider
     )
     LoggingInstrumentor().instrument(set_logging_format=False)
+    try:  # the worker calls model providers with aiohttp
+        from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    except ImportError:
+        pass
+    else:
+        AioHttpClientInstrumentor().instrument(
+            tracer_provider=tracer_provider, meter_provider=meter_provider
+        )
     _current = Telemetry(tracer_provider, meter_provider)
     return _current
 

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select, text
 from folio.contracts import EVENTS_EXCHANGE, Event, PlanJob
 from folio.db import Database
 from folio.messaging import (
+    QUEUES,
     Consumer,
     Delivery,
     Envelope,
@@ -49,6 +50,7 @@ def plan(job_id: int) -> PlanJob:
         filename="b.txt",
         segment_size=1000,
         target_language="ko",
+        model="fake-model",
     )
 
 
@@ -63,8 +65,19 @@ async def database(test_database):
 
 
 @pytest.fixture
-def amqp_url(amqp_vhost):
-    return amqp_vhost(uuid.uuid4().hex[:6])
+async def amqp_url(module_amqp_url):
+    """The module's virtual host, with every queue emptied: tests see only their messages."""
+    connection = await aio_pika.connect(module_amqp_url)
+    try:
+        for spec in QUEUES:
+            for name in (spec.name, spec.dead_letter_queue):
+                # A failed passive declare (no such queue yet) closes its channel: one each.
+                channel = await connection.channel()
+                with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
+                    await (await channel.declare_queue(name, passive=True)).purge()
+    finally:
+        await connection.close()
+    return module_amqp_url
 
 
 @pytest.fixture

@@ -32,7 +32,11 @@ async def submit(client: httpx.AsyncClient, token: str, name: str, body: bytes, 
 
 
 async def wait_for_job(
-    client: httpx.AsyncClient, token: str, job_id: int, timeout_s: float = 60
+    client: httpx.AsyncClient,
+    token: str,
+    job_id: int,
+    timeout_s: float = 60,
+    until: tuple[str, ...] = ("COMPLETED", "FAILED"),
 ) -> dict:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
@@ -41,7 +45,7 @@ async def wait_for_job(
         )
         assert response.status_code == 200, response.text
         job = response.json()
-        if job["status"] in ("COMPLETED", "FAILED"):
+        if job["status"] in until or job["status"] in ("COMPLETED", "FAILED"):
             return job
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"job {job_id} still {job['status']} after {timeout_s}s: {job}")

@@ -64,3 +64,6 @@ async def test_one_trace_connects_every_hop(gateway, dev_token, otlp_receiver):
     consumers = [s for s in spans if s.kind == 5]  # SPAN_KIND_CONSUMER
     assert {s.service for s in consumers} >= {"worker-service", "translation-service"}
     assert any(s.attributes.get("messaging.system") == "rabbitmq" for s in consumers)
+    # Database work is traced too, inside the services that own the schemas.
+    database_spans = [s for s in spans if s.attributes.get("db.system") == "postgresql"]
+    assert {s.service for s in database_spans} >= {"translation-service"}

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 from folio.contracts import (
+    JobAssembled,
+    JobAssemblyFailed,
     JobPlanned,
     JobPlanningFailed,
+    JobPlanningPaused,
     SegmentTranslated,
     SegmentTranslationFailed,
 )
-from folio.messaging import Consumer, Delivery, Outbox
-from folio_translation.service import JobService
+from folio.messaging import Consumer, Delivery
+from folio_translation.service import JobDeps, JobService
 
 
-def register(consumer: Consumer, outbox: Outbox) -> None:
+def register(consumer: Consumer, deps: JobDeps) -> None:
     def service(delivery: Delivery) -> JobService:
         assert delivery.session is not None
-        return JobService(delivery.session, outbox)  # type: ignore[arg-type]
+        return JobService(delivery.session, deps)  # type: ignore[arg-type]
 
     @consumer.on(JobPlanned)
     async def job_planned(event: JobPlanned, delivery: Delivery) -> None:
         await service(delivery).on_job_planned(event)
+
+    @consumer.on(JobPlanningPaused)
+    async def planning_paused(event: JobPlanningPaused, delivery: Delivery) -> None:
+        await service(delivery).on_planning_paused(event)
 
     @consumer.on(JobPlanningFailed)
     async def planning_failed(event: JobPlanningFailed, delivery: Delivery) -> None:
@@ -32,3 +39,11 @@ def register(consumer: Consumer, outbox: Outbox) -> None:
     @consumer.on(SegmentTranslationFailed)
     async def segment_failed(event: SegmentTranslationFailed, delivery: Delivery) -> None:
         await service(delivery).on_segment_failed(event)
+
+    @consumer.on(JobAssembled)
+    async def job_assembled(event: JobAssembled, delivery: Delivery) -> None:
+        await service(delivery).on_job_assembled(event)
+
+    @consumer.on(JobAssemblyFailed)
+    async def assembly_failed(event: JobAssemblyFailed, delivery: Delivery) -> None:
+        await service(delivery).on_assembly_failed(event)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from folio.app import create_service_app
+from folio.credentials import CredentialSealer
 from folio.messaging.topology import TRANSLATION_EVENTS
 from folio.runtime import ServiceRuntime
 from folio.storage import LocalStorage
 from folio_translation import api, handlers
+from folio_translation.events import JobWatch
 from folio_translation.models import MESSAGING
+from folio_translation.service import JobDeps
 from folio_translation.settings import TranslationSettings
 
 
@@ -17,13 +20,30 @@ def create_app(settings: TranslationSettings | None = None) -> FastAPI:
     settings = settings or TranslationSettings()
     runtime = ServiceRuntime(settings, tables=MESSAGING)
     assert runtime.outbox is not None
+    deps = JobDeps(
+        outbox=runtime.outbox,
+        storage=LocalStorage(settings.storage_dir),
+        sealer=(
+            CredentialSealer(settings.credentials_key.get_secret_value())
+            if settings.credentials_key
+            else None
+        ),
+        default_model=settings.default_llm_model,
+        dispatch_window=settings.dispatch_window,
+    )
+    assert runtime.database is not None
+    watch = JobWatch(runtime.database)
+    runtime.on_startup(watch.start)
+    runtime.on_shutdown(watch.stop)
     consumer = runtime.consumer(TRANSLATION_EVENTS, prefetch=settings.event_prefetch)
-    handlers.register(consumer, runtime.outbox)
+    handlers.register(consumer, deps)
     app = create_service_app(
         runtime,
         title="Folio translation-service",
         description="Translation jobs, segments and downloads.",
         routers=[api.router],
     )
-    app.state.storage = LocalStorage(settings.storage_dir)
+    app.state.job_deps = deps
+    app.state.job_watch = watch
+    app.state.storage = deps.storage
     return app

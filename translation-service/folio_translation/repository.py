@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from folio.contracts import PlannedSegment, TokenUsage
-from folio_translation.models import Job, JobStatus, Segment, SegmentStatus
+from folio.contracts import CallRecord, PlannedSegment, TokenUsage
+from folio_translation.models import (
+    Job,
+    Segment,
+    SegmentStatus,
+    TranslationMemory,
+    UsageRecord,
+)
 
 
 class JobRepository:
@@ -26,7 +33,11 @@ class JobRepository:
 
     async def get_for_update(self, job_id: int) -> Job | None:
         result = await self.session.exec(
-            select(Job).where(Job.id == job_id).with_for_update()  # type: ignore[arg-type]
+            select(Job)
+            .where(Job.id == job_id)  # type: ignore[arg-type]
+            .with_for_update()
+            # A row lock needs the row as of now, not a copy cached earlier in the session.
+            .execution_options(populate_existing=True)
         )
         return result.scalars().first()  # type: ignore[attr-defined]
 
@@ -43,40 +54,61 @@ class JobRepository:
                     "status": SegmentStatus.PENDING,
                     "chapter_index": s.chapter_index,
                     "chapter_title": s.chapter_title,
+                    "units": [u.model_dump(mode="json") for u in s.units],
+                    "context": s.context.model_dump(mode="json"),
+                    "estimated_tokens": s.estimated_tokens,
                 }
                 for s in segments
             ],
         )
 
-    async def store_translation(self, job_id: int, index: int, text: str, model: str) -> bool:
-        """Store a segment's translation once; False if it was already stored."""
+    async def segments(self, job_id: int, statuses: Sequence[str] | None = None) -> list[Segment]:
+        query = select(Segment).where(Segment.job_id == job_id)  # type: ignore[arg-type]
+        if statuses:
+            query = query.where(Segment.status.in_(statuses))  # type: ignore[attr-defined]
+        result = await self.session.exec(
+            query.order_by(Segment.index).execution_options(populate_existing=True)  # type: ignore[arg-type]
+        )
+        return list(result.scalars().all())  # type: ignore[attr-defined]
+
+    async def segment_states(self, job_id: int) -> list[tuple[int, str, int]]:
+        """(index, status, estimated tokens) of every segment: what dispatching needs."""
         result = await self.session.execute(
-            update(Segment)
-            .where(
-                Segment.job_id == job_id,  # type: ignore[arg-type]
+            select(Segment.index, Segment.status, Segment.estimated_tokens)
+            .where(Segment.job_id == job_id)  # type: ignore[arg-type]
+            .order_by(Segment.index)  # type: ignore[arg-type]
+        )
+        return [(i, status, tokens) for i, status, tokens in result.all()]
+
+    async def segments_by_index(self, job_id: int, indexes: Sequence[int]) -> list[Segment]:
+        if not indexes:
+            return []
+        result = await self.session.exec(
+            select(Segment)
+            .where(Segment.job_id == job_id, Segment.index.in_(indexes))  # type: ignore[arg-type,attr-defined]
+            .order_by(Segment.index)  # type: ignore[arg-type]
+        )
+        return list(result.scalars().all())  # type: ignore[attr-defined]
+
+    async def translated_text_of(self, job_id: int, index: int) -> str:
+        result = await self.session.execute(
+            select(Segment.translated_text).where(
+                Segment.job_id == job_id,
                 Segment.index == index,  # type: ignore[arg-type]
-                Segment.status != SegmentStatus.TRANSLATED,  # type: ignore[arg-type]
             )
-            .values(
-                translated_text=text,
-                status=SegmentStatus.TRANSLATED,
-                model=model,
-                error=None,
-                translated_at=datetime.now(UTC),
-            )
-            .returning(Segment.index)
+        )
+        return result.scalar_one_or_none() or ""
+
+    async def has_pending(self, job_id: int) -> bool:
+        result = await self.session.execute(
+            select(Segment.index)
+            .where(Segment.job_id == job_id, Segment.status == SegmentStatus.PENDING)  # type: ignore[arg-type]
+            .limit(1)
         )
         return result.first() is not None
 
-    async def mark_segment_failed(self, job_id: int, index: int, reason: str) -> None:
-        await self.session.execute(
-            update(Segment)
-            .where(Segment.job_id == job_id, Segment.index == index)  # type: ignore[arg-type]
-            .values(status=SegmentStatus.FAILED, error=reason)
-        )
-
     async def count_translated(self, job_id: int, usage: TokenUsage) -> tuple[int, int]:
-        """Count one more translated segment; returns (translated, total) atomically."""
+        """Count one more translated segment atomically; (translated, total) after it."""
         result = await self.session.execute(
             update(Job)
             .where(Job.id == job_id)  # type: ignore[arg-type]
@@ -92,9 +124,110 @@ class JobRepository:
                 updated_at=datetime.now(UTC),
             )
             .returning(Job.translated_segments, Job.total_segments)
+            .execution_options(synchronize_session=False)
         )
         translated, total = result.one()
         return translated, total or 0
+
+    async def segment(self, job_id: int, index: int) -> Segment | None:
+        return await self.session.get(Segment, (job_id, index))
+
+    async def count_by_status(self, job_id: int) -> dict[str, int]:
+        result = await self.session.execute(
+            select(Segment.status, func.count())
+            .where(Segment.job_id == job_id)  # type: ignore[arg-type]
+            .group_by(Segment.status)
+        )
+        return {status: count for status, count in result.all()}
+
+    async def mark_dispatched(self, job_id: int, fingerprints: dict[int, str]) -> None:
+        if not fingerprints:
+            return
+        table = Segment.__table__  # a Core executemany, not an ORM bulk update
+        await self.session.execute(
+            update(table)
+            .where(table.c.job_id == bindparam("job"), table.c.index == bindparam("idx"))
+            .values(status=SegmentStatus.DISPATCHED, fingerprint=bindparam("fp")),
+            [{"job": job_id, "idx": i, "fp": fp} for i, fp in fingerprints.items()],
+        )
+
+    async def store_translation(
+        self,
+        job_id: int,
+        index: int,
+        text: str,
+        unit_translations: list[str],
+        model: str,
+        *,
+        cached: bool = False,
+    ) -> bool:
+        """Store a segment's translation once; False if it was already stored."""
+        result = await self.session.execute(
+            update(Segment)
+            .where(
+                Segment.job_id == job_id,  # type: ignore[arg-type]
+                Segment.index == index,  # type: ignore[arg-type]
+                Segment.status != SegmentStatus.TRANSLATED,  # type: ignore[arg-type]
+            )
+            .values(
+                translated_text=text,
+                unit_translations=unit_translations,
+                status=SegmentStatus.TRANSLATED,
+                model=model,
+                cached=cached,
+                error=None,
+                translated_at=datetime.now(UTC),
+            )
+            .returning(Segment.index)
+        )
+        return result.first() is not None
+
+    async def mark_segment_failed(self, job_id: int, index: int, reason: str) -> None:
+        await self.session.execute(
+            update(Segment)
+            .where(Segment.job_id == job_id, Segment.index == index)  # type: ignore[arg-type]
+            .values(status=SegmentStatus.FAILED, error=reason)
+        )
+
+    @staticmethod
+    def add_usage(job: Job, usage: TokenUsage, translated: int = 0) -> None:
+        """Count on the locked job row (the caller holds ``FOR UPDATE``: no lost updates)."""
+        job.translated_segments += translated
+        job.input_tokens += usage.input_tokens
+        job.output_tokens += usage.output_tokens
+        job.thinking_tokens += usage.thinking_tokens
+        job.llm_calls += usage.calls
+        job.updated_at = datetime.now(UTC)
+
+    async def record_calls(
+        self, job: Job, calls: Sequence[CallRecord], segment_index: int | None = None
+    ) -> None:
+        if not calls:
+            return
+        await self.session.execute(
+            insert(UsageRecord),
+            [
+                {
+                    "job_id": job.id,
+                    "owner_id": job.owner_id,
+                    "segment_index": segment_index,
+                    **call.model_dump(
+                        include={
+                            "phase",
+                            "model",
+                            "key_id",
+                            "input_tokens",
+                            "output_tokens",
+                            "thinking_tokens",
+                            "latency_ms",
+                            "outcome",
+                            "cached",
+                        }
+                    ),
+                }
+                for call in calls
+            ],
+        )
 
     async def translated_texts(self, job_id: int) -> list[str]:
         result = await self.session.execute(
@@ -104,12 +237,25 @@ class JobRepository:
         )
         return [row[0] for row in result.all()]
 
-    async def set_status(self, job: Job, status: JobStatus, *, error: str | None = None) -> None:
-        job.status = status
-        job.updated_at = datetime.now(UTC)
-        if error is not None:
-            job.error_message = error
-        if status == JobStatus.COMPLETED:
-            job.progress = 100
-            job.completed_at = datetime.now(UTC)
-        self.session.add(job)
+
+class MemoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lookup(self, fingerprints: Sequence[str]) -> dict[str, list[str]]:
+        if not fingerprints:
+            return {}
+        result = await self.session.execute(
+            update(TranslationMemory)
+            .where(TranslationMemory.fingerprint.in_(fingerprints))  # type: ignore[attr-defined]
+            .values(hits=TranslationMemory.hits + 1)
+            .returning(TranslationMemory.fingerprint, TranslationMemory.unit_translations)
+        )
+        return {fp: list(units) for fp, units in result.all()}
+
+    async def remember(self, fingerprint: str, model: str, unit_translations: list[str]) -> None:
+        await self.session.execute(
+            pg_insert(TranslationMemory)
+            .values(fingerprint=fingerprint, model=model, unit_translations=unit_translations)
+            .on_conflict_do_nothing(index_elements=["fingerprint"])
+        )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from folio_translation.models import JobBase
 
@@ -22,10 +23,20 @@ class JobPublic(JobBase):
     id: int
     owner_id: str
     status: str
+    phase: str
     progress: int
     error_message: str | None
+    status_detail: str | None
     total_segments: int | None
     translated_segments: int
     created_at: datetime
     completed_at: datetime | None
     usage: TokenUsagePublic
+    estimate: dict[str, Any] | None = None
+    document: dict[str, Any] | None = None
+    outputs: list[str] = Field(default_factory=list)
+    glossary_mode: str = "seed"
+
+
+class ResumeRequest(BaseModel):
+    max_tokens: int | None = Field(default=None, ge=1)

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from folio.settings import DatabaseSettings
 
 
@@ -12,5 +14,13 @@ class TranslationSettings(DatabaseSettings):
     # almost certainly not books (or are bombs) and are refused before they are stored.
     max_upload_bytes: int = 50 * 1024 * 1024
     default_target_language: str = "ko"
+    # The model jobs use when the user brings no key (the deployment's own provider,
+    # configured in the worker). Part of every translation-memory fingerprint.
+    default_llm_model: str = "fake-model"
+    # Seals user API keys at rest and in messages; shared with the worker. Without it,
+    # user-supplied keys are refused.
+    credentials_key: SecretStr | None = None
+    # Segments of one job in flight at once, across all workers: the per-job bound.
+    dispatch_window: int = 16
     # How many result events this service handles at once.
     event_prefetch: int = 32

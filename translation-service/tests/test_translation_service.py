@@ -3,18 +3,22 @@ database and a real broker (its own virtual host)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from folio.contracts import (
+    AssembleJob,
+    CallRecord,
+    JobAssembled,
     JobPlanned,
+    PlanJob,
     PlannedSegment,
+    PlannedUnit,
     SegmentTranslated,
-    TokenUsage,
     TranslateSegment,
+    UnitPiece,
 )
+from folio.credentials import generate_key
 from folio.identity import IDENTITY_HEADER, Identity
 from folio.messaging import Envelope
 from folio_devstack.pytest_plugin import running_app
@@ -24,12 +28,13 @@ from folio_translation.settings import TranslationSettings
 
 
 @pytest.fixture
-async def service(test_database, amqp_vhost, internal_public_key, tmp_path):
+async def service(test_database, module_amqp_url, internal_public_key, tmp_path):
     settings = TranslationSettings(
         database_url=test_database.url("translation"),
-        rabbitmq_url=amqp_vhost(f"tr-{uuid.uuid4().hex[:6]}"),
+        rabbitmq_url=module_amqp_url,
         storage_dir=tmp_path / "storage",
         internal_token_public_key=internal_public_key,
+        credentials_key=generate_key(),
         max_upload_bytes=64 * 1024,
         outbox_poll_interval_s=0.2,
     )
@@ -146,6 +151,75 @@ async def test_jobs_are_private_to_their_owner_and_admins(service, internal_sign
     assert bad_id.status_code == 422
 
 
+def planned(job_id: int, segments: int = 3, units_per_segment: int = 2) -> bytes:
+    return (
+        Envelope.wrap(
+            JobPlanned(
+                job_id=job_id,
+                segments=[
+                    PlannedSegment(
+                        index=i,
+                        source_text=f"source {i}",
+                        units=[
+                            PlannedUnit(
+                                index=i * units_per_segment + u,
+                                text=f"source {i}.{u}",
+                                pieces=[
+                                    UnitPiece(block=i * units_per_segment + u, part=0, parts=1)
+                                ],
+                            )
+                            for u in range(units_per_segment)
+                        ],
+                        estimated_tokens=100,
+                    )
+                    for i in range(segments)
+                ],
+            ),
+            producer="worker-service",
+        )
+        .model_dump_json()
+        .encode()
+    )
+
+
+def translated(job_id: int, index: int, text: str = "", fingerprint: str = "") -> bytes:
+    units = [f"T{index}a", f"T{index}b"]
+    return (
+        Envelope.wrap(
+            SegmentTranslated(
+                job_id=job_id,
+                segment_index=index,
+                translated_text=text or "\n\n".join(units),
+                unit_translations=units,
+                model="m",
+                fingerprint=fingerprint,
+                calls=[
+                    CallRecord(phase="translation", model="m", input_tokens=10, output_tokens=5)
+                ],
+            ),
+            producer="worker-service",
+        )
+        .model_dump_json()
+        .encode()
+    )
+
+
+async def outbox_types(database, job_id: int) -> list[str]:
+    async with database.transaction() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(MESSAGING.outbox.c.message_type)
+                    .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
+                    .order_by(MESSAGING.outbox.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return list(rows)
+
+
 async def test_result_events_are_applied_exactly_once(service, internal_signer):
     app, client = service
     created = await client.post("/api/v1/jobs", headers=auth(internal_signer, "dave"), **upload())
@@ -153,63 +227,25 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
     consumer = app.state.runtime.consumers[0]
     database = app.state.database
 
-    planned = (
-        Envelope.wrap(
-            JobPlanned(
-                job_id=job_id,
-                segments=[PlannedSegment(index=i, source_text=f"source {i}") for i in range(3)],
-            ),
-            producer="worker-service",
-        )
-        .model_dump_json()
-        .encode()
-    )
-    await consumer.process(planned)
-    await consumer.process(planned)  # redelivered: must change nothing
-
+    await consumer.process(planned(job_id))
+    await consumer.process(planned(job_id))  # redelivered: must change nothing
+    assert await outbox_types(database, job_id) == [PlanJob.TYPE] + [TranslateSegment.TYPE] * 3
     async with database.transaction() as session:
-        segments = (
+        count = (
             await session.execute(
                 select(func.count()).select_from(Segment).where(Segment.job_id == job_id)
             )
         ).scalar_one()
-        commands = (
-            await session.execute(
-                select(func.count())
-                .select_from(MESSAGING.outbox)
-                .where(
-                    MESSAGING.outbox.c.message_type == TranslateSegment.TYPE,
-                    MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id,
-                )
-            )
-        ).scalar_one()
-    assert (segments, commands) == (3, 3)
+    assert count == 3
 
-    def translated(index: int) -> bytes:
-        return (
-            Envelope.wrap(
-                SegmentTranslated(
-                    job_id=job_id,
-                    segment_index=index,
-                    translated_text=f"T{index}",
-                    model="m",
-                    usage=TokenUsage(calls=1, input_tokens=10, output_tokens=5),
-                ),
-                producer="worker-service",
-            )
-            .model_dump_json()
-            .encode()
-        )
-
-    events = {i: translated(i) for i in range(3)}
+    events = {i: translated(job_id, i) for i in range(3)}
     for index in (2, 0, 2, 1, 1):  # out of order, with duplicates
         await consumer.process(events[index])
-    # A second, different result for an already stored segment (e.g. two workers raced).
-    await consumer.process(translated(0))
+    # A second, different result for a stored segment (e.g. two workers raced): ignored.
+    await consumer.process(translated(job_id, 0, text="other"))
 
     job = (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(internal_signer, "dave"))).json()
-    assert job["status"] == "COMPLETED"
-    assert job["progress"] == 100
+    assert job["status"] == "PROCESSING" and job["phase"] == "assembling"
     assert job["translated_segments"] == 3
     assert job["usage"] == {
         "calls": 3,
@@ -217,9 +253,154 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
         "output_tokens": 15,
         "thinking_tokens": 0,
     }
+    types = await outbox_types(database, job_id)
+    assert types.count(AssembleJob.TYPE) == 1
+
+    outputs = {"txt": "jobs/x/output/translated.txt"}
+    assembled = Envelope.wrap(JobAssembled(job_id=job_id, outputs=outputs), producer="w")
+    storage = app.state.storage
+    await storage.put_bytes("jobs/x/output", b"T0a\n\nT0b\n", name="translated.txt")
+    await consumer.process(assembled.model_dump_json().encode())
+    await consumer.process(assembled.model_dump_json().encode())
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(internal_signer, "dave"))).json()
+    assert job["status"] == "COMPLETED" and job["progress"] == 100 and job["outputs"] == ["txt"]
     download = await client.get(f"/api/v1/download/{job_id}", headers=auth(internal_signer, "dave"))
     assert download.status_code == 200
-    assert download.text == "T0\n\nT1\n\nT2\n"
+    assert download.text == "T0a\n\nT0b\n"
     assert 'filename="book_translated.txt"' in download.headers["content-disposition"]
-    async with database.transaction() as session:
-        await session.execute(delete(MESSAGING.outbox))
+    missing = await client.get(
+        f"/api/v1/download/{job_id}?format=epub", headers=auth(internal_signer, "dave")
+    )
+    assert missing.status_code == 404
+    bad = await client.get(
+        f"/api/v1/download/{job_id}?format=pdfx", headers=auth(internal_signer, "dave")
+    )
+    assert bad.status_code == 422
+
+
+async def test_dispatch_window_and_spending_cap(service, internal_signer):
+    app, client = service
+    # 3 segments of ~100 tokens each; a cap of 250 allows two in flight, not the third.
+    created = await client.post(
+        "/api/v1/jobs", headers=auth(internal_signer, "erin"), **upload(max_tokens=250)
+    )
+    job_id = created.json()["id"]
+    consumer = app.state.runtime.consumers[0]
+    await consumer.process(planned(job_id))
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(internal_signer, "erin"))).json()
+    assert job["status"] == "PAUSED"
+    assert "spending cap of 250 tokens" in job["status_detail"]
+    assert (await outbox_types(app.state.database, job_id)).count(TranslateSegment.TYPE) == 2
+
+    # Results of the in-flight segments still land while paused (15 tokens each).
+    await consumer.process(translated(job_id, 0))
+    await consumer.process(translated(job_id, 1))
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(internal_signer, "erin"))).json()
+    assert job["status"] == "PAUSED" and job["translated_segments"] == 2
+
+    denied = await client.post(
+        f"/api/v1/jobs/{job_id}/resume", headers=auth(internal_signer, "mallory")
+    )
+    assert denied.status_code == 404
+    resumed = await client.post(
+        f"/api/v1/jobs/{job_id}/resume",
+        headers=auth(internal_signer, "erin"),
+        json={"max_tokens": 1000},
+    )
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["status"] == "PROCESSING"
+    assert (await outbox_types(app.state.database, job_id)).count(TranslateSegment.TYPE) == 3
+    again = await client.post(
+        f"/api/v1/jobs/{job_id}/resume", headers=auth(internal_signer, "erin")
+    )
+    assert again.status_code == 409
+
+
+async def test_translation_memory_serves_identical_work_without_dispatch(service, internal_signer):
+    app, client = service
+    consumer = app.state.runtime.consumers[0]
+    first = (
+        await client.post("/api/v1/jobs", headers=auth(internal_signer, "fay"), **upload())
+    ).json()
+    await consumer.process(planned(first["id"], segments=1))
+    async with app.state.database.transaction() as session:
+        fingerprint = (
+            await session.execute(select(Segment.fingerprint).where(Segment.job_id == first["id"]))
+        ).scalar_one()
+    await consumer.process(translated(first["id"], 0, fingerprint=fingerprint))
+
+    second = (
+        await client.post("/api/v1/jobs", headers=auth(internal_signer, "gus"), **upload())
+    ).json()
+    await consumer.process(planned(second["id"], segments=1))
+    types = await outbox_types(app.state.database, second["id"])
+    assert TranslateSegment.TYPE not in types  # served from memory: no model call
+    assert types[-1] == AssembleJob.TYPE
+    job = (
+        await client.get(f"/api/v1/jobs/{second['id']}", headers=auth(internal_signer, "gus"))
+    ).json()
+    assert job["translated_segments"] == 1 and job["usage"]["calls"] == 0
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "detail_part"),
+    [
+        ({"glossary_data": "{not json"}, 422, "glossary_data is not valid JSON"),
+        ({"glossary_data": "[1, 2]"}, 422, "must be objects"),
+        ({"style_data": "[]"}, 422, "style_data must be a JSON object"),
+        ({"api_provider": "acme", "api_key": "k"}, 422, "Unsupported provider"),
+        (
+            {"api_key": "k", "model_name": "gemini-3-pro", "thinking_level": "minimal"},
+            422,
+            "low or high",
+        ),
+        ({"api_provider": "vertex"}, 422, "Vertex provider requires JSON payload"),
+        ({"turbo_mode": "true", "strict_continuity": "true"}, 422, "cannot be combined"),
+        ({"max_tokens": "0"}, 422, "max_tokens"),
+    ],
+)
+async def test_bad_job_options_get_clear_problems(
+    service, internal_signer, form, status, detail_part
+):
+    _, client = service
+    response = await client.post("/api/v1/jobs", headers=auth(internal_signer), **upload(**form))
+    assert response.status_code == status, response.text
+    assert detail_part in response.json()["detail"]
+
+
+async def test_user_keys_are_sealed_and_glossary_shapes_accepted(service, internal_signer):
+    app, client = service
+    for glossary in (
+        '{"Gregor": "그레고르"}',
+        '[{"source": "Gregor", "korean": "그레고르"}]',
+        '[{"term": "Gregor", "translation": "그레고르"}]',
+        '[{"Gregor": "그레고르"}]',
+    ):
+        response = await client.post(
+            "/api/v1/jobs",
+            headers=auth(internal_signer, "hal"),
+            **upload(
+                api_key="AIzaSECRET-key-123",
+                backup_api_keys='["AIzaBACKUP-456"]',
+                glossary_data=glossary,
+            ),
+        )
+        assert response.status_code == 200, response.text
+        job_id = response.json()["id"]
+        async with app.state.database.transaction() as session:
+            row = (await session.execute(select(Job).where(Job.id == job_id))).scalar_one()
+            outbox = (
+                await session.execute(
+                    select(MESSAGING.outbox.c.envelope).where(
+                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id
+                    )
+                )
+            ).scalar_one()
+        assert row.glossary_input == [
+            {"term": "Gregor", "translation": "그레고르", "kind": None, "source": "user"}
+        ]
+        assert row.model == "gemini-flash-lite-latest"
+        for stored in (row.credentials or "", str(outbox)):
+            assert "AIzaSECRET" not in stored and "AIzaBACKUP" not in stored
+        opened = app.state.job_deps.sealer.open(outbox["data"]["credentials"])
+        assert opened.api_keys == ("AIzaSECRET-key-123", "AIzaBACKUP-456")

@@ -1,16 +1,19 @@
-"""Application factory for worker-service (health and metrics over HTTP, work over AMQP)."""
+"""Application factory for worker-service (health over HTTP, work over AMQP)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from folio.app import create_service_app
-from folio.http import resilient_client
-from folio.messaging.topology import WORKER_PLAN, WORKER_SEGMENT
+from folio.messaging.topology import WORKER_ASSEMBLE, WORKER_PLAN, WORKER_SEGMENT
 from folio.runtime import ServiceRuntime
 from folio.storage import LocalStorage
 from folio_worker import handlers
-from folio_worker.llm import OpenAICompatibleClient
+from folio_worker.clients import ClientFactory
+from folio_worker.engine.calls import MemoryCache, RedisCache
+from folio_worker.engine.isolation import DocumentProcessor
+from folio_worker.llm import InProcessRateLimiter, RedisRateLimiter
+from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.service import WorkerService
 from folio_worker.settings import WorkerSettings
 
@@ -19,19 +22,28 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
     settings = settings or WorkerSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.publisher is not None
-    http = resilient_client(timeout_s=settings.llm_timeout_s)
-    llm = OpenAICompatibleClient(
-        http,
-        base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key.get_secret_value(),
-        model=settings.llm_model,
-        timeout_s=settings.llm_timeout_s,
-        max_attempts=settings.llm_max_attempts,
+    http = AiohttpTransport(timeout_s=settings.llm_timeout_s)
+    runtime.on_shutdown(http.aclose)
+    documents = DocumentProcessor(
+        memory_limit_mb=settings.parse_memory_limit_mb, timeout_s=settings.parse_timeout_s
     )
-    service = WorkerService(LocalStorage(settings.storage_dir), runtime.publisher, llm)
+    runtime.on_startup(documents.start)
+    runtime.on_shutdown(documents.stop)
+    if settings.redis_url:
+        cache: MemoryCache | RedisCache = RedisCache(
+            settings.redis_url, prefix=f"{settings.redis_prefix}:llm-cache"
+        )
+        limiter = RedisRateLimiter(settings.redis_url, prefix=f"{settings.redis_prefix}:rpm")
+    else:
+        cache, limiter = MemoryCache(), InProcessRateLimiter()
+    clients = ClientFactory(settings, http, limiter, cache)
+    service = WorkerService(
+        settings, LocalStorage(settings.storage_dir), runtime.publisher, clients, documents
+    )
     handlers.register(
         runtime.consumer(WORKER_PLAN, prefetch=settings.plan_prefetch),
         runtime.consumer(WORKER_SEGMENT, prefetch=settings.segment_prefetch),
+        runtime.consumer(WORKER_ASSEMBLE, prefetch=settings.assemble_prefetch),
         service,
     )
     return create_service_app(

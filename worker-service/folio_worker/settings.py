@@ -1,7 +1,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from folio.settings import ServiceSettings
 
@@ -11,15 +11,36 @@ class WorkerSettings(ServiceSettings):
     http_port: int = 8004
     storage_dir: Path = Path(".data/storage")
 
-    # The model provider. The defaults point at the offline fake LLM server.
-    llm_provider: Literal["openai", "gemini"] = "openai"
-    llm_base_url: str = "http://127.0.0.1:8090/v1"
-    llm_api_key: SecretStr = SecretStr("offline-fake-key")
-    llm_model: str = "fake-model"
+    # The deployment's own provider, used by jobs whose user brought no key. The model
+    # comes with each job (translation-service decides it).
+    llm_provider: Literal["openai", "gemini", "vertex"] = "openai"
+    llm_base_url: str | None = "http://127.0.0.1:8090/v1"
+    llm_api_keys: list[SecretStr] = Field(default_factory=lambda: [SecretStr("offline-fake-key")])
+    llm_requests_per_minute: int | None = None
     llm_timeout_s: float = 300.0
-    llm_max_attempts: int = 4
+    llm_max_attempts: int = 6
+    llm_max_concurrency_per_key: int = 64
+    # Opens user keys sealed by translation-service.
+    credentials_key: SecretStr | None = None
+    # Shared state across worker replicas: RPM pacing and the response cache.
+    redis_url: str | None = None
+    # Namespaces this deployment's keys in a shared Redis (and isolates test runs).
+    redis_prefix: str = "folio"
+
+    # Engine sizes. A unit is what one model call translates; smaller units mean more
+    # parallelism (and a bit more prompt overhead).
+    unit_size: int = 2500
+    analysis_chunk_size: int = 6000
+    analysis_concurrency: int = 64
+    unit_concurrency: int = 16
+    answer_attempts: int = 3
+
+    # Parsing runs in a separate process with these limits (hostile files).
+    parse_memory_limit_mb: int = 2048
+    parse_timeout_s: float = 120.0
 
     # Messages in flight per consumer: plan commands are heavy, segment commands wait on
     # the model, so many can run at once.
     plan_prefetch: int = 2
-    segment_prefetch: int = 16
+    segment_prefetch: int = 32
+    assemble_prefetch: int = 2

@@ -1,4 +1,8 @@
-"""Messages of the translation flow: translation-service <-> worker-service."""
+"""Messages of the translation flow: translation-service <-> worker-service.
+
+Credentials travel sealed (``credentials``: a Fernet token, see :mod:`folio.credentials`);
+``None`` means "the deployment's default provider".
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,20 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from folio.contracts.base import Command, Event
-from folio.contracts.common import TokenUsage
+from folio.contracts.engine import (
+    CallRecord,
+    CostEstimate,
+    GlossaryEntry,
+    JobContext,
+    NarrativeStyle,
+    PlannedUnit,
+    SegmentContext,
+    TranslationMode,
+)
 
 WORKER_PLAN_QUEUE = "worker-service.plan"
 WORKER_SEGMENT_QUEUE = "worker-service.segment"
+WORKER_ASSEMBLE_QUEUE = "worker-service.assemble"
 
 
 class PlannedSegment(BaseModel):
@@ -20,36 +34,78 @@ class PlannedSegment(BaseModel):
     source_text: str
     chapter_index: int | None = None
     chapter_title: str | None = None
+    units: list[PlannedUnit] = Field(default_factory=list)
+    context: SegmentContext = SegmentContext()
+    estimated_tokens: int = 0
+
+
+class DocumentInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    format: str
+    title: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    chapters: list[str | None] = Field(default_factory=list)
+    characters: int = 0
+    fingerprint: str = ""
+
+
+class _JobWork(Command):
+    """Fields every job command shares."""
+
+    job_id: int
+    target_language: str
+    source_language: str | None = None
+    model: str
+    credentials: str | None = None
 
 
 # ---- commands (translation-service -> worker-service) -------------------------------
 
 
-class PlanJob(Command):
-    """Parse the uploaded book, segment it and analyse it."""
+class PlanJob(_JobWork):
+    """Parse the uploaded book, segment it, analyse it, estimate it."""
 
     TYPE: ClassVar[str] = "translation.plan_job.v1"
     QUEUE: ClassVar[str] = WORKER_PLAN_QUEUE
 
-    job_id: int
     upload_key: str
     filename: str
     segment_size: int
-    target_language: str
-    source_language: str | None = None
+    mode: TranslationMode = "default"
+    style: NarrativeStyle | None = None
+    glossary: list[GlossaryEntry] = Field(default_factory=list)
+    glossary_mode: str = "seed"  # "seed": analysis adds terms, user entries win; "replace"
+    max_tokens: int | None = None
+    spent_tokens: int = 0
 
 
-class TranslateSegment(Command):
-    """Translate one segment of a planned job."""
+class TranslateSegment(_JobWork):
+    """Translate one planned segment (its units) with its slice of the job context."""
 
     TYPE: ClassVar[str] = "translation.translate_segment.v1"
     QUEUE: ClassVar[str] = WORKER_SEGMENT_QUEUE
 
-    job_id: int
     segment_index: int
-    source_text: str
-    target_language: str
-    source_language: str | None = None
+    mode: TranslationMode = "default"
+    style: NarrativeStyle = NarrativeStyle()
+    context: SegmentContext = SegmentContext()
+    units: list[PlannedUnit]
+    previous_translation: str = ""  # strict continuity only
+    fingerprint: str = ""
+
+
+class AssembleJob(_JobWork):
+    """Build the output files from the stored translations."""
+
+    TYPE: ClassVar[str] = "translation.assemble_job.v1"
+    QUEUE: ClassVar[str] = WORKER_ASSEMBLE_QUEUE
+
+    upload_key: str
+    filename: str
+    translations_key: str  # storage key of the snapshot written by translation-service
+    bilingual: bool = False
+    document_fingerprint: str = ""
 
 
 # ---- events (worker-service -> translation-service) ---------------------------------
@@ -60,7 +116,11 @@ class JobPlanned(Event):
 
     job_id: int
     source_language: str | None = None
+    document: DocumentInfo | None = None
+    context: JobContext = JobContext()
     segments: list[PlannedSegment]
+    estimate: CostEstimate = CostEstimate()
+    calls: list[CallRecord] = Field(default_factory=list)
 
 
 class JobPlanningFailed(Event):
@@ -68,6 +128,17 @@ class JobPlanningFailed(Event):
 
     job_id: int
     reason: str
+    calls: list[CallRecord] = Field(default_factory=list)
+
+
+class JobPlanningPaused(Event):
+    """The spending cap does not cover the analysis: nothing was spent beyond the cap."""
+
+    TYPE: ClassVar[str] = "translation.job.planning_paused.v1"
+
+    job_id: int
+    reason: str
+    estimate: CostEstimate = CostEstimate()
 
 
 class SegmentTranslated(Event):
@@ -76,8 +147,25 @@ class SegmentTranslated(Event):
     job_id: int
     segment_index: int
     translated_text: str
+    unit_translations: list[str] = Field(default_factory=list)
     model: str
-    usage: TokenUsage = TokenUsage()
+    calls: list[CallRecord] = Field(default_factory=list)
+    fingerprint: str = ""
+
+    @property
+    def usage(self):  # type: ignore[no-untyped-def]
+        from folio.contracts.common import TokenUsage
+
+        total = TokenUsage()
+        for call in self.calls:
+            if not call.cached:
+                total = total + TokenUsage(
+                    calls=1,
+                    input_tokens=call.input_tokens,
+                    output_tokens=call.output_tokens,
+                    thinking_tokens=call.thinking_tokens,
+                )
+        return total
 
 
 class SegmentTranslationFailed(Event):
@@ -85,4 +173,19 @@ class SegmentTranslationFailed(Event):
 
     job_id: int
     segment_index: int
+    reason: str
+    calls: list[CallRecord] = Field(default_factory=list)
+
+
+class JobAssembled(Event):
+    TYPE: ClassVar[str] = "translation.job.assembled.v1"
+
+    job_id: int
+    outputs: dict[str, str]  # output kind -> storage key
+
+
+class JobAssemblyFailed(Event):
+    TYPE: ClassVar[str] = "translation.job.assembly_failed.v1"
+
+    job_id: int
     reason: str

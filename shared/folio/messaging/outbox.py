@@ -20,7 +20,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 from faststream.rabbit import RabbitBroker
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
@@ -47,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.contracts import Message
 from folio.db.engine import Database
+from folio.db.listen import PgListener
 from folio.messaging.broker import publish_envelope
 from folio.messaging.envelope import Envelope
 
@@ -181,7 +181,11 @@ class OutboxRelay:
     # -- public ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen_forever(), name="outbox-listen")
+        listener = PgListener(self.database.url, application_name="outbox-listen")
+        listener.listen(notify_channel(self.database.schema), lambda _: self._wakeup.set())
+        # Rows may have been committed while nobody listened: look once on (re)connection.
+        listener.on_connect(self._wakeup.set)
+        listener.start()
         backoff = 0.5
         try:
             while True:
@@ -206,9 +210,7 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval_s)
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+            await listener.stop()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -282,28 +284,3 @@ class OutboxRelay:
         cutoff = datetime.now(UTC) - self.retention
         async with self.database.transaction() as session:
             await session.execute(delete(self.table).where(self.table.c.published_at < cutoff))
-
-    async def _listen_forever(self) -> None:
-        """Hold a LISTEN connection; reconnect when it drops (polling covers the gap)."""
-        channel = notify_channel(self.database.schema)
-        dsn = self.database.url.replace("postgresql+asyncpg://", "postgresql://")
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(
-                    dsn, server_settings={"application_name": "outbox-listen"}
-                )
-                closed = asyncio.Event()
-                conn.add_termination_listener(lambda *_, done=closed: done.set())
-                await conn.add_listener(channel, lambda *_: self._wakeup.set())
-                self._wakeup.set()  # rows may have arrived while we were not listening
-                await closed.wait()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.info("outbox relay: LISTEN connection unavailable (%s); polling meanwhile", exc)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-            await asyncio.sleep(2)

@@ -18,15 +18,22 @@ from folio.contracts import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
     WORK_EXCHANGE,
+    JobAssembled,
+    JobAssemblyFailed,
     JobPlanned,
     JobPlanningFailed,
+    JobPlanningPaused,
     SegmentTranslated,
     SegmentTranslationFailed,
     UserCreated,
     UserDeleted,
     UserUpdated,
 )
-from folio.contracts.translation import WORKER_PLAN_QUEUE, WORKER_SEGMENT_QUEUE
+from folio.contracts.translation import (
+    WORKER_ASSEMBLE_QUEUE,
+    WORKER_PLAN_QUEUE,
+    WORKER_SEGMENT_QUEUE,
+)
 
 DEFAULT_DELIVERY_LIMIT = 5
 
@@ -83,10 +90,19 @@ def _events(*contracts: type) -> tuple[str, ...]:
 
 WORKER_PLAN = QueueSpec(WORKER_PLAN_QUEUE, WORK_EXCHANGE, (WORKER_PLAN_QUEUE,))
 WORKER_SEGMENT = QueueSpec(WORKER_SEGMENT_QUEUE, WORK_EXCHANGE, (WORKER_SEGMENT_QUEUE,))
+WORKER_ASSEMBLE = QueueSpec(WORKER_ASSEMBLE_QUEUE, WORK_EXCHANGE, (WORKER_ASSEMBLE_QUEUE,))
 TRANSLATION_EVENTS = QueueSpec(
     "translation-service.events",
     EVENTS_EXCHANGE,
-    _events(JobPlanned, JobPlanningFailed, SegmentTranslated, SegmentTranslationFailed),
+    _events(
+        JobPlanned,
+        JobPlanningFailed,
+        JobPlanningPaused,
+        SegmentTranslated,
+        SegmentTranslationFailed,
+        JobAssembled,
+        JobAssemblyFailed,
+    ),
 )
 COMMUNITY_EVENTS = QueueSpec(
     "community-service.events",
@@ -94,7 +110,13 @@ COMMUNITY_EVENTS = QueueSpec(
     _events(UserCreated, UserUpdated, UserDeleted),
 )
 
-QUEUES: tuple[QueueSpec, ...] = (WORKER_PLAN, WORKER_SEGMENT, TRANSLATION_EVENTS, COMMUNITY_EVENTS)
+QUEUES: tuple[QueueSpec, ...] = (
+    WORKER_PLAN,
+    WORKER_SEGMENT,
+    WORKER_ASSEMBLE,
+    TRANSLATION_EVENTS,
+    COMMUNITY_EVENTS,
+)
 
 
 def queue_spec(name: str) -> QueueSpec:

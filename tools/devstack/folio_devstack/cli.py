@@ -99,6 +99,7 @@ async def _run_up(stack: Stack, book: Path | None) -> None:
 def cmd_up(args: argparse.Namespace) -> None:
     infra.ensure_postgres()
     infra.ensure_rabbitmq()
+    redis = infra.ensure_redis()
     vhost = "folio" if infra.ensure_vhost("folio") else "/"
     config = StackConfig(
         state_dir=STATE_DIR,
@@ -107,6 +108,7 @@ def cmd_up(args: argparse.Namespace) -> None:
         ports=dict(DEFAULT_PORTS),
         fake_llm_env=DEMO_LATENCY,
         log_format="text",
+        redis_url="redis://127.0.0.1:6379/0" if redis else None,
     )
     _ensure_ports_free(config.ports)
     asyncio.run(_run_up(Stack(config), None if args.no_demo else Path(args.book)))
@@ -119,7 +121,8 @@ def cmd_token(args: argparse.Namespace) -> None:
 def cmd_infra(_: argparse.Namespace) -> None:
     infra.ensure_postgres()
     infra.ensure_rabbitmq()
-    print("PostgreSQL and RabbitMQ are running.")
+    redis = infra.ensure_redis()
+    print("PostgreSQL and RabbitMQ are running" + (", and Redis." if redis else "; Redis is not."))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import httpx
 from tqdm import tqdm
 
+from folio_devstack.follow import job_updates
 from folio_devstack.stack import Stack
 from folio_devstack.tokens import mint_dev_token
 
@@ -29,15 +29,12 @@ async def translate_book(
         print(f"job {job['id']} created for {book.name} ({job['status']})", flush=True)
         started = time.monotonic()
         with tqdm(total=100, unit="%", desc="translating", ncols=80) as bar:
-            while job["status"] not in ("COMPLETED", "FAILED"):
-                await asyncio.sleep(0.3)
-                job = (await client.get(f"/api/v1/jobs/{job['id']}")).raise_for_status().json()
-                bar.update(max(0, job["progress"] - bar.n))
+            async for update in job_updates(client, job["id"], headers):
+                job = update
                 if job.get("total_segments"):
-                    bar.set_postfix_str(
-                        f"{job['translated_segments']}/{job['total_segments']} segments"
-                    )
-            bar.update(100 - bar.n if job["status"] == "COMPLETED" else 0)
+                    done, total = job["translated_segments"], job["total_segments"]
+                    bar.set_postfix_str(f"{done}/{total} segments", refresh=False)
+                bar.update(max(0, job["progress"] - bar.n))
         if job["status"] != "COMPLETED":
             raise RuntimeError(f"job {job['id']} failed: {job.get('error_message')}")
         download = (await client.get(f"/api/v1/download/{job['id']}")).raise_for_status()

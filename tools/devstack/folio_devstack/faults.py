@@ -42,9 +42,9 @@ class TcpProxy:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
+        except Exception:  # whatever went wrong, the client must see the connection drop
             writer.transport.abort()
-            return
+            raise
         self._writers.update({writer, up_writer})
         for src, dst in ((reader, up_writer), (up_reader, writer)):
             task = asyncio.create_task(self._pipe(src, dst))

@@ -171,3 +171,41 @@ async def check_postgres_login(admin_url: str) -> None:
             "postgresql://postgres:PASSWORD@127.0.0.1:5432/postgres"
         ) from exc
     await conn.close()
+
+
+def _start_redis() -> None:
+    for cmd in (
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        ["service", "redis-server", "start"],
+        ["systemctl", "start", "redis-server"],
+        ["brew", "services", "start", "redis"],
+    ):
+        if _run(cmd, timeout=30) and _wait_port("127.0.0.1", 6379, 15):
+            return
+
+
+def ensure_redis(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    """Redis is optional (workers fall back to in-process pacing and caching); start it
+    when it is installed, install it when we can. True when it runs."""
+    if port_open(host, port):
+        return True
+    if host not in ("127.0.0.1", "localhost"):
+        return False
+    print("Redis is not running; starting it ...", flush=True)
+    _start_redis()
+    if not port_open(host, port) and shutil.which("redis-server") is None:
+        if _apt_install("redis-server"):
+            _start_redis()
+    return _wait_port(host, port, 15)

@@ -22,6 +22,8 @@ class ReceivedSpan:
     span_id: str
     parent_span_id: str
     attributes: dict
+    start_ns: int = 0
+    end_ns: int = 0
 
 
 class OtlpReceiver:
@@ -85,6 +87,8 @@ class OtlpReceiver:
                                 a.key: a.value.string_value or a.value.int_value
                                 for a in span.attributes
                             },
+                            start_ns=span.start_time_unix_nano,
+                            end_ns=span.end_time_unix_nano,
                         )
                     )
         with self._lock:

@@ -31,6 +31,7 @@ from folio_devstack.tokens import mint_dev_token
 class Infra:
     admin_url: str
     secrets_dir: Path
+    redis: bool
 
 
 @dataclass(frozen=True)
@@ -50,25 +51,45 @@ class TestDatabase:
 def folio_infra() -> Infra:
     infra.ensure_postgres()
     infra.ensure_rabbitmq()
-    return Infra(admin_url=resolve_admin_url(STATE_DIR), secrets_dir=STATE_DIR)
+    redis = infra.ensure_redis()
+    return Infra(admin_url=resolve_admin_url(STATE_DIR), secrets_dir=STATE_DIR, redis=redis)
+
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _new_vhost(purpose: str) -> tuple[str, str]:
+    vhost = f"folio-test-{RUN_ID}-{purpose}"
+    if not infra.ensure_vhost(vhost):
+        pytest.fail(f"cannot create RabbitMQ virtual host {vhost} (rabbitmqctl unavailable)")
+    return vhost, f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
 
 
 @pytest.fixture(scope="session")
 def amqp_vhost(folio_infra: Infra) -> Iterator[Callable[[str], str]]:
-    """A factory of fresh virtual hosts; returns the AMQP URL of each."""
+    """A factory of fresh virtual hosts for the session; returns the AMQP URL of each.
+
+    Every virtual host carries a full topology of quorum queues, and RabbitMQ slows down
+    as they pile up: prefer the module-scoped ``module_amqp_url`` where it is enough.
+    """
     created: list[str] = []
-    run = uuid.uuid4().hex[:8]
 
     def make(purpose: str) -> str:
-        vhost = f"folio-test-{run}-{purpose}"
-        if not infra.ensure_vhost(vhost):
-            pytest.fail(f"cannot create RabbitMQ virtual host {vhost} (rabbitmqctl unavailable)")
+        vhost, url = _new_vhost(purpose)
         created.append(vhost)
-        return f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
+        return url
 
     yield make
     for vhost in created:
         infra.delete_vhost(vhost)
+
+
+@pytest.fixture(scope="module")
+def module_amqp_url(folio_infra: Infra, request: pytest.FixtureRequest) -> Iterator[str]:
+    """One virtual host for a test module, deleted when the module is done."""
+    vhost, url = _new_vhost(f"m{uuid.uuid4().hex[:6]}")
+    yield url
+    infra.delete_vhost(vhost)
 
 
 @pytest.fixture(scope="session")
@@ -116,12 +137,14 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
 def stack_config(
     base: Path, database: TestDatabase, amqp_url: str, infra_: Infra, **overrides: object
 ) -> StackConfig:
+    overrides.setdefault("redis_prefix", f"folio-test-{uuid.uuid4().hex[:8]}")
     return StackConfig.with_free_ports(
         state_dir=base,
         database=database.name,
         admin_url=database.admin_url,
         amqp_url=amqp_url,
         secrets_dir=infra_.secrets_dir,
+        redis_url="redis://127.0.0.1:6379/0" if infra_.redis else None,
         **overrides,
     )
 

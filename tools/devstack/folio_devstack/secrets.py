@@ -24,6 +24,7 @@ class DevSecrets:
     issuer_private_pem: str
     issuer_public_pem: str
     db_passwords: dict[str, str]
+    credentials_key: str
 
 
 def _pair(directory: Path, name: str, generate) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -51,4 +52,17 @@ def load_or_create(state_dir: Path) -> DevSecrets:
             passwords.setdefault(schema, secrets.token_urlsafe(18))
         passwords_file.write_text(json.dumps(passwords, indent=2))
         passwords_file.chmod(0o600)
-    return DevSecrets(internal[0], internal[1], issuer[0], issuer[1], passwords)
+    credentials_file = state_dir / "credentials.key"
+    if not credentials_file.exists():
+        from folio.credentials import generate_key
+
+        credentials_file.write_text(generate_key())
+        credentials_file.chmod(0o600)
+    return DevSecrets(
+        internal[0],
+        internal[1],
+        issuer[0],
+        issuer[1],
+        passwords,
+        credentials_file.read_text().strip(),
+    )

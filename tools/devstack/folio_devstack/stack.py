@@ -64,6 +64,8 @@ class StackConfig:
     # Keys and database passwords; tests share the developer's so that bootstrapping a
     # test database never changes the passwords a running stack uses.
     secrets_dir: Path | None = None
+    redis_url: str | None = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "folio"
 
     @property
     def storage_dir(self) -> Path:
@@ -126,8 +128,15 @@ class Stack:
         if schema:
             env["FOLIO_DATABASE_URL"] = self.database_url(schema)
             env["FOLIO_DATABASE_SCHEMA"] = schema
+        if name in ("translation-service", "worker-service"):
+            env["FOLIO_CREDENTIALS_KEY"] = self.secrets.credentials_key
+        if name == "translation-service":
+            env["FOLIO_DEFAULT_LLM_MODEL"] = "fake-model"
         if name == "worker-service":
             env["FOLIO_LLM_BASE_URL"] = cfg.url("fake-llm") + "/v1"
+            if cfg.redis_url:
+                env["FOLIO_REDIS_URL"] = cfg.redis_url
+                env["FOLIO_REDIS_PREFIX"] = cfg.redis_prefix
         if name == "gateway":
             env.update(
                 {
@@ -195,7 +204,7 @@ class Stack:
         )
         log.close()
 
-    async def start(self, *, names: list[str] | None = None, timeout_s: float = 60) -> None:
+    async def start(self, *, names: list[str] | None = None, timeout_s: float = 120) -> None:
         names = names or ["fake-llm", *SERVICES]
         for name in names:
             self.start_process(name)

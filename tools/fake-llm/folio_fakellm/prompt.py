@@ -92,6 +92,9 @@ def extract_embedded_schema(prompt: str) -> dict[str, Any] | None:
     return schema if isinstance(schema, dict) else None
 
 
+_WORD_BEFORE_RE = re.compile(r"([^\W\d_]+)$")
+
+
 def _is_sentence_start(text: str, start: int) -> bool:
     """Whether the word beginning at ``start`` opens a sentence, paragraph or quotation."""
     if start == 0:
@@ -112,7 +115,9 @@ def _is_sentence_start(text: str, start: int) -> bool:
     if text[i] not in _SENTENCE_END:
         return False
     if text[i] == ".":
-        m = re.search(r"([^\W\d_]+)$", text[:i])
+        # Only the word right before the full stop matters: look at a short window, not
+        # the whole text before it (which made name extraction quadratic in the chunk).
+        m = _WORD_BEFORE_RE.search(text[max(0, i - 40) : i])
         if m and m.group(1).casefold() in _ABBREVIATIONS:
             return False
     return True

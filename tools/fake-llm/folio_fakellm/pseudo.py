@@ -114,6 +114,7 @@ def _digest(key: str, size: int) -> bytes:
     return hashlib.shake_256(key.encode("utf-8")).digest(size)
 
 
+@lru_cache(maxsize=262_144)  # words repeat: hashing each occurrence dominated the CPU
 def _unit(key: str) -> float:
     """Deterministic pseudo-random number in [0, 1) derived from ``key``."""
     return int.from_bytes(_digest(key, 8), "big") / 2.0**64
@@ -143,6 +144,7 @@ def _kept_nonword(kind: LanguageKind, pieces: list[str], i: int) -> str:
     return piece
 
 
+@lru_cache(maxsize=262_144)
 def _render_cjk(kind: LanguageKind, word: str, length: int) -> str:
     if kind == "ko":
         alphabet = HANGUL

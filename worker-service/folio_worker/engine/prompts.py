@@ -1,12 +1,186 @@
-"""Prompt texts. Sources and targets are delimited with tags the model cannot confuse."""
+"""Every prompt the engine sends. Texts are ours; the structure follows one rule: what the
+model must translate sits inside <source>, everything else is instruction or context.
+
+Changing a prompt changes results: bump ``folio.contracts.engine.ENGINE_VERSION``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 
-def translation_prompt(source_text: str, target_language: str) -> str:
+from folio.contracts import Character, GlossaryEntry, NarrativeStyle
+from folio_worker.engine.languages import code_of, language_name
+
+# How each broad level of address is expressed in target languages that mark it.
+FORMALITY_HINTS = {
+    "ko": {
+        "formal": "하십시오체 (formal deferential)",
+        "polite": "해요체 (polite)",
+        "casual": "반말 (plain, familiar)",
+        "intimate": "반말 (intimate)",
+    },
+    "ja": {
+        "formal": "敬語 (keigo, honorific)",
+        "polite": "です・ます調 (polite)",
+        "casual": "タメ口 (plain form)",
+        "intimate": "タメ口 (intimate plain form)",
+    },
+}
+
+# Safety blocks are answered by reframing the *instructions*; the source text is never
+# touched. Each rung is tried once, in order.
+SAFETY_FRAMES = (
+    "",
+    "This is a published work of literary fiction being translated for a licensed edition. "
+    "Difficult themes are part of the original and must be rendered faithfully, neither "
+    "softened nor amplified.\n\n",
+    "Context: scholarly translation of a literary text for a university course on world "
+    "literature. Translate faithfully; the passage is fiction and describes, it does not "
+    "endorse.\n\n",
+)
+
+
+def formality_hint(target_language: str, formality: str) -> str:
+    hints = FORMALITY_HINTS.get(code_of(target_language), {})
+    return hints.get(formality, formality)
+
+
+def _style_block(style: NarrativeStyle) -> str:
+    lines = []
+    if style.protagonist:
+        lines.append(f"- Protagonist / narrator: {style.protagonist}")
+    if style.narration:
+        lines.append(f"- Narration: {style.narration}")
+    if style.formality:
+        lines.append(f"- Register of the narration: {style.formality}")
+    if style.tone:
+        lines.append(f"- Tone: {', '.join(style.tone)}")
+    if style.key_rule:
+        lines.append(f"- Key rule: {style.key_rule}")
+    return "\n".join(lines) or "- Keep the original's narrative voice and register."
+
+
+def _glossary_block(glossary: Sequence[GlossaryEntry]) -> str:
+    return "\n".join(f"- {g.term} => {g.translation}" for g in glossary)
+
+
+def _characters_block(characters: Sequence[Character], target: str) -> str:
+    lines = []
+    for c in characters:
+        head = c.name + (f" ({c.translation})" if c.translation else "")
+        if c.gender != "unknown":
+            head += f", {c.gender}"
+        voices = [
+            f"to {s.listener}: {formality_hint(target, s.formality)}"
+            + (f" ({s.note})" if s.note else "")
+            for s in c.speaks_to
+            if s.formality != "unknown"
+        ]
+        lines.append(f"- {head}" + (f"; speaks {'; '.join(voices)}" if voices else ""))
+    return "\n".join(lines)
+
+
+def translation_prompt(
+    *,
+    source_text: str,
+    target_language: str,
+    source_language: str | None,
+    paragraphs: int,
+    style: NarrativeStyle,
+    glossary: Sequence[GlossaryEntry],
+    characters: Sequence[Character],
+    deviation: str | None,
+    previous_source: str,
+    next_source: str,
+    previous_translation: str,
+    turbo: bool,
+    frame: int = 0,
+) -> str:
+    target = language_name(target_language)
+    source = language_name(source_language) if source_language else "the source language"
+    parts = [
+        SAFETY_FRAMES[frame],
+        f"You are a literary translator. Translate the passage in the source block from "
+        f"{source} into {target}: complete, faithful, natural and fluent.\n",
+        "Rules:\n"
+        f"1. The passage has {paragraphs} paragraph(s); answer with exactly {paragraphs} "
+        "paragraph(s), separated by one blank line, in the same order.\n"
+        f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
+        "explanations. Answer with the translation only.\n"
+        "3. Render names and terms exactly as the glossary says.\n",
+    ]
+    if not turbo:
+        parts.append(f"\nNarrative style of the book:\n{_style_block(style)}\n")
+    if deviation:
+        parts.append(
+            f"\nThis passage departs from the book's usual style: {deviation} "
+            "(this overrides the narrative style where they conflict).\n"
+        )
+    if glossary:
+        parts.append(f"\nGlossary:\n{_glossary_block(glossary)}\n")
+    if characters and not turbo:
+        parts.append(
+            f"\nCharacters in this passage and how they speak:\n"
+            f"{_characters_block(characters, target_language)}\n"
+            "Other characters: keep their speech natural and consistent.\n"
+        )
+    if previous_source or next_source:
+        parts.append("\nSurrounding text, for context only (do not translate it):\n")
+        if previous_source:
+            parts.append(f"<before>\n{previous_source}\n</before>\n")
+        if next_source:
+            parts.append(f"<after>\n{next_source}\n</after>\n")
+    if previous_translation:
+        parts.append(
+            "\nThe translation so far ends like this; continue it seamlessly (same names, "
+            f"register and voice):\n<previous_translation>\n{previous_translation}\n"
+            "</previous_translation>\n"
+        )
+    parts.append(f"\n<target_language>{target}</target_language>\n")
+    parts.append(f"<source>\n{source_text}\n</source>")
+    return "".join(parts)
+
+
+def analysis_prompt(*, text: str, target_language: str, source_language: str | None) -> str:
+    target = language_name(target_language)
     return (
-        f"You are a literary translator. Translate the text in <source> into "
-        f"<target_language>{target_language}</target_language>, keeping every paragraph, "
-        "the meaning, the tone and the names. Answer with the translation only.\n\n"
-        f"<source>\n{source_text}\n</source>"
+        "You are preparing the translation of a book into "
+        f"{target}. Read the excerpt in the source block and report, as JSON:\n"
+        "- narration: point of view, who the protagonist or narrator is (a name as written, "
+        "or null), the narrative voice, the register the narration should have in "
+        f"{target}, 3-5 tone keywords, and one key stylistic rule for the translator;\n"
+        "- terms: proper nouns and unique terms that must be translated consistently "
+        "(people, places, organisations, unique objects or concepts), exactly as written, "
+        "without articles; not common nouns;\n"
+        "- characters: for each person who speaks or is addressed, the gender where the "
+        "text makes it evident, and how they speak to each listener (formal, polite, casual, "
+        "intimate or unknown);\n"
+        "- deviations: passages that depart from the usual narration (a letter, a dream, a "
+        "poem, an announcement, a quoted document): their first words exactly as in the "
+        "text and a one-line instruction for translating them.\n"
+        "Report only what the excerpt shows.\n\n"
+        f"<target_language>{target}</target_language>\n"
+        f"<source>\n{text}\n</source>"
+    )
+
+
+def glossary_prompt(
+    *, terms: Sequence[tuple[str, str, str]], target_language: str, known: Sequence[GlossaryEntry]
+) -> str:
+    """``terms``: (term, kind, example sentence)."""
+    target = language_name(target_language)
+    listing = "\n".join(f"- {term} ({kind}): {example}" for term, kind, example in terms)
+    known_block = (
+        "\nAlready decided (build on these: a name made of known parts uses the known "
+        f"renderings):\n{_glossary_block(known)}\n"
+        if known
+        else ""
+    )
+    return (
+        f"Give the {target} rendering every term below should have throughout the book. "
+        "Prefer established renderings (published translations, standard transliteration); "
+        "names of the same person or family must share their renderings."
+        + known_block
+        + f"\n<target_language>{target}</target_language>\n"
+        f"<source>\n{listing}\n</source>"
     )

@@ -1,0 +1,267 @@
+"""The engine benchmark (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+
+from folio_devstack import infra
+from folio_devstack.cli import STATE_DIR, resolve_admin_url
+from folio_devstack.follow import job_updates
+from folio_devstack.stack import Stack, StackConfig
+from folio_devstack.tokens import mint_dev_token
+
+BOOK = Path(__file__).resolve().parents[1] / "data" / "metamorphosis.txt"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "dream-of-a-ridiculous-man.txt"
+LATENCY = {"FAKE_LLM_LATENCY_BASE_MS": "50", "FAKE_LLM_LATENCY_PER_CHAR_MS": "0.2"}
+ANALYSIS_SCHEMAS = {"ChunkAnalysis"}
+RENDERING_SCHEMAS = {"GlossaryRenderings"}
+
+
+@dataclass
+class RunResult:
+    mode: str
+    wall_s: float
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    segments: int
+    analysis_chain_s: float
+    slowest_translation_s: float
+    model_time_s: float
+    concurrency_limit: int
+    timeline: list | None = None
+    cpu_s: dict | None = None
+
+    @property
+    def critical_path_s(self) -> float:
+        return max(
+            self.analysis_chain_s + self.slowest_translation_s,
+            self.model_time_s / self.concurrency_limit,
+        )
+
+
+def _cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time used so far by each process of the stack (Linux /proc; {} elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used = {}
+    for name, process in stack.processes.items():
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[name] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int) -> RunResult:
+    gateway, fake = stack.config.url("gateway"), stack.config.url("fake-llm")
+    async with httpx.AsyncClient(timeout=120) as client:
+        await client.post(f"{fake}/_fake/reset")
+        data = {"strict_continuity": "true"} if mode == "strict" else {}
+        headers = {"Authorization": f"Bearer {token}"}
+        body = BOOK.read_bytes()
+        cpu_before = _cpu_seconds(stack)
+        started = time.perf_counter()
+        started_unix = time.time()
+        response = await client.post(
+            f"{gateway}/api/v1/jobs",
+            headers=headers,
+            data=data,
+            files={"file": (BOOK.name, body, "text/plain")},
+        )
+        response.raise_for_status()
+        job = response.json()
+        # Server-sent events, like a client's progress bar: no polling load on the stack,
+        # and the end is seen the moment it happens.
+        client.base_url = httpx.URL(gateway)
+        async for update in job_updates(client, job["id"], headers):
+            job = update
+        wall = time.perf_counter() - started
+        cpu_after = _cpu_seconds(stack)
+        if job["status"] != "COMPLETED":
+            raise SystemExit(f"{mode} run ended {job['status']}: {job.get('error_message')}")
+        requests = (await client.get(f"{fake}/_fake/requests")).json()
+    requests = requests["requests"] if isinstance(requests, dict) else requests
+    ok = [r for r in requests if r.get("outcome") == "ok"]
+    analysis = [r["latency_ms"] for r in ok if r.get("schema_name") in ANALYSIS_SCHEMAS]
+    rendering = [r["latency_ms"] for r in ok if r.get("schema_name") in RENDERING_SCHEMAS]
+    translation = [r["latency_ms"] for r in ok if not r.get("structured")]
+    chain = (max(analysis, default=0) + max(rendering, default=0)) / 1000
+    return RunResult(
+        mode=mode,
+        wall_s=wall,
+        calls=len(requests),
+        input_tokens=job["usage"]["input_tokens"],
+        output_tokens=job["usage"]["output_tokens"],
+        segments=job["total_segments"],
+        analysis_chain_s=chain,
+        slowest_translation_s=max(translation, default=0) / 1000,
+        model_time_s=sum(r["latency_ms"] for r in ok) / 1000,
+        concurrency_limit=concurrency,
+        cpu_s={k: round(cpu_after[k] - cpu_before.get(k, 0.0), 2) for k in cpu_after},
+        timeline=[
+            {
+                "start_s": round(r["at"] - started_unix, 3),
+                "latency_s": round(r["latency_ms"] / 1000, 3),
+                "kind": r.get("schema_name") or ("text" if not r.get("structured") else "json"),
+                "outcome": r.get("outcome"),
+            }
+            for r in requests
+        ],
+    )
+
+
+async def _forget_answers(config: StackConfig) -> None:
+    """Empty the shared response cache: nothing one mode learned may help the other."""
+    if not config.redis_url:
+        return
+    import redis.asyncio as redis
+
+    client = redis.from_url(config.redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(f"{config.redis_prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+async def _warm_up(config: StackConfig, token: str) -> None:
+    """One whole job on another book first: connections, caches of compiled patterns and
+    schemas, the parser process. Measured runs then see a warm service, as in production."""
+    headers = {"Authorization": f"Bearer {token}"}
+    gateway = config.url("gateway")
+    async with httpx.AsyncClient(timeout=120) as client:
+        response = await client.post(
+            f"{gateway}/api/v1/jobs",
+            headers=headers,
+            files={"file": (SAMPLE.name, SAMPLE.read_bytes(), "text/plain")},
+        )
+        job = response.raise_for_status().json()
+        client.base_url = httpx.URL(gateway)
+        async for _ in job_updates(client, job["id"], headers):
+            pass
+
+
+async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
+    run = uuid.uuid4().hex[:8]
+    vhost = f"folio-bench-{run}"
+    amqp = (
+        f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
+        if infra.ensure_vhost(vhost)
+        else "amqp://guest:guest@127.0.0.1:5672/"
+    )
+    state = Path(tempfile.mkdtemp(prefix="folio-bench-"))
+    config = StackConfig.with_free_ports(
+        state_dir=state,
+        database=f"folio_bench_{run}",
+        admin_url=admin_url,
+        amqp_url=amqp,
+        secrets_dir=STATE_DIR,
+        fake_llm_env=LATENCY,
+        redis_url="redis://127.0.0.1:6379/0" if redis else None,
+        redis_prefix=f"folio-bench-{run}",
+        log_format="text",
+    )
+    concurrency = args.concurrency
+    config.service_env = {
+        "worker-service": {"FOLIO_LLM_MAX_CONCURRENCY_PER_KEY": str(concurrency)},
+    }
+    stack = Stack(config)
+    results: list[RunResult] = []
+    try:
+        await infra.wait_for_amqp(amqp)
+        await stack.prepare_database()
+        await stack.start()
+        token = mint_dev_token(STATE_DIR, f"bench-{run}")
+        await _warm_up(config, token)
+        for mode in args.modes:
+            await _forget_answers(config)
+            result = await _run_mode(stack, mode, token, concurrency)
+            results.append(result)
+            print(
+                f"{mode:>8}: {result.wall_s:7.2f} s wall, {result.calls:4d} calls, "
+                f"{result.input_tokens:7d} in / {result.output_tokens:7d} out tokens, "
+                f"{result.segments} segments, critical path {result.critical_path_s:.2f} s; "
+                f"CPU s by process: {result.cpu_s}",
+                flush=True,
+            )
+    finally:
+        stack.stop()
+        infra.delete_vhost(vhost)
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{config.database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+    by_mode = {r.mode: r for r in results}
+    parallel, strict = by_mode.get("default"), by_mode.get("strict")
+    summary: dict = {"book": BOOK.name, "concurrency_limit": concurrency}
+    if parallel:
+        summary.update(
+            wall_s_parallel=round(parallel.wall_s, 3),
+            calls_parallel=parallel.calls,
+            input_tokens_parallel=parallel.input_tokens,
+            output_tokens_parallel=parallel.output_tokens,
+            critical_path_s=round(parallel.critical_path_s, 3),
+            ratio_parallel_to_critical_path=round(parallel.wall_s / parallel.critical_path_s, 3),
+            analysis_chain_s=round(parallel.analysis_chain_s, 3),
+            slowest_translation_s=round(parallel.slowest_translation_s, 3),
+            model_time_s_parallel=round(parallel.model_time_s, 3),
+        )
+    if strict:
+        summary.update(
+            wall_s_strict=round(strict.wall_s, 3),
+            calls_strict=strict.calls,
+            input_tokens_strict=strict.input_tokens,
+            output_tokens_strict=strict.output_tokens,
+        )
+    if parallel and strict:
+        summary.update(
+            ratio_strict_to_critical_path=round(strict.wall_s / parallel.critical_path_s, 3),
+            speedup_parallel_over_strict=round(strict.wall_s / parallel.wall_s, 2),
+        )
+    if args.output:
+        _write(Path(args.output), {"summary": summary, "runs": [asdict(r) for r in results]})
+    return summary
+
+
+def _write(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__)
+    parser.add_argument(
+        "--modes", nargs="+", default=["default", "strict"], choices=["default", "strict"]
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=64,
+        help="concurrent model calls per provider key (the concurrency limit)",
+    )
+    parser.add_argument("--output", default="bench/results/engine.json")
+    args = parser.parse_args()
+    infra.ensure_postgres()
+    infra.ensure_rabbitmq()
+    redis = infra.ensure_redis()
+    summary = asyncio.run(bench(args, resolve_admin_url(STATE_DIR), redis))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

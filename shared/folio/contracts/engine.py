@@ -1,0 +1,130 @@
+"""The job-wide context the engine builds before translating, and what it costs.
+
+These shapes travel between the worker (which builds them) and translation-service (which
+stores them and hands each segment its slice), so they live in the contracts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Bump when prompts or the translation procedure change: translations made by another
+# version are not reused from the translation memory.
+ENGINE_VERSION = "2026.11.1"
+
+Formality = Literal["formal", "polite", "casual", "intimate", "unknown"]
+Gender = Literal["male", "female", "nonbinary", "unknown"]
+TranslationMode = Literal["default", "strict", "turbo"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class NarrativeStyle(_Frozen):
+    """How the book is narrated; every segment's prompt carries it."""
+
+    protagonist: str | None = None
+    narration: str | None = None  # point of view and voice, e.g. "first person, confessional"
+    formality: str | None = None  # the narration's register in the target language
+    tone: list[str] = Field(default_factory=list)
+    key_rule: str | None = None
+
+
+class GlossaryEntry(_Frozen):
+    term: str = Field(min_length=1, max_length=200)
+    translation: str = Field(min_length=1, max_length=400)
+    kind: str | None = None  # person, place, organization, object, concept, other
+    source: Literal["user", "analysis"] = "analysis"
+
+
+class SpeechStyle(_Frozen):
+    listener: str
+    formality: Formality = "unknown"
+    note: str | None = None
+
+
+class Character(_Frozen):
+    name: str
+    translation: str | None = None
+    gender: Gender = "unknown"
+    aliases: list[str] = Field(default_factory=list)
+    speaks_to: list[SpeechStyle] = Field(default_factory=list)
+
+
+class JobContext(_Frozen):
+    style: NarrativeStyle = NarrativeStyle()
+    glossary: list[GlossaryEntry] = Field(default_factory=list)
+    characters: list[Character] = Field(default_factory=list)
+
+
+class SegmentContext(_Frozen):
+    """The part of the job context a segment needs (its terms, its characters...)."""
+
+    glossary: list[GlossaryEntry] = Field(default_factory=list)
+    characters: list[Character] = Field(default_factory=list)
+    deviations: dict[int, str] = Field(default_factory=dict)  # unit index -> instruction
+    previous_source: str = ""
+    next_source: str = ""
+
+
+class PhaseEstimate(_Frozen):
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class CostEstimate(_Frozen):
+    """Calls and tokens per phase, known before translation starts."""
+
+    analysis: PhaseEstimate = PhaseEstimate()  # what the analysis actually used
+    translation: PhaseEstimate = PhaseEstimate()  # what translating should use
+
+    @property
+    def total_tokens(self) -> int:
+        return self.analysis.total_tokens + self.translation.total_tokens
+
+
+class UnitPiece(_Frozen):
+    block: int
+    part: int
+    parts: int
+
+
+class PlannedUnit(_Frozen):
+    index: int
+    text: str
+    pieces: list[UnitPiece]
+
+
+class CallRecord(_Frozen):
+    """One model call, as it is recorded for usage accounting."""
+
+    phase: Literal["analysis", "translation", "validation", "post_edit"]
+    model: str
+    key_id: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    thinking_tokens: int = 0
+    latency_ms: float = 0.0
+    outcome: str = "ok"
+    cached: bool = False
+
+
+def fingerprint(payload: dict, *, model: str) -> str:
+    """Identity of a piece of translation work: same inputs, model and engine -> same result."""
+    canonical = json.dumps(
+        {"payload": payload, "model": model, "engine": ENGINE_VERSION},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,98 @@
+"""Which model a job uses and with which credentials (bring-your-own keys).
+
+The same model validates what a user submits (translation-service answers 422 with the
+reason) and configures the worker's client. It only ever travels sealed (see
+:mod:`folio.credentials`): keys never appear in clear in a message, a row or a log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ProviderKind = Literal["openai", "gemini", "vertex"]
+ThinkingLevel = Literal["minimal", "low", "medium", "high"]
+
+
+def key_id(secret: str) -> str:
+    """A stable, non-reversible handle for a key, safe to log and store."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+class ServiceAccount(BaseModel):
+    """A Google service account key (the JSON file), for Vertex AI."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    client_email: str
+    private_key: str
+    token_uri: str = "https://oauth2.googleapis.com/token"
+    project_id: str | None = None
+
+    @field_validator("private_key")
+    @classmethod
+    def _pem(cls, value: str) -> str:
+        if "BEGIN PRIVATE KEY" not in value:
+            raise ValueError("private_key must be a PEM private key")
+        return value
+
+
+class ProviderConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    provider: ProviderKind = "gemini"
+    model: str = Field(min_length=1, max_length=200)
+    base_url: str | None = Field(default=None, max_length=500)
+    api_keys: tuple[str, ...] = ()
+    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    thinking_level: ThinkingLevel | None = None
+    vertex_project: str | None = None
+    vertex_location: str = "global"
+    service_account: ServiceAccount | None = None
+
+    @field_validator("api_keys")
+    @classmethod
+    def _distinct_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for key in keys:
+            if key.strip():
+                seen.setdefault(key.strip(), None)
+        return tuple(seen)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProviderConfig:
+        if self.provider == "vertex":
+            if self.service_account is None:
+                raise ValueError("the vertex provider needs a service account")
+            if not (self.vertex_project or self.service_account.project_id):
+                raise ValueError("the vertex provider needs a project id")
+        elif not self.api_keys:
+            raise ValueError(f"the {self.provider} provider needs an API key")
+        name = self.model.lower()
+        if self.thinking_level is not None:
+            if "gemini-3" not in name:
+                raise ValueError("thinking_level applies only to Gemini 3 models")
+            if "gemini-3-pro" in name and self.thinking_level not in ("low", "high"):
+                raise ValueError(
+                    f"Gemini 3 Pro only supports thinking_level low or high "
+                    f"(got {self.thinking_level!r})"
+                )
+        return self
+
+    @property
+    def project(self) -> str | None:
+        account = self.service_account
+        return self.vertex_project or (account.project_id if account else None)
+
+    def key_ids(self) -> list[str]:
+        return [key_id(k) for k in self.api_keys]
+
+    def __repr__(self) -> str:  # never print keys
+        return (
+            f"ProviderConfig(provider={self.provider!r}, model={self.model!r}, "
+            f"keys={self.key_ids()})"
+        )
+
+    __str__ = __repr__

@@ -1,0 +1,80 @@
+"""Model clients per job: the deployment's provider or the user's (sealed) credentials.
+
+A job's commands reuse one client in this process, so its key pool (cooldowns, disabled
+keys) is shared by all of the job's calls; pacing across replicas goes through Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+
+from folio.contracts import ProviderConfig
+from folio.credentials import CredentialSealer, CredentialsError
+from folio_worker.engine.calls import ModelCaller, ResponseCache, record_call
+from folio_worker.llm import LLMClient, RateLimiter
+from folio_worker.llm.transport import AiohttpTransport
+from folio_worker.settings import WorkerSettings
+
+MAX_CLIENTS = 256
+
+
+class CredentialsUnavailable(Exception):
+    pass
+
+
+class ClientFactory:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        http: AiohttpTransport,
+        limiter: RateLimiter,
+        cache: ResponseCache,
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.limiter = limiter
+        self.cache = cache
+        self.sealer = (
+            CredentialSealer(settings.credentials_key.get_secret_value())
+            if settings.credentials_key
+            else None
+        )
+        self._clients: OrderedDict[str, LLMClient] = OrderedDict()
+
+    def config_for(self, model: str, credentials: str | None) -> ProviderConfig:
+        if credentials:
+            if self.sealer is None:
+                raise CredentialsUnavailable("this worker cannot open user credentials")
+            try:
+                return self.sealer.open(credentials)
+            except CredentialsError as exc:
+                raise CredentialsUnavailable("the job's credentials cannot be opened") from exc
+        s = self.settings
+        return ProviderConfig(
+            provider=s.llm_provider,
+            model=model,
+            base_url=s.llm_base_url,
+            api_keys=tuple(k.get_secret_value() for k in s.llm_api_keys),
+            requests_per_minute=s.llm_requests_per_minute,
+        )
+
+    def caller(self, model: str, credentials: str | None) -> ModelCaller:
+        identity = hashlib.sha256(f"{model}\0{credentials or ''}".encode()).hexdigest()
+        client = self._clients.get(identity)
+        if client is None:
+            client = LLMClient(
+                self.config_for(model, credentials),
+                self.http,  # type: ignore[arg-type]  # the subset LLMClient uses
+                limiter=self.limiter,
+                max_attempts=self.settings.llm_max_attempts,
+                timeout_s=self.settings.llm_timeout_s,
+                max_concurrency_per_key=self.settings.llm_max_concurrency_per_key,
+                on_call=record_call,
+            )
+            self._clients[identity] = client
+            while len(self._clients) > MAX_CLIENTS:
+                self._clients.popitem(last=False)
+        else:
+            self._clients.move_to_end(identity)
+        return ModelCaller(client, self.cache)

@@ -1,0 +1,180 @@
+"""Model calls as the engine makes them: cached, recorded, and attributed to a phase.
+
+Every HTTP attempt is recorded (for usage accounting) into the collector of the command
+being handled; the collector travels in a context variable, so concurrent commands of the
+same job can share one client (and its key pool) without mixing their records. A response
+cache keyed by model, prompt and schema makes a redelivered command, or an identical
+prompt, cost nothing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from folio.contracts import ENGINE_VERSION, CallRecord
+from folio_worker.llm import CallUsage, LLMClient, LLMRequest
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class CallCollector:
+    phase: str = "translation"
+    records: list[CallRecord] = field(default_factory=list)
+
+    def add(self, usage: CallUsage, *, cached: bool = False) -> None:
+        self.records.append(
+            CallRecord(
+                phase=self.phase,  # type: ignore[arg-type]
+                model=usage.model,
+                key_id=usage.key_id,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                thinking_tokens=usage.thinking_tokens,
+                latency_ms=usage.latency_ms,
+                outcome=usage.outcome,
+                cached=cached,
+            )
+        )
+
+
+current_collector: contextvars.ContextVar[CallCollector | None] = contextvars.ContextVar(
+    "folio_call_collector", default=None
+)
+
+
+def record_call(usage: CallUsage) -> None:
+    """The LLM client's ``on_call`` hook."""
+    collector = current_collector.get()
+    if collector is not None:
+        collector.add(usage)
+
+
+class ResponseCache(Protocol):
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+
+class MemoryCache:
+    """In-process LRU: enough for one worker replica without Redis."""
+
+    def __init__(self, max_entries: int = 20000) -> None:
+        self._data: OrderedDict[str, str] = OrderedDict()
+        self.max_entries = max_entries
+
+    async def get(self, key: str) -> str | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: str) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.max_entries:
+            self._data.popitem(last=False)
+
+
+class RedisCache:
+    """Shared by every worker replica; a redelivered command finds its answers here."""
+
+    def __init__(self, url: str, ttl_s: int = 30 * 86400, prefix: str = "folio:llm-cache") -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+        self.ttl_s = ttl_s
+        self.prefix = prefix
+        self._fallback = MemoryCache()
+
+    async def get(self, key: str) -> str | None:
+        try:
+            value = await self._redis.get(f"{self.prefix}:{key}")
+        except Exception as exc:  # Redis down: the cache is an optimisation only
+            log.warning("response cache unavailable: %s", type(exc).__name__)
+            return await self._fallback.get(key)
+        return value.decode() if value is not None else None
+
+    async def set(self, key: str, value: str) -> None:
+        try:
+            await self._redis.set(f"{self.prefix}:{key}", value, ex=self.ttl_s)
+        except Exception:
+            await self._fallback.set(key, value)
+
+
+@dataclass(frozen=True)
+class TextAnswer:
+    text: str
+    finish: str
+    cached: bool
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_json(schema: type[BaseModel]) -> str:
+    return json.dumps(schema.model_json_schema(), sort_keys=True)
+
+
+class ModelCaller:
+    def __init__(self, client: LLMClient, cache: ResponseCache) -> None:
+        self.client = client
+        self.cache = cache
+
+    @property
+    def model(self) -> str:
+        return self.client.model
+
+    def _key(self, kind: str, prompt: str, extra: Any = None) -> str:
+        raw = json.dumps(
+            [ENGINE_VERSION, self.client.model, kind, prompt, extra], ensure_ascii=False
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def _cached_record(self) -> None:
+        collector = current_collector.get()
+        if collector is not None:
+            collector.add(
+                CallUsage(
+                    model=self.client.model,
+                    key_id=None,
+                    input_tokens=0,
+                    output_tokens=0,
+                    thinking_tokens=0,
+                    latency_ms=0.0,
+                    outcome="cache",
+                ),
+                cached=True,
+            )
+
+    async def structured(self, prompt: str, schema: type[T]) -> T:
+        key = self._key("json", prompt, _schema_json(schema))
+        if (hit := await self.cache.get(key)) is not None:
+            self._cached_record()
+            return schema.model_validate_json(hit)
+        response = await self.client.generate(LLMRequest(prompt=prompt, schema=schema))
+        assert response.parsed is not None
+        await self.cache.set(key, response.parsed.model_dump_json())
+        return response.parsed  # type: ignore[return-value]
+
+    async def text(self, prompt: str, *, max_output_tokens: int | None = None) -> TextAnswer:
+        key = self._key("text", prompt)
+        if (hit := await self.cache.get(key)) is not None:
+            self._cached_record()
+            return TextAnswer(hit, "stop", cached=True)
+        response = await self.client.generate(
+            LLMRequest(prompt=prompt, max_output_tokens=max_output_tokens)
+        )
+        return TextAnswer(response.text, response.finish, cached=False)
+
+    async def remember(self, prompt: str, text: str) -> None:
+        """Cache a translation only once it passed the checks."""
+        await self.cache.set(self._key("text", prompt), text)

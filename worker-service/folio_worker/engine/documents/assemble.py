@@ -1,0 +1,71 @@
+"""Produce the downloadable results of a translated book.
+
+Every book gets a plain-text translation (and a bilingual one on request); EPUB books are also
+rebuilt as EPUB so readers keep their covers, styles and navigation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from folio_worker.engine.documents.epub_write import rebuild_epub
+from folio_worker.engine.documents.model import Block, Document
+
+OutputKind = Literal["txt", "bilingual_txt", "epub", "bilingual_epub"]
+_EPUB_KINDS: tuple[tuple[OutputKind, bool], ...] = (("epub", False), ("bilingual_epub", True))
+
+
+def build_outputs(
+    original: bytes,
+    document: Document,
+    translations: Mapping[int, str],
+    *,
+    target_language: str,
+    bilingual: bool = False,
+    title_suffix: str | None = None,
+) -> dict[OutputKind, bytes]:
+    """All outputs for ``document``; blocks missing from ``translations`` keep their source."""
+    outputs: dict[OutputKind, bytes] = {
+        "txt": _encode(_chapters_text(document, lambda b: _translated(b, translations))),
+    }
+    if bilingual:
+        outputs["bilingual_txt"] = _encode(
+            _chapters_text(document, lambda b: _bilingual(b, translations))
+        )
+    if document.format == "epub":
+        for kind, both in _EPUB_KINDS:
+            if both and not bilingual:
+                continue
+            outputs[kind] = rebuild_epub(
+                original,
+                document,
+                translations,
+                target_language=target_language,
+                bilingual=both,
+                title_suffix=title_suffix,
+            )
+    return outputs
+
+
+def _translated(block: Block, translations: Mapping[int, str]) -> str:
+    text = translations.get(block.index)
+    return text.strip() if text and text.strip() else block.text
+
+
+def _bilingual(block: Block, translations: Mapping[int, str]) -> str:
+    text = translations.get(block.index)
+    if not text or not text.strip():
+        return block.text
+    return f"{block.text}\n{text.strip()}"
+
+
+def _chapters_text(document: Document, render: Callable[[Block], str]) -> str:
+    chapters: dict[int, list[str]] = {}
+    for block in document.blocks:
+        chapters.setdefault(block.chapter, []).append(render(block))
+    return "\n\n\n".join("\n\n".join(texts) for _, texts in sorted(chapters.items()))
+
+
+def _encode(text: str) -> bytes:
+    return (text.rstrip("\n") + "\n").encode("utf-8")

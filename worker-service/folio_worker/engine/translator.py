@@ -1,0 +1,199 @@
+"""Translating one segment: its units, concurrently (or in order, for strict continuity).
+
+Each unit's prompt carries the job style, the unit's style deviation, the glossary terms
+and characters that occur in it, and the neighbouring source text. Every answer is
+checked; a failed check is retried (bounded); a truncated answer splits the unit; a
+safety block is answered by reframing the instructions, never by changing the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from folio.contracts import PlannedUnit, TranslateSegment
+from folio_worker.engine.calls import ModelCaller
+from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
+from folio_worker.engine.context import characters_for, glossary_for, head, tail
+from folio_worker.engine.languages import CJK, code_of
+from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
+from folio_worker.engine.segmentation import split_sentences
+from folio_worker.llm import SafetyBlocked
+
+log = logging.getLogger(__name__)
+
+NEIGHBOUR_BEFORE = 600
+NEIGHBOUR_AFTER = 300
+PREVIOUS_TRANSLATION = 800
+MAX_SPLIT_DEPTH = 4
+
+
+class UnitFailed(Exception):
+    def __init__(self, unit: int, reason: str) -> None:
+        super().__init__(f"unit {unit}: {reason}")
+        self.unit = unit
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class UnitRequest:
+    unit: PlannedUnit
+    previous_source: str
+    next_source: str
+    previous_translation: str
+    deviation: str | None
+
+
+def unit_requests(command: TranslateSegment) -> list[UnitRequest]:
+    units = command.units
+    requests = []
+    for i, unit in enumerate(units):
+        before = units[i - 1].text if i > 0 else command.context.previous_source
+        after = units[i + 1].text if i + 1 < len(units) else command.context.next_source
+        requests.append(
+            UnitRequest(
+                unit=unit,
+                previous_source=tail(before, NEIGHBOUR_BEFORE),
+                next_source=head(after, NEIGHBOUR_AFTER),
+                previous_translation="",
+                deviation=command.context.deviations.get(unit.index),
+            )
+        )
+    return requests
+
+
+def build_prompt(command: TranslateSegment, request: UnitRequest, text: str, frame: int = 0) -> str:
+    turbo = command.mode == "turbo"
+    return translation_prompt(
+        source_text=text,
+        target_language=command.target_language,
+        source_language=command.source_language,
+        paragraphs=len(split_paragraphs(text)) or 1,
+        style=command.style,
+        glossary=glossary_for(text, command.context.glossary),
+        characters=[] if turbo else characters_for(text, command.context.characters),
+        deviation=None if turbo else request.deviation,
+        previous_source=request.previous_source,
+        next_source=request.next_source,
+        previous_translation=request.previous_translation,
+        turbo=turbo,
+        frame=frame,
+    )
+
+
+class SegmentTranslator:
+    def __init__(self, caller: ModelCaller, *, attempts: int = 3, concurrency: int = 16) -> None:
+        self.caller = caller
+        self.attempts = max(1, attempts)
+        self.concurrency = max(1, concurrency)
+
+    async def translate(self, command: TranslateSegment) -> list[str]:
+        requests = unit_requests(command)
+        if command.mode == "strict":
+            results: list[str] = []
+            previous = command.previous_translation
+            for request in requests:
+                chained = UnitRequest(
+                    unit=request.unit,
+                    previous_source=request.previous_source,
+                    next_source=request.next_source,
+                    previous_translation=tail(previous, PREVIOUS_TRANSLATION),
+                    deviation=request.deviation,
+                )
+                translation = await self._unit(command, chained, request.unit.text, 0)
+                results.append(translation)
+                previous = translation
+            return results
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def bounded(request: UnitRequest) -> str:
+            async with limit:
+                return await self._unit(command, request, request.unit.text, 0)
+
+        return list(await asyncio.gather(*(bounded(r) for r in requests)))
+
+    async def _unit(
+        self, command: TranslateSegment, request: UnitRequest, text: str, depth: int
+    ) -> str:
+        paragraphs = len(split_paragraphs(text)) or 1
+        glossary_terms = tuple(g.translation for g in command.context.glossary)
+        last: CheckFailure | None = None
+        for frame in range(len(SAFETY_FRAMES)):
+            try:
+                for attempt in range(self.attempts):
+                    prompt = build_prompt(command, request, text, frame)
+                    answer = await self.caller.text(prompt)
+                    failure = check_answer(
+                        text,
+                        answer.text,
+                        answer.finish,
+                        target_language=command.target_language,
+                        source_language=command.source_language,
+                        paragraphs=paragraphs,
+                        glossary_terms=glossary_terms,
+                    )
+                    if failure is None or (
+                        failure.kind == "paragraphs" and attempt == self.attempts - 1
+                    ):
+                        if not answer.cached:
+                            await self.caller.remember(prompt, answer.text.strip())
+                        return answer.text.strip()
+                    if failure.kind == "truncated":
+                        return await self._split(command, request, text, depth)
+                    log.info("unit %d: %s; asking again", request.unit.index, failure.detail)
+                    last = failure
+                raise UnitFailed(
+                    request.unit.index,
+                    f"no usable translation after {self.attempts} attempts ({last.detail})"
+                    if last
+                    else "no usable translation",
+                )
+            except SafetyBlocked as blocked:
+                log.info(
+                    "unit %d: safety block (%s); reframing the instructions",
+                    request.unit.index,
+                    blocked.level,
+                )
+                continue
+        raise UnitFailed(
+            request.unit.index,
+            "the provider's safety filter blocked this passage, even with reframed "
+            "instructions; the source text was not altered",
+        )
+
+    async def _split(
+        self, command: TranslateSegment, request: UnitRequest, text: str, depth: int
+    ) -> str:
+        """A truncated answer means the unit was too long for the output limit: halve it."""
+        if depth >= MAX_SPLIT_DEPTH:
+            raise UnitFailed(request.unit.index, "the answer stayed truncated after splitting")
+        paragraphs = split_paragraphs(text)
+        if len(paragraphs) > 1:
+            middle = len(paragraphs) // 2
+            halves = ["\n\n".join(paragraphs[:middle]), "\n\n".join(paragraphs[middle:])]
+            joiner = "\n\n"
+        else:
+            sentences = split_sentences(text)
+            if len(sentences) < 2:
+                middle_char = len(text) // 2
+                cut = text.rfind(" ", 0, middle_char)
+                cut = cut if cut > 0 else middle_char
+                halves = [text[:cut], text[cut:]]
+            else:
+                middle = _balanced_cut(sentences)
+                halves = ["".join(sentences[:middle]), "".join(sentences[middle:])]
+            joiner = "" if code_of(command.target_language) in CJK else " "
+        first = await self._unit(command, request, halves[0].strip(), depth + 1)
+        second = await self._unit(command, request, halves[1].strip(), depth + 1)
+        return f"{first}{joiner}{second}"
+
+
+def _balanced_cut(sentences: list[str]) -> int:
+    """The sentence index that splits the text closest to half, keeping both sides non-empty."""
+    half, acc = sum(len(s) for s in sentences) / 2, 0
+    for index, sentence in enumerate(sentences, start=1):
+        acc += len(sentence)
+        if acc >= half:
+            return min(max(index, 1), len(sentences) - 1)
+    return len(sentences) - 1
