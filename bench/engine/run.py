@@ -65,13 +65,13 @@ def _cpu_seconds(stack: Stack) -> dict[str, float]:
     return used
 
 
-async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int) -> RunResult:
+async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int, book: Path) -> RunResult:
     gateway, fake = stack.config.url("gateway"), stack.config.url("fake-llm")
     async with httpx.AsyncClient(timeout=120) as client:
         await client.post(f"{fake}/_fake/reset")
         data = {"strict_continuity": "true"} if mode == "strict" else {}
         headers = {"Authorization": f"Bearer {token}"}
-        body = BOOK.read_bytes()
+        body = await asyncio.to_thread(book.read_bytes)
         cpu_before = _cpu_seconds(stack)
         started = time.perf_counter()
         started_unix = time.time()
@@ -79,7 +79,7 @@ async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int) -> Ru
             f"{gateway}/api/v1/jobs",
             headers=headers,
             data=data,
-            files={"file": (BOOK.name, body, "text/plain")},
+            files={"file": (book.name, body, "text/plain")},
         )
         response.raise_for_status()
         job = response.json()
@@ -124,7 +124,15 @@ async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int) -> Ru
 
 
 async def _forget_answers(config: StackConfig) -> None:
-    """Empty the shared response cache: nothing one mode learned may help the other."""
+    """Empty the translation memory and the response cache: every run starts cold, and
+    nothing one mode (or the warm-up) learned may help the other."""
+    conn = await asyncpg.connect(
+        config.admin_url.rsplit("/", 1)[0] + f"/{config.database}"
+    )
+    try:
+        await conn.execute("DELETE FROM translation.translation_memory")
+    finally:
+        await conn.close()
     if not config.redis_url:
         return
     import redis.asyncio as redis
@@ -189,7 +197,7 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
         await _warm_up(config, token)
         for mode in args.modes:
             await _forget_answers(config)
-            result = await _run_mode(stack, mode, token, concurrency)
+            result = await _run_mode(stack, mode, token, concurrency, Path(args.book))
             results.append(result)
             print(
                 f"{mode:>8}: {result.wall_s:7.2f} s wall, {result.calls:4d} calls, "
@@ -208,7 +216,7 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
             await conn.close()
     by_mode = {r.mode: r for r in results}
     parallel, strict = by_mode.get("default"), by_mode.get("strict")
-    summary: dict = {"book": BOOK.name, "concurrency_limit": concurrency}
+    summary: dict = {"book": Path(args.book).name, "concurrency_limit": concurrency}
     if parallel:
         summary.update(
             wall_s_parallel=round(parallel.wall_s, 3),
@@ -255,6 +263,7 @@ def main() -> None:
         help="concurrent model calls per provider key (the concurrency limit)",
     )
     parser.add_argument("--output", default="bench/results/engine.json")
+    parser.add_argument("--book", default=str(BOOK), help="the book to translate")
     args = parser.parse_args()
     infra.ensure_postgres()
     infra.ensure_rabbitmq()

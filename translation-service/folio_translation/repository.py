@@ -35,7 +35,10 @@ class JobRepository:
         result = await self.session.exec(
             select(Job)
             .where(Job.id == job_id)  # type: ignore[arg-type]
-            .with_for_update()
+            # NO KEY UPDATE: concurrent inserts that reference the job (usage rows, segments)
+            # take KEY SHARE locks on it for their foreign keys; a plain FOR UPDATE would
+            # conflict with those and deadlock against handlers waiting on this row.
+            .with_for_update(key_share=True)
             # A row lock needs the row as of now, not a copy cached earlier in the session.
             .execution_options(populate_existing=True)
         )
@@ -87,6 +90,21 @@ class JobRepository:
             select(Segment)
             .where(Segment.job_id == job_id, Segment.index.in_(indexes))  # type: ignore[arg-type,attr-defined]
             .order_by(Segment.index)  # type: ignore[arg-type]
+        )
+        return list(result.scalars().all())  # type: ignore[attr-defined]
+
+    async def claim_pending(self, job_id: int, limit: int) -> list[Segment]:
+        """The next pending segments, locked; rows another transaction holds are skipped
+        (a result being stored for them right now), never waited for."""
+        if limit <= 0:
+            return []
+        result = await self.session.exec(
+            select(Segment)
+            .where(Segment.job_id == job_id, Segment.status == SegmentStatus.PENDING)  # type: ignore[arg-type]
+            .order_by(Segment.index)  # type: ignore[arg-type]
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
         return list(result.scalars().all())  # type: ignore[attr-defined]
 

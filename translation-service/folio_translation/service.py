@@ -365,10 +365,7 @@ class JobService:
         served: dict[int, str] = {}
         in_flight = [tokens for _, state, tokens in states if state == SegmentStatus.DISPATCHED]
         room = max(1, self.deps.dispatch_window) - len(in_flight)
-        pending = [index for index, state, _ in states if state == SegmentStatus.PENDING][
-            : max(room, 0)
-        ]
-        segments = await self.jobs.segments_by_index(job.id, pending)
+        segments = await self.jobs.claim_pending(job.id, room)
         commands = [self._segment_command(job, segment, "") for segment in segments]
         fingerprints = [fingerprint(_fingerprint_payload(c), model=job.model) for c in commands]
         remembered = await self.memory.lookup(fingerprints)

@@ -3,6 +3,8 @@ database and a real broker (its own virtual host)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
@@ -36,6 +38,7 @@ async def service(test_database, module_amqp_url, internal_public_key, tmp_path)
         internal_token_public_key=internal_public_key,
         credentials_key=generate_key(),
         max_upload_bytes=64 * 1024,
+        dispatch_window=3,
         outbox_poll_interval_s=0.2,
     )
     app = create_app(settings)
@@ -276,6 +279,28 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
         f"/api/v1/download/{job_id}?format=pdfx", headers=auth(internal_signer, "dave")
     )
     assert bad.status_code == 422
+
+
+async def test_concurrent_results_advance_the_window_without_deadlocks(service, internal_signer):
+    app, client = service
+    created = await client.post("/api/v1/jobs", headers=auth(internal_signer, "ivy"), **upload())
+    job_id = created.json()["id"]
+    consumer = app.state.runtime.consumers[0]
+    await consumer.process(planned(job_id, segments=8))
+    assert (await outbox_types(app.state.database, job_id)).count(TranslateSegment.TYPE) == 3
+    # Results of one job arrive together (prefetch): each refills the window under the job
+    # row lock while the others insert rows that reference the job.
+    await asyncio.wait_for(
+        asyncio.gather(*(consumer.process(translated(job_id, i)) for i in range(3))), timeout=30
+    )
+    assert (await outbox_types(app.state.database, job_id)).count(TranslateSegment.TYPE) == 6
+    await asyncio.wait_for(
+        asyncio.gather(*(consumer.process(translated(job_id, i)) for i in range(3, 8))),
+        timeout=30,
+    )
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(internal_signer, "ivy"))).json()
+    assert job["translated_segments"] == 8 and job["phase"] == "assembling"
+    assert (await outbox_types(app.state.database, job_id)).count(AssembleJob.TYPE) == 1
 
 
 async def test_dispatch_window_and_spending_cap(service, internal_signer):

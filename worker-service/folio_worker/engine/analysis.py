@@ -28,9 +28,14 @@ from folio.contracts import (
 )
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.context import TextIndex, occurs
-from folio_worker.engine.prompts import analysis_prompt, formality_hint, glossary_prompt
+from folio_worker.engine.prompts import (
+    SAFETY_FRAMES,
+    analysis_prompt,
+    formality_hint,
+    glossary_prompt,
+)
 from folio_worker.engine.segmentation import Unit
-from folio_worker.llm import LLMError
+from folio_worker.llm import LLMAuthError, LLMError, SafetyBlocked
 
 log = logging.getLogger(__name__)
 
@@ -242,27 +247,33 @@ async def analyse_book(
     chunks = chunk_units(units, chunk_size)
     limit = asyncio.Semaphore(max(1, concurrency))
 
+    failures: list[str] = []
+
     async def analyse(chunk: Chunk) -> ChunkAnalysis | None:
+        prompt = analysis_prompt(
+            text=chunk.text, target_language=target_language, source_language=source_language
+        )
         async with limit:
-            try:
-                return await caller.structured(
-                    analysis_prompt(
-                        text=chunk.text,
-                        target_language=target_language,
-                        source_language=source_language,
-                    ),
-                    ChunkAnalysis,
-                )
-            except LLMError as exc:
-                # One unreadable chunk must not sink the book: the others still count.
-                log.warning(
-                    "analysis of a chunk failed: %s", exc.reason if hasattr(exc, "reason") else exc
-                )
-                return None
+            # A safety block is answered like in translation: the same text, with the
+            # instructions reframed. Refused keys end the analysis (nothing else will work).
+            for frame in SAFETY_FRAMES:
+                try:
+                    return await caller.structured(frame + prompt, ChunkAnalysis)
+                except SafetyBlocked as exc:
+                    failures.append(exc.reason)
+                except LLMAuthError:
+                    raise
+                except LLMError as exc:
+                    # One unreadable chunk must not sink the book: the others still count.
+                    failures.append(exc.reason)
+                    log.warning("analysis of a chunk failed: %s", exc.reason)
+                    return None
+            return None
 
     reports = await asyncio.gather(*(analyse(c) for c in chunks))
     if chunks and all(r is None for r in reports):
-        raise AnalysisFailed("the model could not analyse any part of the book")
+        detail = f": {failures[-1]}" if failures else ""
+        raise AnalysisFailed(f"the model could not analyse any part of the book{detail}")
     book = TextIndex(book_text)
     merged = merge_reports(chunks, reports, book)
 
