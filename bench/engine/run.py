@@ -126,9 +126,7 @@ async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int, book:
 async def _forget_answers(config: StackConfig) -> None:
     """Empty the translation memory and the response cache: every run starts cold, and
     nothing one mode (or the warm-up) learned may help the other."""
-    conn = await asyncpg.connect(
-        config.admin_url.rsplit("/", 1)[0] + f"/{config.database}"
-    )
+    conn = await asyncpg.connect(config.admin_url.rsplit("/", 1)[0] + f"/{config.database}")
     try:
         await conn.execute("DELETE FROM translation.translation_memory")
     finally:
