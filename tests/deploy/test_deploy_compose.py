@@ -266,7 +266,15 @@ def test_app_services_env_and_build(config: dict) -> None:
             assert env["FOLIO_RABBITMQ_URL"].startswith("amqp://")
             assert "FOLIO_INTERNAL_TOKEN_PRIVATE_KEY" not in env
     worker = environment(config["services"]["worker-service"])
+    translation = environment(config["services"]["translation-service"])
     assert worker["FOLIO_LLM_BASE_URL"] == "http://fake-llm:8090/v1"
+    # The fake LLM serves any model name; jobs carry the one translation-service chose.
+    assert translation["FOLIO_DEFAULT_LLM_MODEL"]
+    assert "FOLIO_LLM_MODEL" not in worker
+    # One sealing key on both sides, or users' own API keys could not be opened.
+    assert worker["FOLIO_CREDENTIALS_KEY"] == translation["FOLIO_CREDENTIALS_KEY"]
+    assert worker["FOLIO_REDIS_URL"] == "redis://redis:6379/0"
+    assert "redis" in config["services"]["worker-service"]["depends_on"]
 
 
 def test_only_edge_services_publish_ports(config: dict) -> None:

@@ -15,7 +15,9 @@ class WorkerSettings(ServiceSettings):
     # comes with each job (translation-service decides it).
     llm_provider: Literal["openai", "gemini", "vertex"] = "openai"
     llm_base_url: str | None = "http://127.0.0.1:8090/v1"
-    llm_api_keys: list[SecretStr] = Field(default_factory=lambda: [SecretStr("offline-fake-key")])
+    llm_api_key: SecretStr = SecretStr("offline-fake-key")
+    # More keys for the same provider (JSON list): calls rotate over all of them.
+    llm_backup_api_keys: list[SecretStr] = Field(default_factory=list)
     llm_requests_per_minute: int | None = None
     llm_timeout_s: float = 300.0
     llm_max_attempts: int = 6
