@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
+
 from folio_community.settings import CommunitySettings
 from folio_gateway.settings import GatewaySettings
 from folio_translation.settings import TranslationSettings
 from folio_users.settings import UserSettings
 from folio_worker.settings import WorkerSettings
-from pydantic_settings import BaseSettings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"

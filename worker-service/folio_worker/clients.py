@@ -55,9 +55,7 @@ class ClientFactory:
             provider=s.llm_provider,
             model=model,
             base_url=s.llm_base_url,
-            api_keys=tuple(
-                k.get_secret_value() for k in (s.llm_api_key, *s.llm_backup_api_keys)
-            ),
+            api_keys=tuple(k.get_secret_value() for k in (s.llm_api_key, *s.llm_backup_api_keys)),
             requests_per_minute=s.llm_requests_per_minute,
         )
 
