@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -26,6 +27,17 @@ from folio.settings import DatabaseSettings, ServiceSettings
 from folio.telemetry import Telemetry, setup_telemetry
 
 log = logging.getLogger(__name__)
+
+
+def freeze_startup_objects() -> None:
+    """Exempt what start-up allocated (modules, classes, schemas) from garbage collection.
+
+    A full collection otherwise walks that whole heap again each time: pauses of about
+    100 ms in the middle of a job, measured in the worker. Frozen, it walks only what
+    the work itself allocated.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class ServiceRuntime:
@@ -128,6 +140,7 @@ class ServiceRuntime:
     async def start(self, broker_wait_s: float = 5.0) -> None:
         for callback in self._on_startup:
             await callback()
+        freeze_startup_objects()
         if self.broker is not None:
             task = asyncio.create_task(self._connect_broker(), name="broker-connect")
             self._tasks.append(task)

@@ -22,6 +22,8 @@ def test_bench_engine_runs_and_prints_its_summary(tmp_path):
             "bench.engine",
             "--book",
             "samples/dream-of-a-ridiculous-man.txt",
+            "--repeat",
+            "1",
             "--output",
             str(tmp_path / "engine.json"),
         ],

@@ -3,6 +3,9 @@ fake LLM over HTTP -> RabbitMQ -> translation-service -> gateway, all as real pr
 
 from __future__ import annotations
 
+from itertools import pairwise
+
+from folio_devstack.follow import job_updates
 from folio_fakellm.pseudo import pseudo_translate
 
 from .conftest import book, submit, wait_for_job
@@ -41,3 +44,24 @@ async def test_an_unreadable_book_fails_with_a_reason(gateway, dev_token):
     done = await wait_for_job(gateway, token, job["id"])
     assert done["status"] == "FAILED"
     assert done["error_message"] == "The file is named .txt but is not a text file."
+
+
+async def test_the_progress_stream_follows_a_job_to_its_end(gateway, dev_token):
+    token = dev_token("reader-3")
+    headers = {"Authorization": f"Bearer {token}"}
+    text = book(paragraphs=12, words=80, seed="-stream")
+    job = await submit(gateway, token, "stream.txt", text.encode(), segment_size=1000)
+    updates = [update async for update in job_updates(gateway, job["id"], headers)]
+
+    assert updates[0]["status"] in ("PENDING", "PROCESSING")
+    assert updates[-1]["status"] == "COMPLETED" and updates[-1]["progress"] == 100
+    progress = [u["progress"] for u in updates]
+    assert progress == sorted(progress)  # never backwards
+    assert all(a != b for a, b in pairwise(updates))  # only changes are sent
+    final = await gateway.get(f"/api/v1/jobs/{job['id']}", headers=headers)
+    assert updates[-1] == final.json()
+
+    stranger = {"Authorization": f"Bearer {dev_token('someone-else')}"}
+    refused = await gateway.get(f"/api/v1/jobs/{job['id']}/events", headers=stranger)
+    assert refused.status_code == 404
+    assert refused.headers["content-type"].startswith("application/problem+json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
@@ -126,6 +127,7 @@ async def get_job(
 
 TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED)
 HEARTBEAT_S = 15.0
+PROGRESS_INTERVAL_S = 0.5
 STREAM_LIMIT_S = 6 * 3600.0
 
 
@@ -142,15 +144,18 @@ async def job_events(
     watch = request.app.state.job_watch
 
     async def stream() -> AsyncIterator[bytes]:
-        deadline = asyncio.get_running_loop().time() + STREAM_LIMIT_S
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STREAM_LIMIT_S
         last = b""
-        with watch.watch(job_id) as changed:
-            while asyncio.get_running_loop().time() < deadline:
-                changed.clear()  # before reading: a change during the read wakes us again
+        with watch.watch(job_id) as signal:
+            while loop.time() < deadline:
+                signal.clear()
+                read_at = loop.time()
                 async with database.sessions() as fresh:
                     job = await fresh.get(Job, job_id)
                 if job is None:
                     return
+                signal.seen_status = job.status
                 payload = to_public(job).model_dump_json().encode()
                 if payload != last:
                     yield b"event: job\ndata: " + payload + b"\n\n"
@@ -158,9 +163,15 @@ async def job_events(
                 if job.status in TERMINAL:
                     return
                 try:
-                    await asyncio.wait_for(changed.wait(), timeout=HEARTBEAT_S)
+                    await asyncio.wait_for(signal.changed.wait(), timeout=HEARTBEAT_S)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
+                # Progress alone is sent at most every PROGRESS_INTERVAL_S (a busy job
+                # changes many times a second); a new status goes out at once.
+                pause = read_at + PROGRESS_INTERVAL_S - loop.time()
+                if pause > 0 and not signal.status_changed.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(signal.status_changed.wait(), timeout=pause)
                 if await request.is_disconnected():
                     return
 

@@ -48,7 +48,7 @@ class JobRepository:
         if not segments:
             return
         await self.session.execute(
-            insert(Segment),
+            insert(Segment.__table__),  # type: ignore[arg-type]  # Core: no ORM bulk cost
             [
                 {
                     "job_id": job_id,
@@ -180,12 +180,13 @@ class JobRepository:
         cached: bool = False,
     ) -> bool:
         """Store a segment's translation once; False if it was already stored."""
+        table = Segment.__table__  # Core: this runs for every result
         result = await self.session.execute(
-            update(Segment)
+            update(table)
             .where(
-                Segment.job_id == job_id,  # type: ignore[arg-type]
-                Segment.index == index,  # type: ignore[arg-type]
-                Segment.status != SegmentStatus.TRANSLATED,  # type: ignore[arg-type]
+                table.c.job_id == job_id,
+                table.c.index == index,
+                table.c.status != SegmentStatus.TRANSLATED,
             )
             .values(
                 translated_text=text,
@@ -196,7 +197,7 @@ class JobRepository:
                 error=None,
                 translated_at=datetime.now(UTC),
             )
-            .returning(Segment.index)
+            .returning(table.c.index)
         )
         return result.first() is not None
 
@@ -217,31 +218,39 @@ class JobRepository:
         job.llm_calls += usage.calls
         job.updated_at = datetime.now(UTC)
 
+    async def owner_of(self, job_id: int) -> str | None:
+        result = await self.session.execute(
+            select(Job.owner_id).where(Job.id == job_id)  # type: ignore[arg-type]
+        )
+        return result.scalar_one_or_none()
+
     async def record_calls(
-        self, job: Job, calls: Sequence[CallRecord], segment_index: int | None = None
+        self,
+        job_id: int,
+        owner_id: str,
+        calls: Sequence[CallRecord],
+        segment_index: int | None = None,
     ) -> None:
         if not calls:
             return
+        # A Core executemany: these rows are written on every result, and the ORM's bulk
+        # insert machinery costs more than the insert itself.
         await self.session.execute(
-            insert(UsageRecord),
+            insert(UsageRecord.__table__),  # type: ignore[arg-type]
             [
                 {
-                    "job_id": job.id,
-                    "owner_id": job.owner_id,
+                    "job_id": job_id,
+                    "owner_id": owner_id,
                     "segment_index": segment_index,
-                    **call.model_dump(
-                        include={
-                            "phase",
-                            "model",
-                            "key_id",
-                            "input_tokens",
-                            "output_tokens",
-                            "thinking_tokens",
-                            "latency_ms",
-                            "outcome",
-                            "cached",
-                        }
-                    ),
+                    "phase": call.phase,
+                    "model": call.model,
+                    "key_id": call.key_id,
+                    "input_tokens": call.input_tokens,
+                    "output_tokens": call.output_tokens,
+                    "thinking_tokens": call.thinking_tokens,
+                    "latency_ms": call.latency_ms,
+                    "outcome": call.outcome,
+                    "cached": call.cached,
                 }
                 for call in calls
             ],

@@ -293,10 +293,10 @@ class JobService:
             return  # already in: a redelivery or a second worker's result
         if event.fingerprint and event.unit_translations:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
-        job = await self.jobs.get(event.job_id)
-        if job is None:
+        owner = await self.jobs.owner_of(event.job_id)
+        if owner is None:
             return
-        await self.jobs.record_calls(job, event.calls, event.segment_index)
+        await self.jobs.record_calls(event.job_id, owner, event.calls, event.segment_index)
         waiting = await self.jobs.has_pending(event.job_id)
         translated, total = await self.jobs.count_translated(event.job_id, event.usage)
         if waiting or translated >= total:
@@ -524,7 +524,8 @@ class JobService:
     async def _record(
         self, job: Job, calls: list[CallRecord], segment_index: int | None = None
     ) -> None:
-        await self.jobs.record_calls(job, calls, segment_index)
+        assert job.id is not None
+        await self.jobs.record_calls(job.id, job.owner_id, calls, segment_index)
         if segment_index is None and calls:  # planning calls count here; segments count above
             usage = TokenUsage()
             for call in calls:

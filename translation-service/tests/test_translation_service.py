@@ -4,6 +4,7 @@ database and a real broker (its own virtual host)."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -429,3 +430,35 @@ async def test_user_keys_are_sealed_and_glossary_shapes_accepted(service, intern
             assert "AIzaSECRET" not in stored and "AIzaBACKUP" not in stored
         opened = app.state.job_deps.sealer.open(outbox["data"]["credentials"])
         assert opened.api_keys == ("AIzaSECRET-key-123", "AIzaBACKUP-456")
+
+
+async def test_the_progress_stream_coalesces_progress_but_not_status(service, internal_signer):
+    app, client = service
+    headers = auth(internal_signer, "sam")
+    created = await client.post("/api/v1/jobs", headers=headers, **upload())
+    job_id = created.json()["id"]
+    consumer = app.state.runtime.consumers[0]
+    stream = asyncio.create_task(client.get(f"/api/v1/jobs/{job_id}/events", headers=headers))
+    await asyncio.sleep(0.3)  # the stream has sent the job as it is (PENDING)
+    await consumer.process(planned(job_id))  # a new status: sent at once
+    await asyncio.sleep(0.1)
+    for index in range(3):  # three progress changes in quick succession
+        await consumer.process(translated(job_id, index))
+        await asyncio.sleep(0.05)
+    outputs = {"txt": "jobs/x/output/translated.txt"}
+    assembled = Envelope.wrap(JobAssembled(job_id=job_id, outputs=outputs), producer="w")
+    await consumer.process(assembled.model_dump_json().encode())
+
+    response = await asyncio.wait_for(stream, timeout=30)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    sent = [
+        json.loads(line[len("data: ") :])
+        for line in response.text.splitlines()
+        if line.startswith("data: ")
+    ]
+    assert sent[0]["status"] == "PENDING"
+    assert "PROCESSING" in [s["status"] for s in sent]
+    assert sent[-1]["status"] == "COMPLETED" and sent[-1]["progress"] == 100
+    # Five changes of the job row while processing; progress-only ones within half a second
+    # of the last read are folded into the next read.
+    assert len([s for s in sent if 0 < s["progress"] < 100]) <= 1, sent

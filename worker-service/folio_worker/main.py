@@ -14,6 +14,7 @@ from folio_worker.engine.calls import MemoryCache, RedisCache
 from folio_worker.engine.isolation import DocumentProcessor
 from folio_worker.llm import InProcessRateLimiter, RedisRateLimiter
 from folio_worker.llm.transport import AiohttpTransport
+from folio_worker.redis_client import connect_redis
 from folio_worker.service import WorkerService
 from folio_worker.settings import WorkerSettings
 
@@ -30,10 +31,12 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
     runtime.on_startup(documents.start)
     runtime.on_shutdown(documents.stop)
     if settings.redis_url:
+        redis = connect_redis(settings.redis_url)
+        runtime.on_shutdown(redis.aclose)
         cache: MemoryCache | RedisCache = RedisCache(
-            settings.redis_url, prefix=f"{settings.redis_prefix}:llm-cache"
+            redis, prefix=f"{settings.redis_prefix}:llm-cache"
         )
-        limiter = RedisRateLimiter(settings.redis_url, prefix=f"{settings.redis_prefix}:rpm")
+        limiter = RedisRateLimiter(redis, prefix=f"{settings.redis_prefix}:rpm")
     else:
         cache, limiter = MemoryCache(), InProcessRateLimiter()
     clients = ClientFactory(settings, http, limiter, cache)

@@ -20,6 +20,14 @@ _SCHEMA_RE = re.compile(r"<json_schema(?:\s[^>]*)?>(.*?)</json_schema>", re.S)
 _APOSTROPHES = "'\u2019"
 _NAME_WORD_RE = re.compile(rf"[^\W\d_]+(?:[{_APOSTROPHES}][^\W\d_]+)*")
 _POSSESSIVE_RE = re.compile(rf"[{_APOSTROPHES}][sS]$")
+
+
+def _strip_possessive(word: str) -> str:
+    if len(word) > 2 and word[-2] in _APOSTROPHES:
+        return _POSSESSIVE_RE.sub("", word)
+    return word
+
+
 _OPENERS = "\"\u201c\u2018'([\u00ab\u201e"
 _CLOSERS = "\"\u201d\u2019')]\u00bb"
 _SENTENCE_END = ".!?…"
@@ -135,9 +143,7 @@ def extract_names(text: str) -> list[str]:
     capitalised: Counter[str] = Counter()
     lowercase: set[str] = set()
     for m in _NAME_WORD_RE.finditer(text):
-        word = _POSSESSIVE_RE.sub("", m.group(0))
-        if not word:
-            continue
+        word = _strip_possessive(m.group(0))
         if not word[0].isupper():
             lowercase.add(word.casefold())
             continue

@@ -65,10 +65,15 @@ class SchemaFiller:
         self.names = list(ctx.names) or ["Name1"]
         sentences = [s.strip() for s in _SENTENCE_SPLIT_RE.split(ctx.source) if s.strip()]
         self.sentences = sentences or ["text"]
+        # The seed is the whole prompt: digest it once, not in every slot's hash.
+        self._seed = hashlib.sha256(ctx.seed.encode("utf-8")).hexdigest()
+        # pick() is pure for a given schema node, and a schema's nodes are visited once per
+        # array item: remember the answers (keyed by node identity; the nodes stay alive).
+        self._picked: dict[int, dict[str, Any]] = {}
 
     # --- helpers -------------------------------------------------------------------------
     def _hash(self, *parts: object) -> int:
-        key = "|".join([self.ctx.seed, *map(str, parts)])
+        key = "|".join([self._seed, *map(str, parts)])
         return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
 
     def name(self, slot: int) -> str:
@@ -134,6 +139,12 @@ class SchemaFiller:
 
     def pick(self, schema: Any) -> dict[str, Any]:
         """Resolve and choose the first non-null ``anyOf``/``oneOf`` branch."""
+        known = self._picked.get(id(schema))
+        if known is None:
+            known = self._picked[id(schema)] = self._pick(schema)
+        return known
+
+    def _pick(self, schema: Any) -> dict[str, Any]:
         s = self.resolve(schema)
         for _ in range(16):
             branches = s.get("anyOf") or s.get("oneOf")

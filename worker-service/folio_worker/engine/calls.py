@@ -16,12 +16,15 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from folio.contracts import ENGINE_VERSION, CallRecord
 from folio_worker.llm import CallUsage, LLMClient, LLMRequest
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -89,10 +92,10 @@ class MemoryCache:
 class RedisCache:
     """Shared by every worker replica; a redelivered command finds its answers here."""
 
-    def __init__(self, url: str, ttl_s: int = 30 * 86400, prefix: str = "folio:llm-cache") -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url)
+    def __init__(
+        self, client: Redis, ttl_s: int = 30 * 86400, prefix: str = "folio:llm-cache"
+    ) -> None:
+        self._redis = client
         self.ttl_s = ttl_s
         self.prefix = prefix
         self._fallback = MemoryCache()

@@ -37,6 +37,12 @@ def _is_cjk(term: str) -> bool:
     return any(script_of_char(c) in ("han", "japanese", "hangul") for c in term)
 
 
+@lru_cache(maxsize=20000)
+def _term_words(term: str) -> tuple[str, ...]:
+    # The same glossary terms are looked up in every unit of the book: split them once.
+    return tuple(_WORDS.findall(term.casefold()))
+
+
 class TextIndex:
     """Answers "does this term occur?" for one text, mostly by set lookups.
 
@@ -54,8 +60,7 @@ class TextIndex:
         """Roughly how often a term occurs (its rarest word's count), for ranking terms."""
         if self._counts is None:
             self._counts = Counter(_WORDS.findall(self.text.casefold()))
-        tokens = _WORDS.findall(term.casefold())
-        return min((self._counts.get(t, 0) for t in tokens), default=0)
+        return min((self._counts.get(t, 0) for t in _term_words(term)), default=0)
 
     def contains(self, term: str) -> bool:
         term = term.strip()
@@ -66,7 +71,7 @@ class TextIndex:
             if _is_cjk(term):
                 known = term in self.text
             else:
-                tokens = _WORDS.findall(term.casefold())
+                tokens = _term_words(term)
                 known = bool(tokens) and all(t in self.words for t in tokens)
                 if known and (len(tokens) > 1 or tokens[0] != term.casefold()):
                     known = occurs(term, self.text)

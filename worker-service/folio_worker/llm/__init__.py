@@ -17,7 +17,6 @@ from folio_worker.llm.ratelimit import (
     InProcessRateLimiter,
     RateLimiter,
     RedisRateLimiter,
-    make_rate_limiter,
 )
 from folio_worker.llm.types import CallUsage, LLMRequest, LLMResponse
 
@@ -35,5 +34,4 @@ __all__ = [
     "RateLimiter",
     "RedisRateLimiter",
     "SafetyBlocked",
-    "make_rate_limiter",
 ]

@@ -64,11 +64,9 @@ class InProcessRateLimiter:
 class RedisRateLimiter:
     """Slots shared by every replica through Redis; in-process pacing while Redis is down."""
 
-    def __init__(self, redis_url: str, prefix: str = "folio:rpm") -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str = "folio:rpm") -> None:
         self._prefix = prefix
-        self._redis = aioredis.Redis.from_url(
-            redis_url, socket_connect_timeout=2.0, socket_timeout=2.0
-        )
+        self._redis = client
         self._script = self._redis.register_script(_RESERVE_SLOT)
         self._fallback = InProcessRateLimiter()
         self._down_until = 0.0
@@ -96,13 +94,3 @@ class RedisRateLimiter:
                     await asyncio.sleep(wait)
                 return
         await self._fallback.acquire(key_id, requests_per_minute)
-
-    async def aclose(self) -> None:
-        await self._redis.aclose()
-
-
-def make_rate_limiter(redis_url: str | None) -> RateLimiter:
-    """Shared pacing when Redis is configured, per-process pacing otherwise."""
-    if redis_url:
-        return RedisRateLimiter(redis_url)
-    return InProcessRateLimiter()

@@ -1,0 +1,77 @@
+"""Service defaults: telemetry recorded only when exported; start-up objects frozen."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+PROBE = """
+import json
+from opentelemetry import trace
+from folio.telemetry import setup_telemetry
+setup_telemetry("probe")
+with trace.get_tracer("probe").start_as_current_span("work") as span:
+    context = span.get_span_context()
+    print(json.dumps({"recording": span.is_recording(), "valid": context.is_valid}))
+"""
+
+
+def run_probe(**env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_without_an_exporter_spans_keep_ids_but_are_not_recorded() -> None:
+    assert run_probe() == {"recording": False, "valid": True}
+
+
+def test_with_an_exporter_spans_are_recorded() -> None:
+    # Nothing listens there; the batch processor only exports in the background.
+    assert run_probe(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9") == {
+        "recording": True,
+        "valid": True,
+    }
+
+
+def test_an_explicit_sampler_setting_wins() -> None:
+    assert run_probe(OTEL_TRACES_SAMPLER="always_on")["recording"] is True
+
+
+RUNTIME_PROBE = """
+import asyncio, gc
+from folio.runtime import ServiceRuntime
+from folio.settings import ServiceSettings
+
+async def main():
+    runtime = ServiceRuntime(ServiceSettings(service_name="probe"), use_broker=False)
+    before = gc.get_freeze_count()
+    await runtime.start()
+    print(before, gc.get_freeze_count())
+    await runtime.stop()
+
+asyncio.run(main())
+"""
+
+
+def test_startup_objects_are_frozen_out_of_garbage_collection() -> None:
+    # Full collections then walk only what the work allocates, not every module and class.
+    result = subprocess.run(
+        [sys.executable, "-c", RUNTIME_PROBE],
+        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    before, after = map(int, result.stdout.split()[-2:])
+    assert before == 0 and after > 10_000
