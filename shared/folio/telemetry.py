@@ -2,8 +2,8 @@
 
 Service identity comes from the environment (``OTEL_SERVICE_NAME``,
 ``OTEL_RESOURCE_ATTRIBUTES``). Spans and metrics are exported over OTLP/HTTP only when
-``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; otherwise spans are not recorded but still carry
-ids, for trace ids in logs and propagation to the next service.
+``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; otherwise the traces a service starts are not
+recorded, but their spans still carry ids (for the logs and the next service).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,10 @@ def setup_telemetry(service_name: str, endpoint: str | None = None) -> Telemetry
 
     sampler = None  # the SDK's default: OTEL_TRACES_SAMPLER, else parent-based always-on
     if not endpoint and "OTEL_TRACES_SAMPLER" not in os.environ:
-        # Nothing would export the spans: recording them is pure cost. Unsampled spans
-        # still carry ids, so logs keep their trace ids and propagation still works.
-        sampler = ALWAYS_OFF
+        # Nothing here exports spans: traces this service starts are not recorded (pure
+        # cost), yet their spans carry ids for the logs. A trace a caller started and
+        # sampled is still followed, so the services after this one can record it.
+        sampler = ParentBased(ALWAYS_OFF)
     tracer_provider = TracerProvider(resource=resource, sampler=sampler)
     readers = []
     if endpoint:

@@ -8,20 +8,28 @@ import subprocess
 import sys
 
 PROBE = """
-import json
+import json, os, sys
 from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from folio.telemetry import setup_telemetry
 setup_telemetry("probe")
-with trace.get_tracer("probe").start_as_current_span("work") as span:
-    context = span.get_span_context()
-    print(json.dumps({"recording": span.is_recording(), "valid": context.is_valid}))
+context = None
+if "--sampled-parent" in sys.argv:  # a caller that started and sampled the trace
+    parent = SpanContext(
+        int.from_bytes(os.urandom(16), "big"), int.from_bytes(os.urandom(8), "big"),
+        is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    context = trace.set_span_in_context(NonRecordingSpan(parent))
+with trace.get_tracer("probe").start_as_current_span("work", context=context) as span:
+    ids = span.get_span_context()
+    print(json.dumps({"recording": span.is_recording(), "valid": ids.is_valid}))
 """
 
 
-def run_probe(**env: str) -> dict:
+def run_probe(*args: str, **env: str) -> dict:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", PROBE, *args],
         env={**clean, **env},
         capture_output=True,
         text=True,
@@ -33,6 +41,11 @@ def run_probe(**env: str) -> dict:
 
 def test_without_an_exporter_spans_keep_ids_but_are_not_recorded() -> None:
     assert run_probe() == {"recording": False, "valid": True}
+
+
+def test_without_an_exporter_a_callers_sampled_trace_is_still_followed() -> None:
+    # Otherwise the services after this one could not record the caller's trace.
+    assert run_probe("--sampled-parent") == {"recording": True, "valid": True}
 
 
 def test_with_an_exporter_spans_are_recorded() -> None:

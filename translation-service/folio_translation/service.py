@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,6 +27,7 @@ from folio.contracts import (
     JobPlanningPaused,
     NarrativeStyle,
     PlanJob,
+    PlannedSegment,
     PlannedUnit,
     ProviderConfig,
     SegmentContext,
@@ -256,7 +257,9 @@ class JobService:
         job.document = event.document.model_dump(mode="json") if event.document else None
         job.status = JobStatus.PROCESSING
         job.phase = JobPhase.TRANSLATING
-        await self._advance(job)
+        # The plan is in hand: the first window is dispatched from it, without reading
+        # back the rows just written (nobody else can see them before this commits).
+        await self._advance(job, fresh=event.segments)
         self.session.add(job)
 
     async def on_planning_paused(self, event: JobPlanningPaused) -> None:
@@ -338,10 +341,11 @@ class JobService:
 
     # -- dispatching -------------------------------------------------------------------
 
-    async def _advance(self, job: Job) -> None:
+    async def _advance(self, job: Job, fresh: Sequence[PlannedSegment] | None = None) -> None:
         """Dispatch what the window, the mode and the cap allow; assemble when all are in.
 
         The caller holds the job row lock, so concurrent results serialise here.
+        ``fresh`` is the plan just stored (every segment pending), when there is one.
         """
         if job.phase != JobPhase.TRANSLATING or job.status not in (
             JobStatus.PROCESSING,
@@ -349,44 +353,67 @@ class JobService:
         ):
             return
         assert job.id is not None
-        states = await self.jobs.segment_states(job.id)
+        if fresh is not None:
+            states = [(p.index, SegmentStatus.PENDING, p.estimated_tokens) for p in fresh]
+        else:
+            states = await self.jobs.segment_states(job.id)
         status = {index: state for index, state, _ in states}
         if job.status == JobStatus.PROCESSING:
             if job.mode == "strict":
                 await self._advance_strict(job, states, status)
             else:
-                status.update(await self._advance_window(job, states))
+                status.update(await self._advance_window(job, states, fresh))
         if all(state == SegmentStatus.TRANSLATED for state in status.values()):
             await self._request_assembly(job)
 
-    async def _advance_window(self, job: Job, states: list[tuple[int, str, int]]) -> dict[int, str]:
-        """Fill the dispatch window; returns the segments served from memory meanwhile."""
+    async def _advance_window(
+        self,
+        job: Job,
+        states: list[tuple[int, str, int]],
+        fresh: Sequence[PlannedSegment] | None = None,
+    ) -> dict[int, str]:
+        """Fill the dispatch window; returns the segments served from memory meanwhile.
+
+        Segments served from the translation memory take no room in the window, so
+        claiming goes on until the window is full or nothing is pending.
+        """
         assert job.id is not None
         served: dict[int, str] = {}
         in_flight = [tokens for _, state, tokens in states if state == SegmentStatus.DISPATCHED]
         room = max(1, self.deps.dispatch_window) - len(in_flight)
-        segments = await self.jobs.claim_pending(job.id, room)
-        commands = [self._segment_command(job, segment, "") for segment in segments]
-        fingerprints = [fingerprint(_fingerprint_payload(c), model=job.model) for c in commands]
-        remembered = await self.memory.lookup(fingerprints)
         spent = job.input_tokens + job.output_tokens + job.thinking_tokens
         reserved = sum(in_flight)
-        dispatch: list[TranslateSegment] = []
-        for segment, command, fp in zip(segments, commands, fingerprints, strict=True):
-            memo = remembered.get(fp)
-            if memo is not None and len(memo) == len(segment.units or []):
-                await self._store_remembered(job, segment, memo)
-                served[segment.index] = SegmentStatus.TRANSLATED
-                continue
-            if (
-                job.max_tokens is not None
-                and spent + reserved + segment.estimated_tokens > job.max_tokens
-            ):
-                self._pause_for_cap(job, spent, reserved, segment)
+        queue = [_Work.planned(p) for p in fresh] if fresh is not None else None
+        while room > 0:
+            if queue is not None:
+                batch, queue = queue[:room], queue[room:]
+            else:
+                batch = [_Work.stored(s) for s in await self.jobs.claim_pending(job.id, room)]
+            if not batch:
                 break
-            dispatch.append(command.model_copy(update={"fingerprint": fp}))
-            reserved += segment.estimated_tokens
-        await self._dispatch(job, dispatch)
+            commands = [self._segment_command(job, work, "") for work in batch]
+            fingerprints = [fingerprint(_fingerprint_payload(c), model=job.model) for c in commands]
+            remembered = await self.memory.lookup(fingerprints)
+            dispatch: list[TranslateSegment] = []
+            capped = False
+            for work, command, fp in zip(batch, commands, fingerprints, strict=True):
+                memo = remembered.get(fp)
+                if memo is not None and len(memo) == len(work.units):
+                    await self._store_remembered(job, work.index, memo)
+                    served[work.index] = SegmentStatus.TRANSLATED
+                    continue
+                if job.max_tokens is not None and (
+                    spent + reserved + work.estimated_tokens > job.max_tokens
+                ):
+                    self._pause_for_cap(job, spent, reserved, work.index, work.estimated_tokens)
+                    capped = True
+                    break
+                dispatch.append(command.model_copy(update={"fingerprint": fp}))
+                reserved += work.estimated_tokens
+            await self._dispatch(job, dispatch)
+            room -= len(dispatch)
+            if capped:
+                break
         return served
 
     async def _advance_strict(
@@ -410,15 +437,16 @@ class JobService:
                 else ""
             )
             (segment,) = await self.jobs.segments_by_index(job.id, [index])
-            command = self._segment_command(job, segment, previous)
+            work = _Work.stored(segment)
+            command = self._segment_command(job, work, previous)
             fp = fingerprint(_fingerprint_payload(command), model=job.model)
             memo = (await self.memory.lookup([fp])).get(fp)
-            if memo is not None and len(memo) == len(segment.units or []):
-                await self._store_remembered(job, segment, memo)
+            if memo is not None and len(memo) == len(work.units):
+                await self._store_remembered(job, index, memo)
                 status[index] = SegmentStatus.TRANSLATED
                 continue
-            if job.max_tokens is not None and spent + segment.estimated_tokens > job.max_tokens:
-                self._pause_for_cap(job, spent, 0, segment)
+            if job.max_tokens is not None and spent + work.estimated_tokens > job.max_tokens:
+                self._pause_for_cap(job, spent, 0, index, work.estimated_tokens)
                 return
             await self._dispatch(job, [command.model_copy(update={"fingerprint": fp})])
             return
@@ -430,42 +458,42 @@ class JobService:
         await self.deps.outbox.add_many(self.session, commands, correlation_id=f"job-{job.id}")
         await self.jobs.mark_dispatched(job.id, {c.segment_index: c.fingerprint for c in commands})
 
-    def _pause_for_cap(self, job: Job, spent: int, reserved: int, segment: Segment) -> None:
+    def _pause_for_cap(
+        self, job: Job, spent: int, reserved: int, index: int, estimated_tokens: int
+    ) -> None:
         job.status = JobStatus.PAUSED
         job.status_detail = (
             f"Paused: the spending cap of {job.max_tokens} tokens would be exceeded "
             f"({spent} spent, {reserved} reserved by segments in progress, about "
-            f"{segment.estimated_tokens} needed for segment {segment.index}). "
+            f"{estimated_tokens} needed for segment {index}). "
             "Raise max_tokens and resume the job."
         )
 
-    def _segment_command(self, job: Job, segment: Segment, previous: str) -> TranslateSegment:
+    def _segment_command(self, job: Job, work: _Work, previous: str) -> TranslateSegment:
         assert job.id is not None
         context = job.context or {}
         return TranslateSegment(
             job_id=job.id,
-            segment_index=segment.index,
+            segment_index=work.index,
             target_language=job.target_language,
             source_language=job.source_language,
             model=job.model,
             credentials=job.credentials,
             mode=job.mode,  # type: ignore[arg-type]
             style=NarrativeStyle.model_validate(context.get("style") or {}),
-            context=SegmentContext.model_validate(segment.context or {}),
-            units=[PlannedUnit.model_validate(u) for u in segment.units or []],
+            context=work.context,
+            units=work.units,
             previous_translation=previous,
         )
 
-    async def _store_remembered(self, job: Job, segment: Segment, translations: list[str]) -> None:
+    async def _store_remembered(self, job: Job, index: int, translations: list[str]) -> None:
         assert job.id is not None
         text = "\n\n".join(t for t in translations if t)
-        await self.jobs.store_translation(
-            job.id, segment.index, text, translations, job.model, cached=True
-        )
+        await self.jobs.store_translation(job.id, index, text, translations, job.model, cached=True)
         await self._record(
             job,
             [CallRecord(phase="translation", model=job.model, cached=True, outcome="memory")],
-            segment.index,
+            index,
         )
         self.jobs.add_usage(job, TokenUsage(), translated=1)
         self._update_progress(job)
@@ -547,6 +575,29 @@ class JobService:
         job.error_message = reason
         job.credentials = None
         self.session.add(job)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A segment to dispatch, from the plan just received or from its stored row."""
+
+    index: int
+    units: list[PlannedUnit]
+    context: SegmentContext
+    estimated_tokens: int
+
+    @classmethod
+    def planned(cls, segment: PlannedSegment) -> _Work:
+        return cls(segment.index, segment.units, segment.context, segment.estimated_tokens)
+
+    @classmethod
+    def stored(cls, segment: Segment) -> _Work:
+        return cls(
+            segment.index,
+            [PlannedUnit.model_validate(u) for u in segment.units or []],
+            SegmentContext.model_validate(segment.context or {}),
+            segment.estimated_tokens,
+        )
 
 
 def _fingerprint_payload(command: TranslateSegment) -> dict:

@@ -155,7 +155,7 @@ async def test_jobs_are_private_to_their_owner_and_admins(service, internal_sign
     assert bad_id.status_code == 422
 
 
-def planned(job_id: int, segments: int = 3, units_per_segment: int = 2) -> bytes:
+def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: str = "") -> bytes:
     return (
         Envelope.wrap(
             JobPlanned(
@@ -167,7 +167,7 @@ def planned(job_id: int, segments: int = 3, units_per_segment: int = 2) -> bytes
                         units=[
                             PlannedUnit(
                                 index=i * units_per_segment + u,
-                                text=f"source {i}.{u}",
+                                text=f"source {i}.{u}{salt}",
                                 pieces=[
                                     UnitPiece(block=i * units_per_segment + u, part=0, parts=1)
                                 ],
@@ -366,6 +366,42 @@ async def test_translation_memory_serves_identical_work_without_dispatch(service
         await client.get(f"/api/v1/jobs/{second['id']}", headers=auth(internal_signer, "gus"))
     ).json()
     assert job["translated_segments"] == 1 and job["usage"]["calls"] == 0
+
+
+async def test_a_rerun_larger_than_the_window_is_served_from_memory(service, internal_signer):
+    """Segments served from memory take no room in the window: a re-run of a book longer
+    than the window is served in full, not stalled after the first window."""
+    app, client = service
+    consumer = app.state.runtime.consumers[0]
+    database = app.state.database
+    first = (
+        await client.post("/api/v1/jobs", headers=auth(internal_signer, "hal"), **upload())
+    ).json()
+    book = "-rerun"  # content no other test translated (the memory is shared)
+    await consumer.process(planned(first["id"], segments=5, salt=book))  # window of 3
+    for index in range(5):
+        async with database.transaction() as session:
+            fingerprint = (
+                await session.execute(
+                    select(Segment.fingerprint).where(
+                        Segment.job_id == first["id"], Segment.index == index
+                    )
+                )
+            ).scalar_one()
+        assert fingerprint, f"segment {index} was never dispatched"
+        await consumer.process(translated(first["id"], index, fingerprint=fingerprint))
+
+    again = (
+        await client.post("/api/v1/jobs", headers=auth(internal_signer, "hal"), **upload())
+    ).json()
+    await consumer.process(planned(again["id"], segments=5, salt=book))
+    types = await outbox_types(database, again["id"])
+    assert TranslateSegment.TYPE not in types
+    assert types[-1] == AssembleJob.TYPE
+    job = (
+        await client.get(f"/api/v1/jobs/{again['id']}", headers=auth(internal_signer, "hal"))
+    ).json()
+    assert job["translated_segments"] == 5 and job["usage"]["calls"] == 0
 
 
 @pytest.mark.parametrize(
