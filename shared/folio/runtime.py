@@ -90,6 +90,7 @@ class ServiceRuntime:
                 batch_size=settings.outbox_batch_size,
                 retention=timedelta(hours=settings.outbox_retention_hours),
             )
+            self.outbox.on_commit = self.relay.wake
         self.identity_verifier: InternalTokenVerifier | None = None
         if settings.internal_token_public_key is not None:
             self.identity_verifier = InternalTokenVerifier(

@@ -170,6 +170,29 @@ async def test_relay_publishes_only_committed_rows_with_their_envelope(
     assert await relay.publish_pending() == 0  # nothing is published twice
 
 
+async def test_a_commit_that_staged_messages_wakes_the_local_relay(database):
+    """The relay of the committing process starts at once; rolled-back or message-free
+    transactions do not wake it."""
+    outbox = Outbox(MESSAGING.outbox, producer="kit-test")
+    wakes: list[int] = []
+    outbox.on_commit = lambda: wakes.append(1)
+    with contextlib.suppress(RuntimeError):
+        async with database.transaction() as session:
+            await outbox.add(session, plan(11))
+            raise RuntimeError("roll back")
+    assert wakes == []
+    async with database.transaction() as session:
+        await session.execute(text("SELECT 1"))
+    assert wakes == []
+    async with database.transaction() as session:
+        await outbox.add(session, plan(12))
+        await outbox.add_many(session, [plan(13), plan(14)])
+    assert wakes == [1]  # once per transaction, after the commit
+    async with database.transaction() as session:
+        await outbox.add_many(session, [plan(15)])
+    assert wakes == [1, 1]
+
+
 async def test_relay_is_woken_by_notify_long_before_its_poll(database, broker, raw_channel):
     outbox = Outbox(MESSAGING.outbox, producer="kit-test")
     relay = OutboxRelay(database, outbox, broker, poll_interval_s=600)

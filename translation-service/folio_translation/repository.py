@@ -65,14 +65,23 @@ class JobRepository:
             ],
         )
 
-    async def segments(self, job_id: int, statuses: Sequence[str] | None = None) -> list[Segment]:
-        query = select(Segment).where(Segment.job_id == job_id)  # type: ignore[arg-type]
-        if statuses:
-            query = query.where(Segment.status.in_(statuses))  # type: ignore[attr-defined]
-        result = await self.session.exec(
-            query.order_by(Segment.index).execution_options(populate_existing=True)  # type: ignore[arg-type]
+    async def assembly_rows(self, job_id: int) -> list[dict]:
+        """What assembling needs of each segment, in order (not the prompt contexts)."""
+        table = Segment.__table__
+        result = await self.session.execute(
+            select(
+                table.c.index,
+                table.c.chapter_index,
+                table.c.chapter_title,
+                table.c.source_text,
+                table.c.translated_text,
+                table.c.units,
+                table.c.unit_translations,
+            )
+            .where(table.c.job_id == job_id)
+            .order_by(table.c.index)
         )
-        return list(result.scalars().all())  # type: ignore[attr-defined]
+        return [dict(row._mapping) for row in result]
 
     async def segment_states(self, job_id: int) -> list[tuple[int, str, int]]:
         """(index, status, estimated tokens) of every segment: what dispatching needs."""

@@ -502,25 +502,27 @@ class JobService:
         assert job.id is not None
         if job.phase == JobPhase.ASSEMBLING:
             return
-        segments = await self.jobs.segments(job.id)
+        rows = await self.jobs.assembly_rows(job.id)
         snapshot = {
             "document": job.document,
             "glossary": (job.context or {}).get("glossary", []),
             "segments": [
                 {
-                    "index": s.index,
-                    "chapter_index": s.chapter_index,
-                    "chapter_title": s.chapter_title,
-                    "source_text": s.source_text,
-                    "translated_text": s.translated_text,
+                    "index": row["index"],
+                    "chapter_index": row["chapter_index"],
+                    "chapter_title": row["chapter_title"],
+                    "source_text": row["source_text"],
+                    "translated_text": row["translated_text"],
+                    # Where each unit's translation goes; the unit's source text is in
+                    # source_text already.
                     "units": [
-                        {**unit, "translation": translation}
+                        {"pieces": unit.get("pieces", []), "translation": translation}
                         for unit, translation in zip(
-                            s.units or [], s.unit_translations or [], strict=False
+                            row["units"] or [], row["unit_translations"] or [], strict=False
                         )
                     ],
                 }
-                for s in segments
+                for row in rows
             ],
         }
         blob = await self.deps.storage.put_bytes(

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    event,
     func,
     insert,
     select,
@@ -43,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from folio.contracts import Message
 from folio.db.engine import Database
@@ -97,10 +100,29 @@ NOTIFY_TRIGGER_DDL = (
 )
 
 
+_WAKE_PENDING = "folio_outbox_wake_pending"
+
+
 class Outbox:
     def __init__(self, table: Table, producer: str) -> None:
         self.table = table
         self.producer = producer
+        # Called after a transaction that staged messages commits: this process's relay
+        # starts at once instead of waiting for its own NOTIFY to come back round.
+        self.on_commit: Callable[[], None] | None = None
+
+    def _wake_after_commit(self, session: AsyncSession) -> None:
+        if self.on_commit is None:
+            return
+        sync = session.sync_session
+        if not sync.info.get(_WAKE_PENDING):
+            sync.info[_WAKE_PENDING] = True
+            event.listen(sync, "after_commit", self._committed, once=True)
+
+    def _committed(self, session: Session) -> None:
+        session.info.pop(_WAKE_PENDING, None)
+        if self.on_commit is not None:
+            self.on_commit()
 
     async def add(
         self,
@@ -129,6 +151,7 @@ class Outbox:
                 headers=headers,
             )
         )
+        self._wake_after_commit(session)
         return envelope.message_id
 
     async def add_many(
@@ -152,6 +175,7 @@ class Outbox:
                 }
             )
         await session.execute(insert(self.table), rows)
+        self._wake_after_commit(session)
 
 
 class OutboxRelay:
