@@ -30,6 +30,7 @@ HEALTH_PATHS = "healthz,readyz,metrics"
 class Telemetry:
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
+    exporting: bool = False  # spans and metrics leave the process
 
     def shutdown(self) -> None:
         for provider in (self.tracer_provider, self.meter_provider):
@@ -91,7 +92,7 @@ def setup_telemetry(service_name: str, endpoint: str | None = None) -> Telemetry
         AioHttpClientInstrumentor().instrument(
             tracer_provider=tracer_provider, meter_provider=meter_provider
         )
-    _current = Telemetry(tracer_provider, meter_provider)
+    _current = Telemetry(tracer_provider, meter_provider, exporting=bool(endpoint))
     return _current
 
 
@@ -107,6 +108,10 @@ def instrument_fastapi(app: object, telemetry: Telemetry) -> None:
 
 
 def instrument_sqlalchemy(engine: object, telemetry: Telemetry) -> None:
+    """Database spans, when they are exported. (Unlike HTTP and messaging, a database
+    call carries no trace context onward, so without an exporter it needs no span.)"""
+    if not telemetry.exporting:
+        return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     sync_engine = getattr(engine, "sync_engine", engine)

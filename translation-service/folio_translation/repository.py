@@ -126,16 +126,14 @@ class JobRepository:
         )
         return result.scalar_one_or_none() or ""
 
-    async def has_pending(self, job_id: int) -> bool:
-        result = await self.session.execute(
+    async def count_translated(self, job_id: int, usage: TokenUsage) -> tuple[int, int, bool]:
+        """Count one more translated segment atomically: (translated, total, whether
+        segments are still waiting to be dispatched) after it."""
+        waiting = (
             select(Segment.index)
             .where(Segment.job_id == job_id, Segment.status == SegmentStatus.PENDING)  # type: ignore[arg-type]
-            .limit(1)
+            .exists()
         )
-        return result.first() is not None
-
-    async def count_translated(self, job_id: int, usage: TokenUsage) -> tuple[int, int]:
-        """Count one more translated segment atomically; (translated, total) after it."""
         result = await self.session.execute(
             update(Job)
             .where(Job.id == job_id)  # type: ignore[arg-type]
@@ -150,11 +148,11 @@ class JobRepository:
                 ),
                 updated_at=datetime.now(UTC),
             )
-            .returning(Job.translated_segments, Job.total_segments)
+            .returning(Job.translated_segments, Job.total_segments, waiting)
             .execution_options(synchronize_session=False)
         )
-        translated, total = result.one()
-        return translated, total or 0
+        translated, total, pending = result.one()
+        return translated, total or 0, bool(pending)
 
     async def segment(self, job_id: int, index: int) -> Segment | None:
         return await self.session.get(Segment, (job_id, index))
@@ -187,15 +185,17 @@ class JobRepository:
         model: str,
         *,
         cached: bool = False,
-    ) -> bool:
-        """Store a segment's translation once; False if it was already stored."""
-        table = Segment.__table__  # Core: this runs for every result
+    ) -> str | None:
+        """Store a segment's translation once. Returns the job's owner (usage is
+        attributed to them), or None if the segment was already stored."""
+        table, jobs = Segment.__table__, Job.__table__  # Core: this runs for every result
         result = await self.session.execute(
             update(table)
             .where(
                 table.c.job_id == job_id,
                 table.c.index == index,
                 table.c.status != SegmentStatus.TRANSLATED,
+                jobs.c.id == table.c.job_id,
             )
             .values(
                 translated_text=text,
@@ -206,9 +206,10 @@ class JobRepository:
                 error=None,
                 translated_at=datetime.now(UTC),
             )
-            .returning(table.c.index)
+            .returning(jobs.c.owner_id)
         )
-        return result.first() is not None
+        row = result.first()
+        return row[0] if row is not None else None
 
     async def mark_segment_failed(self, job_id: int, index: int, reason: str) -> None:
         await self.session.execute(
@@ -226,12 +227,6 @@ class JobRepository:
         job.thinking_tokens += usage.thinking_tokens
         job.llm_calls += usage.calls
         job.updated_at = datetime.now(UTC)
-
-    async def owner_of(self, job_id: int) -> str | None:
-        result = await self.session.execute(
-            select(Job.owner_id).where(Job.id == job_id)  # type: ignore[arg-type]
-        )
-        return result.scalar_one_or_none()
 
     async def record_calls(
         self,

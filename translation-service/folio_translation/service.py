@@ -285,23 +285,19 @@ class JobService:
         # Everything that concerns only this segment happens first; the job row is locked
         # last (its counter update is the final statement before the commit), so results of
         # one job serialise only on that short tail.
-        stored = await self.jobs.store_translation(
+        owner = await self.jobs.store_translation(
             event.job_id,
             event.segment_index,
             event.translated_text,
             event.unit_translations,
             event.model,
         )
-        if not stored:
-            return  # already in: a redelivery or a second worker's result
+        if owner is None:
+            return  # already in (a redelivery or a second worker's result), or no such job
         if event.fingerprint and event.unit_translations:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
-        owner = await self.jobs.owner_of(event.job_id)
-        if owner is None:
-            return
         await self.jobs.record_calls(event.job_id, owner, event.calls, event.segment_index)
-        waiting = await self.jobs.has_pending(event.job_id)
-        translated, total = await self.jobs.count_translated(event.job_id, event.usage)
+        translated, total, waiting = await self.jobs.count_translated(event.job_id, event.usage)
         if waiting or translated >= total:
             # More to dispatch, or the last one in: the full (locked) bookkeeping.
             job = await self.jobs.get_for_update(event.job_id)

@@ -326,3 +326,32 @@ async def test_no_key_ever_appears_in_logs_or_errors(
         assert key not in caplog.text
         for error in errors:
             assert key not in str(error) and key not in repr(error) and key not in error.reason
+
+
+async def test_a_batch_look_up_serves_known_answers_without_calls(
+    fake: str, http: httpx.AsyncClient, tag: str
+) -> None:
+    """A segment's units are looked up in the shared cache in one round trip; the ones a
+    crashed worker already translated cost no call, the others are sent."""
+    from folio_worker.engine.calls import ModelCaller, RedisCache
+    from folio_worker.redis_client import connect_redis
+
+    redis = connect_redis("redis://127.0.0.1:6379/0")
+    cache = RedisCache(redis, prefix=f"folio-test-{tag}:llm-cache")
+    try:
+        client = client_for(config("openai", fake), http)
+        done, todo = prompt(tag, "done"), prompt(tag, "todo")
+        earlier = await ModelCaller(client, cache).text(done)
+        await ModelCaller(client, cache).remember(done, earlier.text)
+
+        caller = ModelCaller(client, cache)
+        await caller.look_up([done, todo])
+        served, answered = await caller.text(done), await caller.text(todo)
+        assert served.cached and served.text == earlier.text
+        assert not answered.cached and answered.text
+        assert [r["prompt"] for r in await sent(http, fake, tag)] == [done, todo]
+    finally:
+        keys = [k async for k in redis.scan_iter(f"folio-test-{tag}:*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()

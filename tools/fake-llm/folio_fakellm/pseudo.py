@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import repeat
 from typing import Literal
 
 from folio_fakellm._reference import REFERENCE_TEXT
@@ -183,24 +184,22 @@ def _render_latin(word: str, length: int) -> str:
     return body + pad_char * pad
 
 
+@lru_cache(maxsize=262_144)  # a book repeats its words: render each one once
+def _render_word(kind: LanguageKind, word: str, scale: float) -> str:
+    length = _target_len(kind, word, scale)
+    if kind == "other":
+        return _render_latin(word, length)
+    return _render_cjk(kind, word, length)
+
+
 def _render(text: str, kind: LanguageKind, scale: float) -> str:
-    pieces = _tokens(text)
-    cache: dict[str, str] = {}
-    out: list[str] = []
-    for i, piece in enumerate(pieces):
-        if i % 2 == 0:
-            out.append(_kept_nonword(kind, pieces, i))
-            continue
-        rendered = cache.get(piece)
-        if rendered is None:
-            length = _target_len(kind, piece, scale)
-            if kind == "other":
-                rendered = _render_latin(piece, length)
-            else:
-                rendered = _render_cjk(kind, piece, length)
-            cache[piece] = rendered
-        out.append(rendered)
-    return "".join(out)
+    pieces = _tokens(text)  # [non-word, word, non-word, ..., non-word]
+    words = pieces[1::2]
+    pieces[1::2] = map(_render_word, repeat(kind, len(words)), words, repeat(scale, len(words)))
+    if kind in ("ja", "zh"):
+        for i in range(2, len(pieces) - 1, 2):
+            pieces[i] = _kept_nonword(kind, pieces, i)
+    return "".join(pieces)
 
 
 def _length_fn(text: str, kind: LanguageKind) -> Callable[[float], int]:

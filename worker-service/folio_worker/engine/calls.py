@@ -66,6 +66,8 @@ def record_call(usage: CallUsage) -> None:
 class ResponseCache(Protocol):
     async def get(self, key: str) -> str | None: ...
 
+    async def get_many(self, keys: list[str]) -> list[str | None]: ...
+
     async def set(self, key: str, value: str) -> None: ...
 
 
@@ -81,6 +83,9 @@ class MemoryCache:
         if value is not None:
             self._data.move_to_end(key)
         return value
+
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: str) -> None:
         self._data[key] = value
@@ -108,6 +113,16 @@ class RedisCache:
             return await self._fallback.get(key)
         return value.decode() if value is not None else None
 
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        if not keys:
+            return []
+        try:
+            values = await self._redis.mget([f"{self.prefix}:{key}" for key in keys])
+        except Exception as exc:
+            log.warning("response cache unavailable: %s", type(exc).__name__)
+            return await self._fallback.get_many(keys)
+        return [v.decode() if v is not None else None for v in values]
+
     async def set(self, key: str, value: str) -> None:
         try:
             await self._redis.set(f"{self.prefix}:{key}", value, ex=self.ttl_s)
@@ -131,6 +146,20 @@ class ModelCaller:
     def __init__(self, client: LLMClient, cache: ResponseCache) -> None:
         self.client = client
         self.cache = cache
+        # Answers looked up in advance for a batch of prompts (None: looked up, not there).
+        self._looked_up: dict[str, str | None] = {}
+
+    async def look_up(self, prompts: list[str]) -> None:
+        """One cache round trip for a whole batch of text prompts about to be sent,
+        instead of one per prompt (a segment's units go out together)."""
+        keys = [self._key("text", prompt) for prompt in prompts]
+        for key, value in zip(keys, await self.cache.get_many(keys), strict=True):
+            self._looked_up[key] = value
+
+    async def _cached_text(self, key: str) -> str | None:
+        if key in self._looked_up:
+            return self._looked_up.pop(key)
+        return await self.cache.get(key)
 
     @property
     def model(self) -> str:
@@ -170,7 +199,7 @@ class ModelCaller:
 
     async def text(self, prompt: str, *, max_output_tokens: int | None = None) -> TextAnswer:
         key = self._key("text", prompt)
-        if (hit := await self.cache.get(key)) is not None:
+        if (hit := await self._cached_text(key)) is not None:
             self._cached_record()
             return TextAnswer(hit, "stop", cached=True)
         response = await self.client.generate(

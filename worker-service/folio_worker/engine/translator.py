@@ -88,6 +88,17 @@ class SegmentTranslator:
         self.caller = caller
         self.attempts = max(1, attempts)
         self.concurrency = max(1, concurrency)
+        self._prompts: dict[tuple[int, str, int], str] = {}
+
+    def _prompt(
+        self, command: TranslateSegment, request: UnitRequest, text: str, frame: int
+    ) -> str:
+        # Built once per unit, text and frame: the cache look-up and the retries share it.
+        key = (request.unit.index, text, frame)
+        prompt = self._prompts.get(key)
+        if prompt is None:
+            prompt = self._prompts[key] = build_prompt(command, request, text, frame)
+        return prompt
 
     async def translate(self, command: TranslateSegment) -> list[str]:
         requests = unit_requests(command)
@@ -107,6 +118,9 @@ class SegmentTranslator:
                 previous = translation
             return results
         limit = asyncio.Semaphore(self.concurrency)
+        await self.caller.look_up(
+            [self._prompt(command, request, request.unit.text, 0) for request in requests]
+        )
 
         async def bounded(request: UnitRequest) -> str:
             async with limit:
@@ -123,7 +137,7 @@ class SegmentTranslator:
         for frame in range(len(SAFETY_FRAMES)):
             try:
                 for attempt in range(self.attempts):
-                    prompt = build_prompt(command, request, text, frame)
+                    prompt = self._prompt(command, request, text, frame)
                     answer = await self.caller.text(prompt)
                     failure = check_answer(
                         text,
