@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from collections.abc import AsyncIterator, Mapping
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
@@ -18,6 +18,7 @@ from folio.identity import CurrentIdentity
 from folio.storage import StorageError
 from folio_translation import inputs
 from folio_translation.models import Job, JobStatus
+from folio_translation.repository import JobRepository
 from folio_translation.schemas import JobPublic, ResumeRequest, TokenUsagePublic
 from folio_translation.service import JobOptions, JobService
 from folio_translation.settings import TranslationSettings
@@ -35,17 +36,18 @@ MEDIA_TYPES = {
 }
 
 
-def to_public(job: Job) -> JobPublic:
+def to_public(job: Job | Mapping[str, Any]) -> JobPublic:
+    values = dict(job) if isinstance(job, Mapping) else job.model_dump()
     return JobPublic.model_validate(
         {
-            **job.model_dump(),
+            **values,
             "usage": TokenUsagePublic(
-                calls=job.llm_calls,
-                input_tokens=job.input_tokens,
-                output_tokens=job.output_tokens,
-                thinking_tokens=job.thinking_tokens,
+                calls=values["llm_calls"],
+                input_tokens=values["input_tokens"],
+                output_tokens=values["output_tokens"],
+                thinking_tokens=values["thinking_tokens"],
             ),
-            "outputs": sorted(job.outputs or {}),
+            "outputs": sorted(values.get("outputs") or {}),
         }
     )
 
@@ -152,15 +154,15 @@ async def job_events(
                 signal.clear()
                 read_at = loop.time()
                 async with database.sessions() as fresh:
-                    job = await fresh.get(Job, job_id)
+                    job = await JobRepository(fresh).public_view(job_id)  # type: ignore[arg-type]
                 if job is None:
                     return
-                signal.seen_status = job.status
+                signal.seen_status = job["status"]
                 payload = to_public(job).model_dump_json().encode()
                 if payload != last:
                     yield b"event: job\ndata: " + payload + b"\n\n"
                     last = payload
-                if job.status in TERMINAL:
+                if job["status"] in TERMINAL:
                     return
                 try:
                     await asyncio.wait_for(signal.changed.wait(), timeout=HEARTBEAT_S)

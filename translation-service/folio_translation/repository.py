@@ -31,6 +31,17 @@ class JobRepository:
     async def get(self, job_id: int) -> Job | None:
         return await self.session.get(Job, job_id)
 
+    async def public_view(self, job_id: int) -> dict | None:
+        """The job's columns a client may see, without the large internal ones (the
+        analysed context, the user's inputs, sealed keys): what progress streams re-read."""
+        table = Job.__table__
+        hidden = {"context", "credentials", "style_input", "glossary_input"}
+        result = await self.session.execute(
+            select(*(c for c in table.c if c.name not in hidden)).where(table.c.id == job_id)
+        )
+        row = result.first()
+        return dict(row._mapping) if row is not None else None
+
     async def get_for_update(self, job_id: int) -> Job | None:
         result = await self.session.exec(
             select(Job)

@@ -18,6 +18,7 @@ from folio.contracts import (
     PlannedSegment,
     PlannedUnit,
     SegmentTranslated,
+    SegmentTranslationFailed,
     TranslateSegment,
     UnitPiece,
 )
@@ -402,6 +403,34 @@ async def test_a_rerun_larger_than_the_window_is_served_from_memory(service, int
         await client.get(f"/api/v1/jobs/{again['id']}", headers=auth(internal_signer, "hal"))
     ).json()
     assert job["translated_segments"] == 5 and job["usage"]["calls"] == 0
+
+
+async def test_a_failed_segment_fails_the_job_and_its_calls_are_counted(service, internal_signer):
+    app, client = service
+    headers = auth(internal_signer, "ida")
+    job_id = (await client.post("/api/v1/jobs", headers=headers, **upload())).json()["id"]
+    consumer = app.state.runtime.consumers[0]
+    await consumer.process(planned(job_id, salt="-failing"))
+    calls = [
+        CallRecord(phase="translation", model="m", input_tokens=40, output_tokens=7),
+        CallRecord(phase="translation", model="m", input_tokens=40, output_tokens=0),
+        CallRecord(phase="translation", model="m", cached=True, outcome="cache"),
+    ]
+    failed = SegmentTranslationFailed(
+        job_id=job_id, segment_index=1, reason="the safety filter blocked it", calls=calls
+    )
+    await consumer.process(Envelope.wrap(failed, producer="w").model_dump_json().encode())
+
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+    assert job["status"] == "FAILED"
+    assert "Segment 1" in job["error_message"] and "safety filter" in job["error_message"]
+    # The failed attempts cost tokens: they count (for the spending cap too).
+    assert job["usage"] == {
+        "calls": 2,
+        "input_tokens": 80,
+        "output_tokens": 7,
+        "thinking_tokens": 0,
+    }
 
 
 @pytest.mark.parametrize(

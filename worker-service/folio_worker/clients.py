@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 
+from pydantic import ValidationError
+
 from folio.contracts import ProviderConfig
 from folio.credentials import CredentialSealer, CredentialsError
 from folio_worker.engine.calls import ModelCaller, ResponseCache, record_call
@@ -51,13 +53,21 @@ class ClientFactory:
             except CredentialsError as exc:
                 raise CredentialsUnavailable("the job's credentials cannot be opened") from exc
         s = self.settings
-        return ProviderConfig(
-            provider=s.llm_provider,
-            model=model,
-            base_url=s.llm_base_url,
-            api_keys=tuple(k.get_secret_value() for k in (s.llm_api_key, *s.llm_backup_api_keys)),
-            requests_per_minute=s.llm_requests_per_minute,
-        )
+        try:
+            return ProviderConfig(
+                provider=s.llm_provider,
+                model=model,
+                base_url=s.llm_base_url,
+                api_keys=tuple(
+                    k.get_secret_value() for k in (s.llm_api_key, *s.llm_backup_api_keys)
+                ),
+                requests_per_minute=s.llm_requests_per_minute,
+            )
+        except ValidationError as exc:  # e.g. vertex without a service account
+            fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "provider"
+            raise CredentialsUnavailable(
+                f"the deployment's model provider is misconfigured ({fields})"
+            ) from None
 
     def caller(self, model: str, credentials: str | None) -> ModelCaller:
         identity = hashlib.sha256(f"{model}\0{credentials or ''}".encode()).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -37,6 +38,7 @@ from folio.contracts import (
     UnitPiece,
 )
 from folio.messaging import Delivery, Publisher, derived_message_id
+from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
 from folio.storage import BlobStorage, StorageError
 from folio_worker.clients import ClientFactory, CredentialsUnavailable
 from folio_worker.engine import estimate
@@ -46,7 +48,7 @@ from folio_worker.engine.checks import split_paragraphs
 from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
 from folio_worker.engine.documents import Document, DocumentError
 from folio_worker.engine.isolation import DocumentProcessor
-from folio_worker.engine.languages import CJK, code_of, detect_language
+from folio_worker.engine.languages import code_of, detect_language, word_joiner
 from folio_worker.engine.prompts import analysis_prompt
 from folio_worker.engine.segmentation import Segment, Unit, plan_segments
 from folio_worker.engine.translator import (
@@ -61,6 +63,56 @@ from folio_worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 SEGMENT_NEIGHBOUR = 600
+
+
+def last_attempt(delivery: Delivery) -> bool:
+    """Whether this is the last delivery the queue allows before dead-lettering."""
+    return delivery.delivery_count + 1 >= DEFAULT_DELIVERY_LIMIT
+
+
+def gave_up(what: str, exc: Exception) -> str:
+    """The job's failure reason after an unexpected error on every delivery. The error's
+    text stays in the logs (it may hold anything); the job gets its kind only."""
+    log.error("%s failed on its last delivery", what, exc_info=exc)
+    return (
+        f"An internal error stopped {what} ({type(exc).__name__}) after "
+        f"{DEFAULT_DELIVERY_LIMIT} attempts."
+    )
+
+
+class PlanIndexes:
+    """Word indexes of every segment and unit of a plan, built once: for the segments'
+    contexts and the cost estimate. ``prepare`` builds them (and learns where the given
+    terms occur) ahead of time, in a thread, while the model renders the glossary."""
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        self._segments = segments
+        self._by_segment: dict[int, TextIndex] = {}
+        self._by_unit: dict[int, TextIndex] = {}
+
+    def segment(self, i: int) -> TextIndex:
+        index = self._by_segment.get(i)
+        if index is None:
+            index = self._by_segment[i] = TextIndex(self._segments[i].text)
+        return index
+
+    def unit(self, segment: int, unit: int) -> TextIndex:
+        index = self._by_unit.get(unit)
+        if index is None:
+            text = next(u.text for u in self._segments[segment].units if u.index == unit)
+            index = self._by_unit[unit] = TextIndex(text)
+        return index
+
+    def prepare(self, terms: list[str]) -> None:
+        for i, segment in enumerate(self._segments):
+            found = [t for t in terms if self.segment(i).contains(t)]
+            for unit in segment.units:
+                # Hand the interpreter back often: the event loop must not wait for this
+                # thread to send the model's requests or read its answers.
+                time.sleep(0)
+                index = self.unit(i, unit.index)
+                for term in found:
+                    index.contains(term)
 
 
 def document_fingerprint(document: Document) -> str:
@@ -103,6 +155,12 @@ class WorkerService:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             log.info("job %s: planning failed: %s", command.job_id, reason)
             event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
+        except Exception as exc:
+            if not last_attempt(delivery):
+                raise  # perhaps transient: the broker redelivers it
+            event = JobPlanningFailed(
+                job_id=command.job_id, reason=gave_up("planning", exc), calls=collector.records
+            )
         finally:
             current_collector.reset(token)
         await self.publisher.publish(
@@ -127,6 +185,7 @@ class WorkerService:
         book_text = document.text()
         source_language = command.source_language or document.language or detect_language(book_text)
 
+        indexes = PlanIndexes(segments)
         analysis_spent = PhaseEstimate()
         if command.mode == "turbo":
             context = JobContext(
@@ -170,12 +229,13 @@ class WorkerService:
                 user_style=command.style,
                 user_glossary=command.glossary,
                 glossary_mode=command.glossary_mode,
+                while_rendering=indexes.prepare,
             )
             context, deviations = result.context, result.deviations
             analysis_spent = _spent(collector.records)
 
         planned, translation_estimate = self._planned_segments(
-            command, document, segments, context, deviations, source_language
+            command, document, segments, context, deviations, source_language, indexes
         )
         return JobPlanned(
             job_id=command.job_id,
@@ -202,12 +262,13 @@ class WorkerService:
         context: JobContext,
         deviations: dict[int, str],
         source_language: str | None,
+        indexes: PlanIndexes,
     ) -> tuple[list[PlannedSegment], PhaseEstimate]:
         total = PhaseEstimate()
         planned = []
         for i, segment in enumerate(segments):
             text = segment.text
-            index = TextIndex(text)
+            index = indexes.segment(i)
             segment_context = SegmentContext(
                 glossary=glossary_for(text, context.glossary, index),
                 characters=characters_for(text, context.characters, index),
@@ -233,7 +294,8 @@ class WorkerService:
             )
             cost = PhaseEstimate()
             for request in unit_requests(probe):
-                prompt = build_prompt(probe, request, request.unit.text)
+                unit_index = indexes.unit(i, request.unit.index)
+                prompt = build_prompt(probe, request, request.unit.text, index=unit_index)
                 if command.mode == "strict":
                     prompt += "x" * PREVIOUS_TRANSLATION * 3  # the chained translation's bytes
                 cost = estimate.add(
@@ -292,6 +354,16 @@ class WorkerService:
                 calls=collector.records,
             )
             purpose = "translation-failed"
+        except Exception as exc:
+            if not last_attempt(delivery):
+                raise
+            event = SegmentTranslationFailed(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=gave_up("translating this segment", exc),
+                calls=collector.records,
+            )
+            purpose = "translation-failed"
         finally:
             current_collector.reset(token)
         await self.publisher.publish(
@@ -311,6 +383,10 @@ class WorkerService:
         except (DocumentError, StorageError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             event = JobAssemblyFailed(job_id=command.job_id, reason=reason)
+        except Exception as exc:
+            if not last_attempt(delivery):
+                raise
+            event = JobAssemblyFailed(job_id=command.job_id, reason=gave_up("assembling", exc))
         await self.publisher.publish(
             event,
             message_id=derived_message_id(delivery.envelope.message_id, "assembled"),
@@ -327,7 +403,8 @@ class WorkerService:
         ):
             raise ValueError("the book no longer reads as it did when it was planned")
         translations = block_translations(
-            snapshot["segments"], joiner="" if code_of(command.target_language) in CJK else " "
+            snapshot["segments"],
+            joiner=word_joiner(command.target_language),
         )
         files = await self.documents.build(
             original,

@@ -14,7 +14,9 @@ class WorkerSettings(ServiceSettings):
     # The deployment's own provider, used by jobs whose user brought no key. The model
     # comes with each job (translation-service decides it).
     llm_provider: Literal["openai", "gemini", "vertex"] = "openai"
-    llm_base_url: str | None = "http://127.0.0.1:8090/v1"
+    # None: the provider's own endpoint. The local stack and the deploy files point it at
+    # the fake LLM explicitly, so a real provider never falls back to the fake by accident.
+    llm_base_url: str | None = None
     llm_api_key: SecretStr = SecretStr("offline-fake-key")
     # More keys for the same provider (JSON list): calls rotate over all of them.
     llm_backup_api_keys: list[SecretStr] = Field(default_factory=list)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from folio_worker.engine.documents import build_outputs, parse_document
+from folio_worker.engine.languages import word_joiner
+from folio_worker.service import block_translations
 
 SOURCE = b"Preface.\n\nChapter 1\n\nOne.\n\nTwo.\n\nChapter 2\n\nThree.\n"
 
@@ -17,14 +19,17 @@ def test_txt_output_layout() -> None:
     )
 
 
-def test_missing_and_blank_translations_fall_back_to_source() -> None:
+def test_missing_translations_keep_the_source_and_merged_ones_are_not_repeated() -> None:
     book = parse_document(SOURCE, "b.txt")
-    translations = {0: "  서문.  ", 2: "   "}
+    # Block 2 ("One.") has no translation yet; the model merged "Two." (3) into the
+    # translation of "Chapter 1" (1), which leaves block 3 blank.
+    translations = {0: "  서문.  ", 1: "1장. 둘.", 3: "   "}
     outputs = build_outputs(SOURCE, book, translations, target_language="ko", bilingual=True)
     assert set(outputs) == {"txt", "bilingual_txt"}
-    assert outputs["txt"].decode().startswith("서문.\n\n\nChapter 1\n\nOne.\n\nTwo.")
+    assert outputs["txt"].decode().startswith("서문.\n\n\n1장. 둘.\n\nOne.\n\n\nChapter 2")
+    assert "Two." not in outputs["txt"].decode()
     assert outputs["bilingual_txt"].decode() == (
-        "Preface.\n서문.\n\n\nChapter 1\n\nOne.\n\nTwo.\n\n\nChapter 2\n\nThree.\n"
+        "Preface.\n서문.\n\n\nChapter 1\n1장. 둘.\n\nOne.\n\nTwo.\n\n\nChapter 2\n\nThree.\n"
     )
 
 
@@ -35,3 +40,19 @@ def test_bilingual_txt_pairs_source_and_translation() -> None:
     )
     assert outputs["bilingual_txt"].decode() == "Hello.\n안녕.\n\nWorld.\n세계.\n"
     assert "epub" not in outputs
+
+
+def test_pieces_of_one_paragraph_join_as_the_target_language_writes() -> None:
+    # One long paragraph (block 0) was translated in two units.
+    segments = [
+        {
+            "units": [
+                {"pieces": [{"block": 0, "part": 0, "parts": 2}], "translation": "앞부분이다."},
+                {"pieces": [{"block": 0, "part": 1, "parts": 2}], "translation": "뒷부분이다."},
+            ]
+        }
+    ]
+    korean, chinese = word_joiner("Korean"), word_joiner("zh-CN")
+    assert block_translations(segments, joiner=korean) == {0: "앞부분이다. 뒷부분이다."}
+    assert block_translations(segments, joiner=chinese) == {0: "앞부분이다.뒷부분이다."}
+    assert word_joiner("ja") == "" and word_joiner("ko") == word_joiner("fr") == " "

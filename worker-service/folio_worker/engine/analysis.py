@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -242,7 +242,11 @@ async def analyse_book(
     user_style: NarrativeStyle | None,
     user_glossary: Sequence[GlossaryEntry],
     glossary_mode: str,
+    while_rendering: Callable[[list[str]], object] | None = None,
 ) -> AnalysisResult:
+    """``while_rendering`` runs in a thread while the glossary renderings are awaited,
+    with every term and name the context may hold: work that needs them but not their
+    renderings (finding where they occur) is then off the critical path."""
     book_text = "\n\n".join(u.text for u in units)
     chunks = chunk_units(units, chunk_size)
     limit = asyncio.Semaphore(max(1, concurrency))
@@ -285,7 +289,7 @@ async def analyse_book(
         ]
         candidates.sort(key=lambda tk: -book.frequency(tk[0]))
         candidates = candidates[:MAX_TERMS]
-        rendered = await _render_terms(
+        rendering = _render_terms(
             candidates,
             caller=caller,
             target_language=target_language,
@@ -293,6 +297,12 @@ async def analyse_book(
             known=list(user_glossary),
             limit=limit,
         )
+        if while_rendering is None:
+            rendered = await rendering
+        else:
+            names = [c["name"] for c in merged.characters.values()]
+            words = [t for t, _ in candidates] + [g.term for g in user_glossary] + names
+            rendered, _ = await asyncio.gather(rendering, asyncio.to_thread(while_rendering, words))
         for term, kind in candidates:
             if term in rendered:
                 glossary.setdefault(

@@ -52,6 +52,9 @@ SCRIPT = {
     "el": "greek",
 }
 CJK = frozenset({"ko", "ja", "zh"})
+# Written without spaces between words: pieces of one paragraph join with nothing between.
+# (Korean separates words with spaces.)
+UNSPACED = frozenset({"ja", "zh", "th"})
 
 _STOPWORDS = {
     "en": "the and of to a in that it was he i you his her with as for had not but on at",
@@ -144,3 +147,8 @@ def detect_language(text: str) -> str | None:
     scores = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOP.items()}
     best = max(scores, key=lambda lang: scores[lang])
     return best if scores[best] >= 3 else "en"
+
+
+def word_joiner(language: str) -> str:
+    """What goes between two pieces of one paragraph in ``language``."""
+    return "" if code_of(language) in UNSPACED else " "

@@ -16,7 +16,7 @@ from folio.contracts import PlannedUnit, TranslateSegment
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
 from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
-from folio_worker.engine.languages import CJK, code_of
+from folio_worker.engine.languages import word_joiner
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
 from folio_worker.llm import SafetyBlocked
@@ -63,9 +63,15 @@ def unit_requests(command: TranslateSegment) -> list[UnitRequest]:
     return requests
 
 
-def build_prompt(command: TranslateSegment, request: UnitRequest, text: str, frame: int = 0) -> str:
+def build_prompt(
+    command: TranslateSegment,
+    request: UnitRequest,
+    text: str,
+    frame: int = 0,
+    index: TextIndex | None = None,
+) -> str:
     turbo = command.mode == "turbo"
-    index = TextIndex(text)  # one word index for both lookups
+    index = index or TextIndex(text)  # one word index for both lookups
     return translation_prompt(
         source_text=text,
         target_language=command.target_language,
@@ -198,7 +204,7 @@ class SegmentTranslator:
             else:
                 middle = _balanced_cut(sentences)
                 halves = ["".join(sentences[:middle]), "".join(sentences[middle:])]
-            joiner = "" if code_of(command.target_language) in CJK else " "
+            joiner = word_joiner(command.target_language)
         first = await self._unit(command, request, halves[0].strip(), depth + 1)
         second = await self._unit(command, request, halves[1].strip(), depth + 1)
         return f"{first}{joiner}{second}"

@@ -25,7 +25,9 @@ def build_outputs(
     bilingual: bool = False,
     title_suffix: str | None = None,
 ) -> dict[OutputKind, bytes]:
-    """All outputs for ``document``; blocks missing from ``translations`` keep their source."""
+    """All outputs for ``document``. A block missing from ``translations`` keeps its
+    source; a blank one was translated together with a neighbour (the model merged their
+    paragraphs) and is left out, so its text does not appear twice."""
     outputs: dict[OutputKind, bytes] = {
         "txt": _encode(_chapters_text(document, lambda b: _translated(b, translations))),
     }
@@ -50,12 +52,12 @@ def build_outputs(
 
 def _translated(block: Block, translations: Mapping[int, str]) -> str:
     text = translations.get(block.index)
-    return text.strip() if text and text.strip() else block.text
+    return block.text if text is None else text.strip()
 
 
 def _bilingual(block: Block, translations: Mapping[int, str]) -> str:
     text = translations.get(block.index)
-    if not text or not text.strip():
+    if text is None or not text.strip():
         return block.text
     return f"{block.text}\n{text.strip()}"
 
@@ -63,7 +65,9 @@ def _bilingual(block: Block, translations: Mapping[int, str]) -> str:
 def _chapters_text(document: Document, render: Callable[[Block], str]) -> str:
     chapters: dict[int, list[str]] = {}
     for block in document.blocks:
-        chapters.setdefault(block.chapter, []).append(render(block))
+        rendered = render(block)
+        if rendered:
+            chapters.setdefault(block.chapter, []).append(rendered)
     return "\n\n\n".join("\n\n".join(texts) for _, texts in sorted(chapters.items()))
 
 

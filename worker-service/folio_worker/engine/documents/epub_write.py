@@ -53,8 +53,8 @@ def rebuild_epub(
     for block in document.blocks:
         located = split_anchor(block.anchor) if block.anchor else None
         translated = translations.get(block.index)
-        if located is None or translated is None or not translated.strip():
-            continue
+        if located is None or translated is None:
+            continue  # untranslated: the source stays (blank: merged into a neighbour)
         path, ordinal = located
         per_path.setdefault(path, {})[ordinal] = translated.strip()
     replaced: dict[str, bytes] = {}

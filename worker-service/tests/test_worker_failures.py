@@ -1,0 +1,91 @@
+"""What the worker answers when a command cannot succeed: a failure event with a clear
+reason (so the job fails instead of waiting for ever), only once retries are exhausted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from folio.contracts import PlannedUnit, SegmentTranslationFailed, TranslateSegment, UnitPiece
+from folio.messaging import Delivery, Envelope
+from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
+from folio.storage import LocalStorage
+from folio_worker.clients import ClientFactory, CredentialsUnavailable
+from folio_worker.engine.calls import MemoryCache
+from folio_worker.llm import InProcessRateLimiter
+from folio_worker.llm.transport import AiohttpTransport
+from folio_worker.service import WorkerService
+from folio_worker.settings import WorkerSettings
+
+
+class RecordingPublisher:
+    """Stands in for the broker: what the handler would publish."""
+
+    def __init__(self) -> None:
+        self.published: list = []
+
+    async def publish(self, message, *, message_id=None, correlation_id=None):  # type: ignore[no-untyped-def]
+        self.published.append(message)
+
+
+class BrokenClients:
+    """A model client factory that fails in a way nobody anticipated."""
+
+    def caller(self, model: str, credentials: str | None):  # type: ignore[no-untyped-def]
+        raise RuntimeError("unexpected state, token=secret-value")
+
+
+def command() -> TranslateSegment:
+    unit = PlannedUnit(index=0, text="Gregor woke.", pieces=[UnitPiece(block=0, part=0, parts=1)])
+    return TranslateSegment(
+        job_id=7, segment_index=2, target_language="ko", model="m", units=[unit]
+    )
+
+
+def delivery_of(message: TranslateSegment, count: int) -> Delivery:
+    return Delivery(Envelope.wrap(message, producer="translation-service"), None, count)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> tuple[WorkerService, RecordingPublisher]:
+    publisher = RecordingPublisher()
+    worker = WorkerService(
+        WorkerSettings(storage_dir=tmp_path),
+        LocalStorage(tmp_path),
+        publisher,  # type: ignore[arg-type]
+        BrokenClients(),  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]  # no document work in these tests
+    )
+    return worker, publisher
+
+
+async def test_an_unexpected_error_is_retried_while_deliveries_remain(service) -> None:
+    worker, publisher = service
+    for count in range(DEFAULT_DELIVERY_LIMIT - 1):
+        with pytest.raises(RuntimeError):
+            await worker.translate_segment(command(), delivery_of(command(), count))
+    assert publisher.published == []
+
+
+async def test_the_last_delivery_fails_the_segment_with_a_reason(service) -> None:
+    worker, publisher = service
+    last = DEFAULT_DELIVERY_LIMIT - 1
+    await worker.translate_segment(command(), delivery_of(command(), last))
+    (event,) = publisher.published
+    assert isinstance(event, SegmentTranslationFailed)
+    assert (event.job_id, event.segment_index) == (7, 2)
+    assert "internal error" in event.reason and "RuntimeError" in event.reason
+    assert "secret-value" not in event.reason  # the error's text stays in the logs
+
+
+async def test_a_misconfigured_deployment_provider_is_a_clear_failure() -> None:
+    settings = WorkerSettings(llm_provider="vertex", llm_api_key=SecretStr("k"))
+    http = AiohttpTransport(timeout_s=5)
+    try:
+        clients = ClientFactory(settings, http, InProcessRateLimiter(), MemoryCache())
+        with pytest.raises(CredentialsUnavailable, match="misconfigured"):
+            clients.caller("gemini-2.5-flash", None)
+    finally:
+        await http.aclose()
