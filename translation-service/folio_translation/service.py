@@ -36,7 +36,7 @@ from folio.contracts import (
     TokenUsage,
     TranslateSegment,
 )
-from folio.contracts.engine import fingerprint
+from folio.contracts.engine import fingerprint, usage_of
 from folio.credentials import CredentialSealer
 from folio.errors import Problem
 from folio.filenames import display_filename, extension
@@ -310,7 +310,7 @@ class JobService:
         if job is None:
             return
         await self._record(job, event.calls, event.segment_index)
-        self.jobs.add_usage(job, _usage(event.calls))  # failed attempts cost tokens too
+        self.jobs.add_usage(job, usage_of(event.calls))  # failed attempts cost tokens too
         await self.jobs.mark_segment_failed(event.job_id, event.segment_index, event.reason)
         if job.status in (JobStatus.PROCESSING, JobStatus.PAUSED):
             await self._fail(
@@ -554,7 +554,7 @@ class JobService:
         assert job.id is not None
         await self.jobs.record_calls(job.id, job.owner_id, calls, segment_index)
         if segment_index is None:  # planning calls count here; results count their own
-            self.jobs.add_usage(job, _usage(calls))
+            self.jobs.add_usage(job, usage_of(calls))
 
     def _update_progress(self, job: Job) -> None:
         total = max(job.total_segments or 0, 1)
@@ -588,20 +588,6 @@ class _Work:
             SegmentContext.model_validate(segment.context or {}),
             segment.estimated_tokens,
         )
-
-
-def _usage(calls: list[CallRecord]) -> TokenUsage:
-    """What these calls cost (answers served from a cache cost nothing)."""
-    usage = TokenUsage()
-    for call in calls:
-        if not call.cached:
-            usage = usage + TokenUsage(
-                calls=1,
-                input_tokens=call.input_tokens,
-                output_tokens=call.output_tokens,
-                thinking_tokens=call.thinking_tokens,
-            )
-    return usage
 
 
 def _fingerprint_payload(command: TranslateSegment) -> dict:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from folio.contracts.common import TokenUsage
 
 # Bump when prompts or the translation procedure change: translations made by another
 # version are not reused from the translation memory.
@@ -117,6 +120,20 @@ class CallRecord(_Frozen):
     latency_ms: float = 0.0
     outcome: str = "ok"
     cached: bool = False
+
+
+def usage_of(calls: Iterable[CallRecord]) -> TokenUsage:
+    """What these calls cost; answers served from a cache or memory cost nothing."""
+    total = TokenUsage()
+    for call in calls:
+        if not call.cached:
+            total = total + TokenUsage(
+                calls=1,
+                input_tokens=call.input_tokens,
+                output_tokens=call.output_tokens,
+                thinking_tokens=call.thinking_tokens,
+            )
+    return total
 
 
 def fingerprint(payload: dict, *, model: str) -> str:

@@ -11,6 +11,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from folio.contracts.base import Command, Event
+from folio.contracts.common import TokenUsage
 from folio.contracts.engine import (
     CallRecord,
     CostEstimate,
@@ -20,6 +21,7 @@ from folio.contracts.engine import (
     PlannedUnit,
     SegmentContext,
     TranslationMode,
+    usage_of,
 )
 
 WORKER_PLAN_QUEUE = "worker-service.plan"
@@ -153,19 +155,8 @@ class SegmentTranslated(Event):
     fingerprint: str = ""
 
     @property
-    def usage(self):  # type: ignore[no-untyped-def]
-        from folio.contracts.common import TokenUsage
-
-        total = TokenUsage()
-        for call in self.calls:
-            if not call.cached:
-                total = total + TokenUsage(
-                    calls=1,
-                    input_tokens=call.input_tokens,
-                    output_tokens=call.output_tokens,
-                    thinking_tokens=call.thinking_tokens,
-                )
-        return total
+    def usage(self) -> TokenUsage:
+        return usage_of(self.calls)
 
 
 class SegmentTranslationFailed(Event):
