@@ -107,7 +107,7 @@ def config(kind: str, url: str, *keys: str, **overrides: Any) -> ProviderConfig:
         "openai": {"model": "gpt-4o-mini", "base_url": url + "/v1"},
         "gemini": {"model": "gemini-2.5-flash", "base_url": url},
     }[kind]
-    return ProviderConfig(provider=kind, api_keys=keys or (secret(),), **values, **overrides)
+    return ProviderConfig(provider=kind, api_keys=keys or (secret(),), **{**values, **overrides})
 
 
 def client_for(cfg: ProviderConfig, http: httpx.AsyncClient, **kwargs: Any) -> LLMClient:
@@ -355,3 +355,21 @@ async def test_a_batch_look_up_serves_known_answers_without_calls(
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+async def test_cached_answers_are_not_shared_between_providers(
+    fake: str, http: httpx.AsyncClient, tag: str
+) -> None:
+    """The same model name served elsewhere (another base URL) may answer differently."""
+    from folio_worker.engine.calls import MemoryCache, ModelCaller
+
+    cache = MemoryCache()
+    here = client_for(config("openai", fake, model="shared-name"), http)
+    elsewhere = client_for(
+        config("openai", fake, model="shared-name", base_url=fake + "/api/v1"), http
+    )
+    question = prompt(tag)
+    first = await ModelCaller(here, cache).text(question)
+    await ModelCaller(here, cache).remember(question, first.text)
+    assert (await ModelCaller(here, cache).text(question)).cached
+    assert not (await ModelCaller(elsewhere, cache).text(question)).cached

@@ -253,10 +253,15 @@ async def analyse_book(
 
     failures: list[str] = []
 
-    async def analyse(chunk: Chunk) -> ChunkAnalysis | None:
-        prompt = analysis_prompt(
+    prompts = [
+        analysis_prompt(
             text=chunk.text, target_language=target_language, source_language=source_language
         )
+        for chunk in chunks
+    ]
+    await caller.look_up([SAFETY_FRAMES[0] + p for p in prompts], ChunkAnalysis)
+
+    async def analyse(prompt: str) -> ChunkAnalysis | None:
         async with limit:
             # A safety block is answered like in translation: the same text, with the
             # instructions reframed. Refused keys end the analysis (nothing else will work).
@@ -274,7 +279,7 @@ async def analyse_book(
                     return None
             return None
 
-    reports = await asyncio.gather(*(analyse(c) for c in chunks))
+    reports = await asyncio.gather(*(analyse(p) for p in prompts))
     if chunks and all(r is None for r in reports):
         detail = f": {failures[-1]}" if failures else ""
         raise AnalysisFailed(f"the model could not analyse any part of the book{detail}")

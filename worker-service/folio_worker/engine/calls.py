@@ -149,12 +149,18 @@ class ModelCaller:
         # Answers looked up in advance for a batch of prompts (None: looked up, not there).
         self._looked_up: dict[str, str | None] = {}
 
-    async def look_up(self, prompts: list[str]) -> None:
-        """One cache round trip for a whole batch of text prompts about to be sent,
-        instead of one per prompt (a segment's units go out together)."""
-        keys = [self._key("text", prompt) for prompt in prompts]
+    async def look_up(self, prompts: list[str], schema: type[BaseModel] | None = None) -> None:
+        """One cache round trip for a whole batch of prompts about to be sent (text, or
+        structured with ``schema``), instead of one per prompt: a segment's units, or a
+        book's analysis chunks, go out together."""
+        keys = [self._prompt_key(prompt, schema) for prompt in prompts]
         for key, value in zip(keys, await self.cache.get_many(keys), strict=True):
             self._looked_up[key] = value
+
+    def _prompt_key(self, prompt: str, schema: type[BaseModel] | None) -> str:
+        if schema is None:
+            return self._key("text", prompt)
+        return self._key("json", prompt, _schema_json(schema))
 
     async def _cached_text(self, key: str) -> str | None:
         if key in self._looked_up:
@@ -167,7 +173,8 @@ class ModelCaller:
 
     def _key(self, kind: str, prompt: str, extra: Any = None) -> str:
         raw = json.dumps(
-            [ENGINE_VERSION, self.client.model, kind, prompt, extra], ensure_ascii=False
+            [ENGINE_VERSION, self.client.endpoint, self.client.model, kind, prompt, extra],
+            ensure_ascii=False,
         )
         return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -188,8 +195,8 @@ class ModelCaller:
             )
 
     async def structured(self, prompt: str, schema: type[T]) -> T:
-        key = self._key("json", prompt, _schema_json(schema))
-        if (hit := await self.cache.get(key)) is not None:
+        key = self._prompt_key(prompt, schema)
+        if (hit := await self._cached_text(key)) is not None:
             self._cached_record()
             return schema.model_validate_json(hit)
         response = await self.client.generate(LLMRequest(prompt=prompt, schema=schema))
@@ -198,7 +205,7 @@ class ModelCaller:
         return response.parsed  # type: ignore[return-value]
 
     async def text(self, prompt: str, *, max_output_tokens: int | None = None) -> TextAnswer:
-        key = self._key("text", prompt)
+        key = self._prompt_key(prompt, None)
         if (hit := await self._cached_text(key)) is not None:
             self._cached_record()
             return TextAnswer(hit, "stop", cached=True)

@@ -73,6 +73,11 @@ class LLMClient:
     def model(self) -> str:
         return self._config.model
 
+    @property
+    def endpoint(self) -> str:
+        """Who serves the model: the same model name at two providers may answer differently."""
+        return f"{self._config.provider}:{self._config.base_url or ''}"
+
     def __repr__(self) -> str:  # never show keys
         return f"LLMClient({self._config!r})"
 
