@@ -110,6 +110,8 @@ class Job(JobBase, table=True):
     context: dict | None = jsonb()
     estimate: dict | None = jsonb()
     document: dict | None = jsonb()
+    # The worker's stored plan (units and context of every segment) that commands cite.
+    plan_key: str | None = Field(default=None, max_length=255)
     outputs: dict | None = jsonb()
     created_at: datetime = Field(
         default_factory=utcnow,
@@ -140,6 +142,7 @@ class Segment(Base, table=True):
     unit_translations: list | None = jsonb()
     context: dict | None = jsonb()
     estimated_tokens: int = Field(default=0)
+    digest: str | None = Field(default=None, max_length=64)  # of its units and context
     fingerprint: str | None = Field(default=None, max_length=64)
     cached: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default="false")

@@ -71,6 +71,7 @@ class JobRepository:
                     "units": [u.model_dump(mode="json") for u in s.units],
                     "context": s.context.model_dump(mode="json"),
                     "estimated_tokens": s.estimated_tokens,
+                    "digest": s.digest or None,
                 }
                 for s in segments
             ],

@@ -255,6 +255,7 @@ class JobService:
             "total_tokens": event.estimate.total_tokens,
         }
         job.document = event.document.model_dump(mode="json") if event.document else None
+        job.plan_key = event.plan_key
         job.status = JobStatus.PROCESSING
         job.phase = JobPhase.TRANSLATING
         # The plan is in hand: the first window is dispatched from it, without reading
@@ -380,12 +381,12 @@ class JobService:
         room = max(1, self.deps.dispatch_window) - len(in_flight)
         spent = job.input_tokens + job.output_tokens + job.thinking_tokens
         reserved = sum(in_flight)
-        queue = [_Work.planned(p) for p in fresh] if fresh is not None else None
+        queue = [_Work.planned(p, job.plan_key) for p in fresh] if fresh is not None else None
         while room > 0:
             if queue is not None:
                 batch, queue = queue[:room], queue[room:]
             else:
-                batch = [_Work.stored(s) for s in await self.jobs.claim_pending(job.id, room)]
+                batch = [_Work.stored(s, job) for s in await self.jobs.claim_pending(job.id, room)]
             if not batch:
                 break
             commands = [self._segment_command(job, work, "") for work in batch]
@@ -395,7 +396,7 @@ class JobService:
             capped = False
             for work, command, fp in zip(batch, commands, fingerprints, strict=True):
                 memo = remembered.get(fp)
-                if memo is not None and len(memo) == len(work.units):
+                if memo is not None and len(memo) == work.unit_count:
                     await self._store_remembered(job, work.index, memo)
                     served[work.index] = SegmentStatus.TRANSLATED
                     continue
@@ -434,11 +435,11 @@ class JobService:
                 else ""
             )
             (segment,) = await self.jobs.segments_by_index(job.id, [index])
-            work = _Work.stored(segment)
+            work = _Work.stored(segment, job)
             command = self._segment_command(job, work, previous)
             fp = fingerprint(_fingerprint_payload(command), model=job.model)
             memo = (await self.memory.lookup([fp])).get(fp)
-            if memo is not None and len(memo) == len(work.units):
+            if memo is not None and len(memo) == work.unit_count:
                 await self._store_remembered(job, index, memo)
                 status[index] = SegmentStatus.TRANSLATED
                 continue
@@ -478,8 +479,11 @@ class JobService:
             credentials=job.credentials,
             mode=job.mode,  # type: ignore[arg-type]
             style=NarrativeStyle.model_validate(context.get("style") or {}),
-            context=work.context,
-            units=work.units,
+            # Cited from the stored plan when there is one, carried otherwise.
+            context=work.context or SegmentContext(),
+            units=work.units or [],
+            plan_key=job.plan_key if work.by_reference else None,
+            digest=work.digest,
             previous_translation=previous,
         )
 
@@ -569,30 +573,53 @@ class JobService:
 
 @dataclass(frozen=True)
 class _Work:
-    """A segment to dispatch, from the plan just received or from its stored row."""
+    """A segment to dispatch, from the plan just received or from its stored row. With a
+    stored plan to cite (``by_reference``), its units and context are not needed here."""
 
     index: int
-    units: list[PlannedUnit]
-    context: SegmentContext
+    unit_count: int
     estimated_tokens: int
+    digest: str
+    units: list[PlannedUnit] | None
+    context: SegmentContext | None
+
+    @property
+    def by_reference(self) -> bool:
+        return self.units is None
 
     @classmethod
-    def planned(cls, segment: PlannedSegment) -> _Work:
-        return cls(segment.index, segment.units, segment.context, segment.estimated_tokens)
-
-    @classmethod
-    def stored(cls, segment: Segment) -> _Work:
+    def planned(cls, segment: PlannedSegment, plan_key: str | None) -> _Work:
+        cited = bool(plan_key and segment.digest)
         return cls(
             segment.index,
-            [PlannedUnit.model_validate(u) for u in segment.units or []],
-            SegmentContext.model_validate(segment.context or {}),
+            len(segment.units),
             segment.estimated_tokens,
+            segment.digest,
+            None if cited else segment.units,
+            None if cited else segment.context,
+        )
+
+    @classmethod
+    def stored(cls, segment: Segment, job: Job) -> _Work:
+        units = segment.units or []
+        if job.plan_key and segment.digest:
+            return cls(
+                segment.index, len(units), segment.estimated_tokens, segment.digest, None, None
+            )
+        return cls(
+            segment.index,
+            len(units),
+            segment.estimated_tokens,
+            segment.digest or "",
+            [PlannedUnit.model_validate(u) for u in units],
+            SegmentContext.model_validate(segment.context or {}),
         )
 
 
 def _fingerprint_payload(command: TranslateSegment) -> dict:
-    """The inputs that decide a segment's translation (not who asked, nor with which key)."""
+    """The inputs that decide a segment's translation (not who asked, nor with which key;
+    a cited plan's units and context are named by the digest)."""
     return command.model_dump(
         mode="json",
-        exclude={"job_id", "segment_index", "credentials", "fingerprint", "model"},
+        exclude={"job_id", "segment_index", "credentials", "fingerprint", "model", "plan_key"},
     )

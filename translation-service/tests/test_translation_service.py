@@ -156,7 +156,13 @@ async def test_jobs_are_private_to_their_owner_and_admins(service, internal_sign
     assert bad_id.status_code == 422
 
 
-def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: str = "") -> bytes:
+def planned(
+    job_id: int,
+    segments: int = 3,
+    units_per_segment: int = 2,
+    salt: str = "",
+    plan_key: str | None = None,
+) -> bytes:
     return (
         Envelope.wrap(
             JobPlanned(
@@ -176,9 +182,11 @@ def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: st
                             for u in range(units_per_segment)
                         ],
                         estimated_tokens=100,
+                        digest=f"digest-{i}{salt}" if plan_key else "",
                     )
                     for i in range(segments)
                 ],
+                plan_key=plan_key,
             ),
             producer="worker-service",
         )
@@ -367,6 +375,33 @@ async def test_translation_memory_serves_identical_work_without_dispatch(service
         await client.get(f"/api/v1/jobs/{second['id']}", headers=auth(internal_signer, "gus"))
     ).json()
     assert job["translated_segments"] == 1 and job["usage"]["calls"] == 0
+
+
+async def test_commands_cite_the_stored_plan_instead_of_carrying_it(service, internal_signer):
+    app, client = service
+    consumer = app.state.runtime.consumers[0]
+    headers = auth(internal_signer, "jo")
+    job_id = (await client.post("/api/v1/jobs", headers=headers, **upload())).json()["id"]
+    plan = f"jobs/{job_id}/plan/plan.json"
+    await consumer.process(planned(job_id, segments=5, salt="-cited", plan_key=plan))
+    await consumer.process(translated(job_id, 0))  # frees a window slot: 3 from its row
+
+    async with app.state.database.transaction() as session:
+        rows = (
+            await session.execute(
+                select(MESSAGING.outbox.c.envelope)
+                .where(MESSAGING.outbox.c.message_type == TranslateSegment.TYPE)
+                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
+                .order_by(MESSAGING.outbox.c.id)
+            )
+        ).scalars()
+        commands = [TranslateSegment.model_validate(row["data"]) for row in rows]
+    assert [c.segment_index for c in commands] == [0, 1, 2, 3]
+    for command in commands:  # from the plan in hand (0-2) and from a stored row (3)
+        assert command.plan_key == plan
+        assert command.units == [] and command.digest == f"digest-{command.segment_index}-cited"
+    # The memory tells segments apart by their digests.
+    assert len({c.fingerprint for c in commands}) == 4
 
 
 async def test_a_rerun_larger_than_the_window_is_served_from_memory(service, internal_signer):

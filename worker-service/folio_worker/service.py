@@ -59,6 +59,7 @@ from folio_worker.engine.translator import (
     unit_requests,
 )
 from folio_worker.llm import LLMError
+from folio_worker.plans import PlanEntry, PlanStore, PlanUnavailable, StoredPlan, digest
 from folio_worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class WorkerService:
         self.publisher = publisher
         self.clients = clients
         self.documents = documents
+        self.plans = PlanStore(storage)
 
     # -- plan ------------------------------------------------------------------------
 
@@ -237,6 +239,12 @@ class WorkerService:
         planned, translation_estimate = self._planned_segments(
             command, document, segments, context, deviations, source_language, indexes
         )
+        plan_key = await self.plans.save(
+            command.job_id,
+            StoredPlan(
+                segments={p.index: PlanEntry(units=p.units, context=p.context) for p in planned}
+            ),
+        )
         return JobPlanned(
             job_id=command.job_id,
             source_language=source_language,
@@ -252,6 +260,7 @@ class WorkerService:
             segments=planned,
             estimate=CostEstimate(analysis=analysis_spent, translation=translation_estimate),
             calls=collector.records,
+            plan_key=plan_key,
         )
 
     def _planned_segments(
@@ -317,6 +326,7 @@ class WorkerService:
                     units=units,
                     context=segment_context,
                     estimated_tokens=cost.total_tokens,
+                    digest=digest(PlanEntry(units=units, context=segment_context)),
                 )
             )
         return planned, total
@@ -328,6 +338,7 @@ class WorkerService:
         token = current_collector.set(collector)
         cause = delivery.envelope.message_id
         try:
+            command = await self.plans.complete(command)
             caller = self.clients.caller(command.model, command.credentials)
             translator = SegmentTranslator(
                 caller,
@@ -345,7 +356,7 @@ class WorkerService:
                 fingerprint=command.fingerprint,
             )
             purpose = "translated"
-        except (UnitFailed, LLMError, CredentialsUnavailable) as exc:
+        except (UnitFailed, LLMError, CredentialsUnavailable, PlanUnavailable) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             event = SegmentTranslationFailed(
                 job_id=command.job_id,

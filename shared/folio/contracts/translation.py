@@ -39,6 +39,9 @@ class PlannedSegment(BaseModel):
     units: list[PlannedUnit] = Field(default_factory=list)
     context: SegmentContext = SegmentContext()
     estimated_tokens: int = 0
+    # Digest of the units and the context: what the segment's translation depends on, so
+    # commands that refer to the stored plan still identify their work exactly.
+    digest: str = ""
 
 
 class DocumentInfo(BaseModel):
@@ -92,9 +95,13 @@ class TranslateSegment(_JobWork):
     mode: TranslationMode = "default"
     style: NarrativeStyle = NarrativeStyle()
     context: SegmentContext = SegmentContext()
-    units: list[PlannedUnit]
+    units: list[PlannedUnit] = Field(default_factory=list)
     previous_translation: str = ""  # strict continuity only
     fingerprint: str = ""
+    # With a plan: the units and context are in the stored plan (``plan_key``) instead of
+    # in the message, and ``digest`` names them (see PlannedSegment.digest).
+    plan_key: str | None = None
+    digest: str = ""
 
 
 class AssembleJob(_JobWork):
@@ -123,6 +130,8 @@ class JobPlanned(Event):
     segments: list[PlannedSegment]
     estimate: CostEstimate = CostEstimate()
     calls: list[CallRecord] = Field(default_factory=list)
+    # The stored plan (each segment's units and context) that commands may refer to.
+    plan_key: str | None = None
 
 
 class JobPlanningFailed(Event):
