@@ -7,10 +7,6 @@ OpenAI ``json_schema`` → ``json_object`` fallback.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from enum import StrEnum
@@ -23,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel
 
 from folio.contracts.providers import ProviderConfig, ServiceAccount, key_id
-from folio_devstack.stack import free_port
+from folio_devstack.fakellm import running_fake_llm
 from folio_worker.llm import (
     CallUsage,
     InProcessRateLimiter,
@@ -56,36 +52,6 @@ class Glossary(BaseModel):
     tone: Tone
     summary: str
     chapter: int | None = None
-
-
-@contextlib.asynccontextmanager
-async def running_fake(**env: str) -> AsyncIterator[str]:
-    """A fake LLM server process with the given ``FAKE_LLM_*`` settings."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "folio_fakellm",
-        "--port",
-        str(port),
-        env={**os.environ, "FAKE_LLM_LOG_LEVEL": "warning", **env},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(url + "/healthz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError("the fake LLM server did not start")
-        yield url
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +238,7 @@ async def test_structured_output_validates_a_nested_model(
 
 
 async def test_openai_falls_back_to_json_object_and_remembers_it(http: httpx.AsyncClient) -> None:
-    async with running_fake(FAKE_LLM_OPENAI_JSON_SCHEMA="false") as url:
+    async with running_fake_llm(FAKE_LLM_OPENAI_JSON_SCHEMA="false") as url:
         calls: list[CallUsage] = []
         client = client_for(config("openai", url), http, on_call=calls.append)
         tag, prompt = tagged()

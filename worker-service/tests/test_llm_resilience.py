@@ -7,11 +7,8 @@ fault markers and the ``max_in_flight`` statistic are server-wide state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
-import os
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +18,7 @@ import pytest
 from pydantic import BaseModel
 
 from folio.contracts.providers import ProviderConfig, key_id
+from folio_devstack.fakellm import running_fake_llm
 from folio_devstack.stack import free_port
 from folio_worker.llm import (
     CallUsage,
@@ -43,31 +41,8 @@ class Names(BaseModel):
 
 @pytest.fixture(scope="module")
 async def fake() -> AsyncIterator[str]:
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "folio_fakellm",
-        "--port",
-        str(port),
-        env={**os.environ, "FAKE_LLM_LOG_LEVEL": "warning"},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(url + "/healthz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError("the fake LLM server did not start")
+    async with running_fake_llm() as url:
         yield url
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 @pytest.fixture(params=["httpx", "aiohttp"])

@@ -225,29 +225,7 @@ def internal_public_key(folio_infra: Infra) -> str:
 @pytest.fixture(scope="session")
 async def fake_llm_url() -> AsyncIterator[str]:
     """A fake LLM server as its own process, for engine and provider tests."""
-    from folio_devstack.stack import free_port
+    from folio_devstack.fakellm import running_fake_llm
 
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        __import__("sys").executable,
-        "-m",
-        "folio_fakellm",
-        "--port",
-        str(port),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    async with httpx.AsyncClient() as client:
-
-        async def healthy() -> bool:
-            with contextlib.suppress(httpx.HTTPError):
-                return (await client.get(url + "/healthz")).status_code == 200
-            return False
-
-        await wait_until(healthy, timeout_s=30)
-    yield url
-    process.terminate()
-    await process.wait()
+    async with running_fake_llm() as url:
+        yield url
