@@ -40,6 +40,7 @@ from folio.contracts.translation import (
     SegmentTranslationFailed,
     TranslateSegment,
 )
+from folio.contracts.usage import UsageCategory, UsageRecorded
 from folio.contracts.users import UserCreated, UserDeleted, UserUpdated
 
 __all__ = [
@@ -75,6 +76,8 @@ __all__ = [
     "TokenUsage",
     "TranslateSegment",
     "UnitPiece",
+    "UsageCategory",
+    "UsageRecorded",
     "UserCreated",
     "UserDeleted",
     "UserUpdated",

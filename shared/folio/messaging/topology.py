@@ -25,6 +25,7 @@ from folio.contracts import (
     JobPlanningPaused,
     SegmentTranslated,
     SegmentTranslationFailed,
+    UsageRecorded,
     UserCreated,
     UserDeleted,
     UserUpdated,
@@ -110,12 +111,20 @@ COMMUNITY_EVENTS = QueueSpec(
     _events(UserCreated, UserUpdated, UserDeleted),
 )
 
+# user-service's read models: the token-usage dashboard.
+USER_EVENTS = QueueSpec(
+    "user-service.events",
+    EVENTS_EXCHANGE,
+    _events(UsageRecorded),
+)
+
 QUEUES: tuple[QueueSpec, ...] = (
     WORKER_PLAN,
     WORKER_SEGMENT,
     WORKER_ASSEMBLE,
     TRANSLATION_EVENTS,
     COMMUNITY_EVENTS,
+    USER_EVENTS,
 )
 
 
