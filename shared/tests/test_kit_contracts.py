@@ -55,7 +55,7 @@ def test_a_type_defined_twice_is_refused():
 
 def test_events_route_by_type_and_commands_by_queue():
     assert JobPlanned.exchange() == EVENTS_EXCHANGE
-    assert JobPlanned.routing_key() == "translation.job.planned.v1"
+    assert JobPlanned.routing_key() == "translation.job.planned.v2"
     assert PlanJob.exchange() == WORK_EXCHANGE
     assert PlanJob.routing_key() == "worker-service.plan"
 
@@ -70,7 +70,11 @@ def test_every_message_reaches_some_queue():
 
 
 def test_envelope_round_trip_validates_the_contract():
-    event = JobPlanned(job_id=7, segments=[PlannedSegment(index=0, source_text="Hello")])
+    event = JobPlanned(
+        job_id=7,
+        segments=[PlannedSegment(index=0, source_text="Hello", unit_count=1, digest="d")],
+        plan_key="jobs/7/plan/plan.json",
+    )
     envelope = Envelope.wrap(event, producer="worker-service", correlation_id="job-7")
     parsed = Envelope.model_validate_json(envelope.model_dump_json())
     assert parsed.message_id == envelope.message_id

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from folio.contracts import PlannedUnit, UnitPiece
+from folio_worker.assembly import block_translations
 from folio_worker.engine.documents import build_outputs, parse_document
 from folio_worker.engine.languages import word_joiner
-from folio_worker.service import block_translations
 
 SOURCE = b"Preface.\n\nChapter 1\n\nOne.\n\nTwo.\n\nChapter 2\n\nThree.\n"
 
@@ -44,15 +45,17 @@ def test_bilingual_txt_pairs_source_and_translation() -> None:
 
 def test_pieces_of_one_paragraph_join_as_the_target_language_writes() -> None:
     # One long paragraph (block 0) was translated in two units.
-    segments = [
-        {
-            "units": [
-                {"pieces": [{"block": 0, "part": 0, "parts": 2}], "translation": "앞부분이다."},
-                {"pieces": [{"block": 0, "part": 1, "parts": 2}], "translation": "뒷부분이다."},
-            ]
-        }
+    units = [
+        (
+            PlannedUnit(index=0, text="The first", pieces=[UnitPiece(block=0, part=0, parts=2)]),
+            "앞부분이다.",
+        ),
+        (
+            PlannedUnit(index=1, text="the second.", pieces=[UnitPiece(block=0, part=1, parts=2)]),
+            "뒷부분이다.",
+        ),
     ]
     korean, chinese = word_joiner("Korean"), word_joiner("zh-CN")
-    assert block_translations(segments, joiner=korean) == {0: "앞부분이다. 뒷부분이다."}
-    assert block_translations(segments, joiner=chinese) == {0: "앞부분이다.뒷부분이다."}
+    assert block_translations(units, joiner=korean) == {0: "앞부분이다. 뒷부분이다."}
+    assert block_translations(units, joiner=chinese) == {0: "앞부분이다.뒷부분이다."}
     assert word_joiner("ja") == "" and word_joiner("ko") == word_joiner("fr") == " "
