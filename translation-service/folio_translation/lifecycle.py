@@ -89,9 +89,7 @@ del S, T
 
 class TransitionRefused(Conflict):
     def __init__(self, state: JobState, trigger: Trigger) -> None:
-        super().__init__(
-            f"A job that is {state.status} ({state.phase}) cannot be {trigger.replace('_', ' ')}."
-        )
+        super().__init__(f"The job is {state.status} ({state.phase}): {trigger!s} does not apply.")
         self.state = state
         self.trigger = trigger
 
