@@ -110,9 +110,11 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
     return list(entries.values())
 
 
-def parse_keys(api_key: str | None, backup_api_keys: str | None) -> list[str]:
+def parse_keys(api_key: str | None, backup_api_keys: str | list[str] | None) -> list[str]:
     keys = [api_key.strip()] if api_key and api_key.strip() else []
-    if backup_api_keys and backup_api_keys.strip():
+    if isinstance(backup_api_keys, list):
+        keys.extend(k.strip() for k in backup_api_keys if isinstance(k, str) and k.strip())
+    elif backup_api_keys and backup_api_keys.strip():
         raw = backup_api_keys.strip()
         if raw.startswith("["):
             extra = _json(raw, "backup_api_keys")
@@ -128,7 +130,7 @@ def parse_provider(
     *,
     api_provider: str | None,
     api_key: str | None,
-    backup_api_keys: str | None,
+    backup_api_keys: str | list[str] | None,
     model_name: str | None,
     api_base_url: str | None,
     requests_per_minute: int | None,
@@ -151,6 +153,8 @@ def parse_provider(
         "base_url": (api_base_url or "").strip()
         or (OPENROUTER_BASE_URL if provider == "openrouter" else None),
     }
+    if "gemini-3" not in fields["model"].lower():
+        fields["thinking_level"] = None  # as upstream: it only applies to Gemini 3 models
     if provider == "vertex":
         if not provider_config or not provider_config.strip():
             raise InvalidInput("Vertex provider requires JSON payload.")
@@ -158,6 +162,10 @@ def parse_provider(
         if not isinstance(payload, dict):
             raise InvalidInput("provider_config must be a JSON object.")
         account = payload.get("service_account", payload)
+        if isinstance(account, str):
+            account = _json(account, "provider_config service_account")
+        if not isinstance(account, dict):
+            raise InvalidInput("provider_config service_account must be a JSON object.")
         fields.update(
             service_account=account,
             vertex_project=payload.get("project_id") or account.get("project_id"),

@@ -123,7 +123,7 @@ async def test_a_job_is_created_with_its_plan_command_in_the_same_transaction(
             (
                 await session.execute(
                     select(MESSAGING.outbox.c.envelope).where(
-                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job["id"]
+                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job["id"])
                     )
                 )
             )
@@ -214,7 +214,7 @@ async def outbox_types(database, job_id: int) -> list[str]:
             (
                 await session.execute(
                     select(MESSAGING.outbox.c.message_type)
-                    .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
+                    .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
                     .order_by(MESSAGING.outbox.c.id)
                 )
             )
@@ -270,7 +270,7 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
             await session.execute(
                 select(MESSAGING.outbox.c.envelope)
                 .where(MESSAGING.outbox.c.message_type == AssembleJob.TYPE)
-                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
+                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
             )
         ).scalars()
     key = AssembleJob.model_validate(assemble["data"]).translations_key
@@ -401,7 +401,7 @@ async def test_commands_cite_the_stored_plan_instead_of_carrying_it(service, int
             await session.execute(
                 select(MESSAGING.outbox.c.envelope)
                 .where(MESSAGING.outbox.c.message_type == TranslateSegment.TYPE)
-                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
+                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
                 .order_by(MESSAGING.outbox.c.id)
             )
         ).scalars()
@@ -508,7 +508,9 @@ async def test_bad_job_options_get_clear_problems(
     assert detail_part in response.json()["detail"]
 
 
-async def test_user_keys_are_sealed_and_glossary_shapes_accepted(service, internal_signer):
+async def test_user_keys_are_sealed_and_glossary_shapes_accepted(
+    service, internal_signer, fake_llm_url
+):
     app, client = service
     for glossary in (
         '{"Gregor": "그레고르"}',
@@ -523,6 +525,7 @@ async def test_user_keys_are_sealed_and_glossary_shapes_accepted(service, intern
                 api_key="AIzaSECRET-key-123",
                 backup_api_keys='["AIzaBACKUP-456"]',
                 glossary_data=glossary,
+                api_base_url=fake_llm_url,  # its key is checked there, live
             ),
         )
         assert response.status_code == 200, response.text
@@ -532,7 +535,7 @@ async def test_user_keys_are_sealed_and_glossary_shapes_accepted(service, intern
             outbox = (
                 await session.execute(
                     select(MESSAGING.outbox.c.envelope).where(
-                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id
+                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id)
                     )
                 )
             ).scalar_one()

@@ -13,6 +13,7 @@ from folio.contracts.base import (
 )
 from folio.contracts.blobs import BlobContract, BlobContractError
 from folio.contracts.common import TokenUsage
+from folio.contracts.control import JobCancelled
 from folio.contracts.engine import (
     ENGINE_VERSION,
     CallRecord,
@@ -27,6 +28,7 @@ from folio.contracts.engine import (
     SpeechStyle,
     UnitPiece,
 )
+from folio.contracts.glossary import JobGlossary, glossary_digest
 from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
@@ -67,7 +69,9 @@ __all__ = [
     "GlossaryEntry",
     "JobAssembled",
     "JobAssemblyFailed",
+    "JobCancelled",
     "JobContext",
+    "JobGlossary",
     "JobPlan",
     "JobPlanned",
     "JobPlanningFailed",
@@ -96,5 +100,6 @@ __all__ = [
     "UserUpdated",
     "all_message_classes",
     "download_name",
+    "glossary_digest",
     "message_class",
 ]

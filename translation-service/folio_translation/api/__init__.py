@@ -3,11 +3,12 @@ no storage). One module per group of routes."""
 
 from fastapi import APIRouter
 
-from folio_translation.api import downloads, jobs, progress
+from folio_translation.api import content, downloads, jobs, progress
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(jobs.router)
 router.include_router(progress.router)
 router.include_router(downloads.router)
+router.include_router(content.router)
 
 __all__ = ["router"]

@@ -8,9 +8,16 @@ from fastapi import Depends, Request
 from pydantic import Field
 
 from folio.db import DbSession
-from folio_translation.service import JobProgress, JobService, OutputService
+from folio_translation.service import (
+    ContentService,
+    JobControl,
+    JobProgress,
+    JobService,
+    OutputService,
+)
 from folio_translation.settings import TranslationSettings
 
+# Job ids are random integers below 2**53 (models.new_job_id); older ids are small.
 JobId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
@@ -18,8 +25,16 @@ def _jobs(request: Request, session: DbSession) -> JobService:
     return JobService(session, request.app.state.job_deps)
 
 
+def _control(request: Request, session: DbSession) -> JobControl:
+    return JobControl(session, request.app.state.job_deps)
+
+
+def _content(request: Request, session: DbSession) -> ContentService:
+    return ContentService(session, request.app.state.database)
+
+
 def _outputs(request: Request, session: DbSession) -> OutputService:
-    return OutputService(session, request.app.state.job_deps)
+    return OutputService(session, request.app.state.job_deps, request.app.state.database)
 
 
 def _progress(request: Request) -> JobProgress:
@@ -31,6 +46,8 @@ def _settings(request: Request) -> TranslationSettings:
 
 
 Jobs = Annotated[JobService, Depends(_jobs)]
+Control = Annotated[JobControl, Depends(_control)]
+Content = Annotated[ContentService, Depends(_content)]
 Outputs = Annotated[OutputService, Depends(_outputs)]
 Progress = Annotated[JobProgress, Depends(_progress)]
 Settings = Annotated[TranslationSettings, Depends(_settings)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import TokenUsage
@@ -37,6 +37,29 @@ class JobRepository:
         )
         row = result.first()
         return dict(row._mapping) if row is not None else None
+
+    async def list_for_owner(self, owner_id: str, *, skip: int, limit: int) -> list[dict]:
+        """The owner's jobs, newest first, without the large internal columns."""
+        table = Job.__table__
+        result = await self.session.execute(
+            select(*(c for c in table.c if c.name not in HIDDEN_COLUMNS))
+            .where(table.c.owner_id == owner_id)
+            .order_by(table.c.created_at.desc(), table.c.id.desc())
+            .offset(skip)
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in result]
+
+    async def by_idempotency_key(self, owner_id: str, key: str) -> Job | None:
+        result = await self.session.exec(
+            select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == key)  # type: ignore[arg-type]
+        )
+        return result.scalars().first()  # type: ignore[attr-defined]
+
+    async def delete(self, job: Job) -> None:
+        """The job and what cascades with it (segments, events); usage rows stay, unlinked."""
+        await self.session.execute(delete(Job).where(Job.id == job.id))  # type: ignore[arg-type]
+        self.session.expunge(job)
 
     async def get_for_update(self, job_id: int) -> Job | None:
         result = await self.session.exec(

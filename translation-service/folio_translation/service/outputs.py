@@ -1,5 +1,6 @@
-"""Which file a download serves: a finished job's stored output, or what a failed job
-translated before it failed (as plain text, as the upstream allows)."""
+"""Which file a download serves: a finished job's stored output, or what a failed or
+cancelled job translated before it stopped (as plain text, as the upstream allows). A job
+with no translated text is a 422, never a 200 with an empty body. Every file is streamed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import OUTPUT_FILES, OutputKind, download_name
+from folio.db import Database
 from folio.errors import InvalidInput, NotFound, NotReady
 from folio.identity import Identity
 from folio.storage import StorageError
@@ -25,19 +27,19 @@ class Download:
     chunks: AsyncIterator[bytes]
 
 
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+STOPPED = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class OutputService:
-    def __init__(self, session: AsyncSession, deps: JobDeps) -> None:
+    def __init__(self, session: AsyncSession, deps: JobDeps, database: Database) -> None:
         self.deps = deps
+        self.database = database
         self.jobs = JobRepository(session)
         self.segments = SegmentRepository(session)
 
     async def download(self, identity: Identity, job_id: int, format: str | None) -> Download:
         job = await visible_job(self.jobs, identity, job_id)
-        if job.status == JobStatus.FAILED and format in (None, OutputKind.TXT):
+        if job.status in STOPPED and format in (None, OutputKind.TXT):
             return await self._partial_text(job)
         kind = self._kind(job, format)
         key = (job.outputs or {})[kind]
@@ -71,10 +73,20 @@ class OutputService:
 
     async def _partial_text(self, job: Job) -> Download:
         assert job.id is not None
-        texts = await self.segments.translated_texts(job.id)
-        text = "\n\n".join(texts) + ("\n" if texts else "")
+        if await self.segments.count(job.id, translated=True) == 0:
+            raise NotReady(f"The job is {job.status} and has no translated text to download.")
         return Download(
             download_name(job.filename, OutputKind.TXT),
             OUTPUT_FILES[OutputKind.TXT].media_type,
-            _once(text.encode("utf-8")),
+            self._translated_text(job.id),
         )
+
+    async def _translated_text(self, job_id: int) -> AsyncIterator[bytes]:
+        """What was translated, segment by segment, read in batches."""
+        first = True
+        async with self.database.sessions() as session:
+            async for row in SegmentRepository(session).stream(job_id, "translated_text"):
+                if row[0]:
+                    yield (b"" if first else b"\n\n") + row[0].encode("utf-8")
+                    first = False
+        yield b"\n"

@@ -49,10 +49,17 @@ class ResultService:
         return job
 
     async def on_job_planned(self, event: JobPlanned) -> None:
-        job = await self._expecting(event.job_id, Trigger.PLANNED)
+        job = await self.jobs.get_for_update(event.job_id)
         if job is None:
+            # Deleted while it was being planned: the plan has no job to serve.
+            await self.deps.storage.delete(event.plan_key)
             return
+        # The analysis was paid for, whether or not the job still wants its plan.
         await self.usage.charge(job, event.calls)
+        if not lifecycle.allows(job, Trigger.PLANNED):
+            log.info("job %s: planned ignored (the job is %s)", job.id, job.status)
+            self.session.add(job)
+            return
         if not event.segments:
             lifecycle.advance(job, Trigger.PLANNING_FAILED, "The book contains no text.")
             self.session.add(job)
@@ -85,11 +92,12 @@ class ResultService:
         self.session.add(job)
 
     async def on_planning_failed(self, event: JobPlanningFailed) -> None:
-        job = await self._expecting(event.job_id, Trigger.PLANNING_FAILED)
+        job = await self.jobs.get_for_update(event.job_id)
         if job is None:
             return
-        await self.usage.charge(job, event.calls)
-        lifecycle.advance(job, Trigger.PLANNING_FAILED, event.reason)
+        await self.usage.charge(job, event.calls)  # failed or cancelled, it was paid for
+        if lifecycle.allows(job, Trigger.PLANNING_FAILED):
+            lifecycle.advance(job, Trigger.PLANNING_FAILED, event.reason)
         self.session.add(job)
 
     async def on_segment_translated(self, event: SegmentTranslated) -> None:
