@@ -56,7 +56,12 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
     """All four upstream glossary shapes, as user entries."""
     if raw is None or not raw.strip():
         return []
-    data = _json(raw, "glossary_data")
+    return glossary_entries(_json(raw, "glossary_data"))
+
+
+def glossary_entries(data: Any, field: str = "glossary_data") -> list[GlossaryEntry]:
+    """``{term: translation}``, ``{"translations": [{source, korean}]}``, ``[{source,
+    korean}]``, ``[{term, translation}]`` or ``[{term: translation}]``, as user entries."""
     pairs: list[tuple[Any, Any]] = []
     if isinstance(data, dict):
         items = data.get("translations") if isinstance(data.get("translations"), list) else None
@@ -72,7 +77,7 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
     elif isinstance(data, list):
         for item in data:
             if not isinstance(item, dict):
-                raise InvalidInput("glossary_data list items must be objects.")
+                raise InvalidInput(f"{field} list items must be objects.")
             if "source" in item:
                 pairs.append(
                     (
@@ -86,13 +91,13 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
                 pairs.append(next(iter(item.items())))
             else:
                 raise InvalidInput(
-                    "glossary_data items must be {source, korean}, {term, translation} or "
+                    f"{field} items must be {{source, korean}}, {{term, translation}} or "
                     "{term: translation}.",
                 )
     else:
-        raise InvalidInput("glossary_data must be a JSON object or list.")
+        raise InvalidInput(f"{field} must be a JSON object or list.")
     if len(pairs) > MAX_GLOSSARY_ENTRIES:
-        raise InvalidInput(f"glossary_data has more than {MAX_GLOSSARY_ENTRIES} entries.")
+        raise InvalidInput(f"{field} has more than {MAX_GLOSSARY_ENTRIES} entries.")
     entries: dict[str, GlossaryEntry] = {}
     for term, translation in pairs:
         if not isinstance(term, str) or not isinstance(translation, str):

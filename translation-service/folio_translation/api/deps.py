@@ -15,6 +15,9 @@ from folio_translation.service import (
     JobService,
     OutputService,
 )
+from folio_translation.service.export import ExportService
+from folio_translation.service.glossary import GlossaryService
+from folio_translation.service.logs import LogService
 from folio_translation.settings import TranslationSettings
 
 # Job ids are random integers below 2**53 (models.new_job_id); older ids are small.
@@ -37,6 +40,18 @@ def _outputs(request: Request, session: DbSession) -> OutputService:
     return OutputService(session, request.app.state.job_deps, request.app.state.database)
 
 
+def _export(request: Request, session: DbSession) -> ExportService:
+    return ExportService(session, request.app.state.database)
+
+
+def _logs(request: Request, session: DbSession) -> LogService:
+    return LogService(session, request.app.state.storage)
+
+
+def _glossary(request: Request, session: DbSession) -> GlossaryService:
+    return GlossaryService(session, request.app.state.job_deps)
+
+
 def _progress(request: Request) -> JobProgress:
     return request.app.state.job_progress
 
@@ -49,5 +64,8 @@ Jobs = Annotated[JobService, Depends(_jobs)]
 Control = Annotated[JobControl, Depends(_control)]
 Content = Annotated[ContentService, Depends(_content)]
 Outputs = Annotated[OutputService, Depends(_outputs)]
+Export = Annotated[ExportService, Depends(_export)]
+Logs = Annotated[LogService, Depends(_logs)]
+Glossary = Annotated[GlossaryService, Depends(_glossary)]
 Progress = Annotated[JobProgress, Depends(_progress)]
 Settings = Annotated[TranslationSettings, Depends(_settings)]

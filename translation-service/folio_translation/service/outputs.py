@@ -4,6 +4,7 @@ with no translated text is a 422, never a 200 with an empty body. Every file is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -30,6 +31,10 @@ class Download:
 STOPPED = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 class OutputService:
     def __init__(self, session: AsyncSession, deps: JobDeps, database: Database) -> None:
         self.deps = deps
@@ -42,6 +47,16 @@ class OutputService:
         if job.status in STOPPED and format in (None, OutputKind.TXT):
             return await self._partial_text(job)
         kind = self._kind(job, format)
+        if kind is OutputKind.GLOSSARY:
+            # The job's context is the glossary's home (it may have been edited since the
+            # files were built).
+            entries = (job.context or {}).get("glossary") or []
+            body = json.dumps(
+                {g["term"]: g["translation"] for g in entries}, ensure_ascii=False, indent=2
+            ).encode()
+            return Download(
+                download_name(job.filename, kind), OUTPUT_FILES[kind].media_type, _once(body)
+            )
         key = (job.outputs or {})[kind]
         try:
             present = await self.deps.storage.exists(key)

@@ -37,7 +37,7 @@ class ResultService:
         self.jobs = JobRepository(session)
         self.segments = SegmentRepository(session)
         self.memory = MemoryRepository(session)
-        self.usage = UsageLedger(session)
+        self.usage = UsageLedger(session, deps.outbox)
         self.dispatcher = Dispatcher(session, deps)
 
     async def _expecting(self, job_id: int, trigger: Trigger) -> Job | None:
@@ -116,7 +116,9 @@ class ResultService:
         if event.fingerprint and event.unit_translations:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
         await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
-        translated, total, waiting = await self.jobs.count_translated(event.job_id, event.usage)
+        translated, total, waiting = await self.jobs.count_translated(
+            event.job_id, event.usage, event.segment_index
+        )
         if waiting or translated >= total:
             # More to dispatch, or the last one in: the full (locked) bookkeeping.
             job = await self.jobs.get_for_update(event.job_id)
