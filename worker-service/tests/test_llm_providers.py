@@ -267,19 +267,36 @@ async def test_openai_falls_back_to_json_object_and_remembers_it(http: httpx.Asy
 
 
 @pytest.mark.parametrize("kind", ["openai", "gemini"])
-async def test_structured_answer_cut_by_the_length_limit_is_invalid(
+async def test_a_cut_structured_answer_is_asked_again_with_a_larger_limit(
     kind: str, http: httpx.AsyncClient, fake_llm_url: str
 ) -> None:
-    from folio_worker.llm import InvalidStructuredOutput
+    calls: list[CallUsage] = []
+    client = client_for(config(kind, fake_llm_url), http, on_call=calls.append)
+    tag, prompt = tagged()
+    response = await client.generate(LLMRequest(prompt, schema=Glossary, max_output_tokens=20))
+    check_glossary(response.parsed)
+    # cut at 20 tokens, then answered whole with a larger limit (not resent as it was)
+    assert [s["outcome"] for s in await requests_with(http, fake_llm_url, tag)] == [
+        "max-tokens",
+        "ok",
+    ]
+    assert [c.outcome for c in calls] == ["length", "ok"]
+
+
+@pytest.mark.parametrize("kind", ["openai", "gemini"])
+async def test_a_structured_answer_that_never_fits_asks_for_a_smaller_request(
+    kind: str, http: httpx.AsyncClient, fake_llm_url: str
+) -> None:
+    from folio_worker.llm import LLMOutputTruncated
 
     calls: list[CallUsage] = []
-    client = client_for(config(kind, fake_llm_url), http, max_attempts=2, on_call=calls.append)
+    client = client_for(config(kind, fake_llm_url), http, max_attempts=6, on_call=calls.append)
     tag, prompt = tagged(marker="[[fake:truncate]]")
-    with pytest.raises(InvalidStructuredOutput, match="after 2 attempts") as caught:
+    with pytest.raises(LLMOutputTruncated, match="output limit"):
         await client.generate(LLMRequest(prompt, schema=Glossary))
-    assert "output token limit" in caught.value.reason
-    assert [c.outcome for c in calls] == ["invalid_json", "invalid_json"]
-    assert len(await requests_with(http, fake_llm_url, tag)) == 2
+    # the first answer, then two larger limits; never six identical attempts
+    assert [c.outcome for c in calls] == ["length"] * 3
+    assert len(await requests_with(http, fake_llm_url, tag)) == 3
 
 
 # --- safety, truncation, thinking ------------------------------------------------------------
