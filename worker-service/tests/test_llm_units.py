@@ -440,3 +440,37 @@ def test_gemini_sends_models_with_maps_as_json_schema() -> None:
     assert config_["responseJsonSchema"]["properties"]["renderings"]["type"] == "object"
     config_ = generate_body(cfg, LLMRequest("x", schema=Sheet))["generationConfig"]
     assert config_["responseSchema"]["type"] == "OBJECT" and "responseJsonSchema" not in config_
+
+
+# --- reasoning preambles and redaction ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer", "reasoning"),
+    [
+        ("<think>\nplan it\n</think>\n\n번역문", "번역문", "\nplan it\n"),
+        ("  <Thinking>x</Thinking>answer", "answer", "x"),
+        ("plan it first</think>\n\nanswer", "answer", "plan it first"),  # template opened it
+        ("<think>cut while thinking", "", "cut while thinking"),
+        ("<think></think>\n\nanswer", "answer", ""),
+        (
+            "An answer that mentions <think> tags later.",
+            "An answer that mentions <think> tags later.",
+            "",
+        ),
+        ("plain answer", "plain answer", ""),
+    ],
+)
+def test_split_reasoning(raw: str, answer: str, reasoning: str) -> None:
+    from folio_worker.llm.reasoning import split_reasoning
+
+    assert split_reasoning(raw) == (answer, reasoning)
+
+
+def test_redaction_of_short_keys_never_corrupts_words() -> None:
+    message = "You requested 5000 tokens; key x is not valid for model x-large (to tokens)"
+    cleaned = redact(message, ["x", "to"])
+    assert "tokens" in cleaned and "x-large" in cleaned
+    assert "key [redacted] is" in cleaned and "([redacted] tokens)" in cleaned
+    long_key = "local-secret-key-123456"
+    assert long_key not in redact(f"bad key:{long_key}.", [long_key])

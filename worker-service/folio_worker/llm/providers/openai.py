@@ -167,7 +167,7 @@ class OpenAIProvider:
         choice = choices[0] if isinstance(choices[0], dict) else {}
         message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
         text = message_text(message.get("content"))
-        tokens = _tokens(body)
+        tokens = _tokens(body, _reasoning_text(message))
         self._check_truncated_prompt(request, body, tokens)
         reason = choice.get("finish_reason")
         if reason == "content_filter":
@@ -283,15 +283,36 @@ def _choices(body: Any) -> list[Any]:
     return []
 
 
-def _tokens(body: Any) -> Tokens:
+def _reasoning_text(message: dict[str, Any]) -> str:
+    """Reasoning the server put beside the answer (llama-server's ``reasoning_content``,
+    vLLM's and OpenRouter's ``reasoning``, Mistral's ``thinking`` parts)."""
+    for field in ("reasoning_content", "reasoning"):
+        if isinstance(message.get(field), str):
+            return message[field]
+    content = message.get("content")
+    if not isinstance(content, list):
+        return ""
+    texts: list[str] = []
+    for part in content:
+        if isinstance(part, dict) and part.get("type") == "thinking":
+            inner = part.get("thinking")
+            texts.append(inner if isinstance(inner, str) else message_text(inner))
+    return "".join(texts)
+
+
+def _tokens(body: Any, reasoning_text: str = "") -> Tokens:
     """Usage, each token once: OpenAI's ``completion_tokens`` already include
-    ``completion_tokens_details.reasoning_tokens``, so output is the difference."""
+    ``completion_tokens_details.reasoning_tokens``, so output is the difference. A server
+    that returns its reasoning without counting it apart still billed it as completion
+    tokens: its share is estimated from the reasoning text."""
     usage = body.get("usage") if isinstance(body, dict) else None
     if not isinstance(usage, dict):
         return Tokens()
     completion = _int(usage.get("completion_tokens"))
     details = usage.get("completion_tokens_details")
     reasoning = _int(details.get("reasoning_tokens")) if isinstance(details, dict) else 0
+    if not reasoning and reasoning_text:
+        reasoning = math.ceil(len(reasoning_text.encode()) / 4)
     reasoning = min(reasoning, completion)
     prompt_details = usage.get("prompt_tokens_details")
     cached = _int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, dict) else 0
