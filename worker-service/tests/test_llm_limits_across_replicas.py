@@ -32,7 +32,7 @@ from folio_worker.redis_client import connect_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REPLICA = Path(__file__).with_name("replica_calls.py")
-TOLERANCE_S = 0.02
+LATE_S = 0.15
 
 
 @pytest.fixture
@@ -111,9 +111,11 @@ async def test_two_workers_share_one_request_schedule(prefix: str) -> None:
         tag = await two_replicas(fake, prefix, config, calls=5)
         arrivals = sorted(r["at"] for r in await logged(fake, tag))
     assert len(arrivals) == 10
-    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert all(gap >= 0.25 - TOLERANCE_S for gap in gaps), gaps
-    # hence no 60 s window can hold more than 240 calls
+    # Slots are reserved 0.25 s apart on Redis's clock; a send may start a little late
+    # (process scheduling), never early. So k calls later is at least k slots later, less
+    # one send's lateness: no window can hold more calls than the rate allows, plus one.
+    for i, j in itertools.combinations(range(10), 2):
+        assert arrivals[j] - arrivals[i] >= (j - i) * 0.25 - LATE_S, (i, j, arrivals)
 
 
 async def test_tokens_per_minute_paces_by_cost_and_settles_on_usage(prefix: str) -> None:
