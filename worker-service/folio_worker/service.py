@@ -37,7 +37,7 @@ from folio.contracts import (
     TranslateSegment,
     UnitPiece,
 )
-from folio.messaging import Delivery, Publisher, derived_message_id
+from folio.messaging import Defer, Delivery, Publisher, derived_message_id
 from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
 from folio.storage import BlobStorage, StorageError
 from folio_worker.clients import ClientFactory, CredentialsUnavailable
@@ -58,7 +58,7 @@ from folio_worker.engine.translator import (
     build_prompt,
     unit_requests,
 )
-from folio_worker.llm import LLMError
+from folio_worker.llm import LLMDeferred, LLMError
 from folio_worker.plans import PlanEntry, PlanStore, PlanUnavailable, StoredPlan, digest
 from folio_worker.settings import WorkerSettings
 
@@ -69,6 +69,24 @@ SEGMENT_NEIGHBOUR = 600
 def last_attempt(delivery: Delivery) -> bool:
     """Whether this is the last delivery the queue allows before dead-lettering."""
     return delivery.delivery_count + 1 >= DEFAULT_DELIVERY_LIMIT
+
+
+def carried_calls(delivery: Delivery) -> list[CallRecord]:
+    """Calls made before this command was deferred: billed, so still to be recorded."""
+    calls = (delivery.carried or {}).get("calls") or []
+    return [CallRecord.model_validate(c) for c in calls if isinstance(c, dict)]
+
+
+def defer_or_reason(
+    exc: LLMDeferred, delivery: Delivery, collector: CallCollector, budget_s: float
+) -> str:
+    """Raise ``Defer`` (carrying the calls made so far) while the command may still wait;
+    past ``budget_s`` of waiting in all, the reason it fails instead."""
+    if delivery.deferred_s + exc.retry_after_s <= budget_s:
+        calls = [c.model_dump(mode="json") for c in collector.records]
+        raise Defer(exc.retry_after_s, exc.reason, carry={"calls": calls}) from exc
+    hours = delivery.deferred_s / 3600
+    return f"The model provider kept this waiting for {hours:.1f} hours ({exc.reason})."
 
 
 def gave_up(what: str, exc: Exception) -> str:
@@ -143,10 +161,13 @@ class WorkerService:
     # -- plan ------------------------------------------------------------------------
 
     async def plan_job(self, command: PlanJob, delivery: Delivery) -> None:
-        collector = CallCollector(phase="analysis")
+        collector = CallCollector(phase="analysis", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
             event = await self._plan(command, collector)
+        except LLMDeferred as exc:
+            reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
+            event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
         except (
             DocumentError,
             StorageError,
@@ -334,7 +355,7 @@ class WorkerService:
     # -- translate -------------------------------------------------------------------
 
     async def translate_segment(self, command: TranslateSegment, delivery: Delivery) -> None:
-        collector = CallCollector(phase="translation")
+        collector = CallCollector(phase="translation", records=carried_calls(delivery))
         token = current_collector.set(collector)
         cause = delivery.envelope.message_id
         try:
@@ -356,6 +377,15 @@ class WorkerService:
                 fingerprint=command.fingerprint,
             )
             purpose = "translated"
+        except LLMDeferred as exc:
+            reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
+            event = SegmentTranslationFailed(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=reason,
+                calls=collector.records,
+            )
+            purpose = "translation-failed"
         except (UnitFailed, LLMError, CredentialsUnavailable, PlanUnavailable) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             event = SegmentTranslationFailed(

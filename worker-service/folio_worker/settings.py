@@ -27,6 +27,8 @@ class WorkerSettings(ServiceSettings):
     # The longest a command waits for a key (Retry-After, cool-down, pacing) before it is
     # re-queued with a delay instead: well inside RabbitMQ's consumer timeout.
     llm_max_wait_s: float = 60.0
+    # A command deferred for longer than this in all fails with the provider's reason.
+    llm_max_deferred_s: float = 6 * 3600.0
     llm_timeout_s: float = 300.0
     llm_max_attempts: int = 6
     llm_max_concurrency_per_key: int = 64
