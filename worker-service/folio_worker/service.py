@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from folio.contracts import (
     AssembleJob,
@@ -59,6 +59,7 @@ from folio_worker.engine.translator import (
     unit_requests,
 )
 from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.llm.providers import expected_thinking_tokens
 from folio_worker.plans import PlanEntry, PlanStore, PlanUnavailable, StoredPlan, digest
 from folio_worker.settings import WorkerSettings
 
@@ -217,6 +218,7 @@ class WorkerService:
             deviations: dict[int, str] = {}
         else:
             chunks = chunk_units(units, self.settings.analysis_chunk_size)
+            thinking = self._thinking(command)
             guess = estimate.analysis(
                 [
                     analysis_prompt(
@@ -227,6 +229,10 @@ class WorkerService:
                     for c in chunks
                 ],
                 terms_guess=min(400, len(book_text) // 1500),
+            )
+            per_chunk = thinking(estimate.ANALYSIS_OUTPUT_TOKENS)
+            guess = guess.model_copy(
+                update={"output_tokens": guess.output_tokens + len(chunks) * per_chunk}
             )
             if command.max_tokens is not None and (
                 command.spent_tokens + guess.total_tokens > command.max_tokens
@@ -296,6 +302,7 @@ class WorkerService:
     ) -> tuple[list[PlannedSegment], PhaseEstimate]:
         total = PhaseEstimate()
         planned = []
+        thinking = self._thinking(command)
         for i, segment in enumerate(segments):
             text = segment.text
             index = indexes.segment(i)
@@ -328,10 +335,11 @@ class WorkerService:
                 prompt = build_prompt(probe, request, request.unit.text, index=unit_index)
                 if command.mode == "strict":
                     prompt += "x" * PREVIOUS_TRANSLATION * 3  # the chained translation's bytes
-                cost = estimate.add(
-                    cost,
-                    estimate.translation_call(prompt, request.unit.text, command.target_language),
+                call = estimate.translation_call(prompt, request.unit.text, command.target_language)
+                call = call.model_copy(
+                    update={"output_tokens": call.output_tokens + thinking(call.output_tokens)}
                 )
+                cost = estimate.add(cost, call)
             total = estimate.add(total, cost)
             chapter = (
                 document.chapters[segment.chapter]
@@ -351,6 +359,15 @@ class WorkerService:
                 )
             )
         return planned, total
+
+    def _thinking(self, command: PlanJob) -> Callable[[int], int]:
+        """Thinking tokens to expect beside an answer of n output tokens (the job's
+        provider and thinking settings; Gemini 2.5 budgets, 3.x levels)."""
+        try:
+            config = self.clients.config_for(command.model, command.credentials)
+        except CredentialsUnavailable:
+            return lambda _: 0
+        return lambda output: expected_thinking_tokens(config, output)
 
     # -- translate -------------------------------------------------------------------
 
