@@ -9,13 +9,11 @@ import itertools
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from folio_devstack.fakellm import running_fake_llm
 from folio_worker.llm import (
@@ -36,16 +34,8 @@ LATE_S = 0.15
 
 
 @pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    value = f"folio-test-{uuid.uuid4().hex[:10]}"
-    yield value
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in client.scan_iter(match=value + ":*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 async def two_replicas(fake: str, prefix: str, config: dict[str, Any], calls: int) -> str:
