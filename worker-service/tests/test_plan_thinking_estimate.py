@@ -12,11 +12,12 @@ from folio.contracts import JobPlanned, PlanJob
 from folio.messaging import Delivery, Envelope
 from folio.storage import LocalStorage
 from folio_worker.clients import ClientFactory
+from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache
 from folio_worker.engine.isolation import DocumentProcessor
 from folio_worker.llm import InProcessRateLimiter
 from folio_worker.llm.transport import AiohttpTransport
-from folio_worker.service import WorkerService
+from folio_worker.planning import Planner
 from folio_worker.settings import WorkerSettings
 
 BOOK = (
@@ -54,7 +55,7 @@ async def translation_output(tmp_path: Path, documents: DocumentProcessor, model
     publisher = RecordingPublisher()
     try:
         clients = ClientFactory(settings, http, InProcessRateLimiter(), MemoryCache())
-        worker = WorkerService(settings, storage, publisher, clients, documents)  # type: ignore[arg-type]
+        worker = Planner(WorkerDeps(settings, storage, publisher, clients, documents))  # type: ignore[arg-type]
         command = PlanJob(
             job_id=1,
             upload_key=blob.key,
