@@ -2,6 +2,7 @@
 
 from folio.messaging.broker import Publisher, make_broker, publish_envelope
 from folio.messaging.consumer import Consumer, Delivery
+from folio.messaging.delay import Defer
 from folio.messaging.envelope import Envelope, derived_message_id
 from folio.messaging.inbox import Inbox
 from folio.messaging.outbox import Outbox, OutboxRelay
@@ -10,6 +11,7 @@ from folio.messaging.topology import QUEUES, QueueSpec, declare_topology, queue_
 __all__ = [
     "QUEUES",
     "Consumer",
+    "Defer",
     "Delivery",
     "Envelope",
     "Inbox",
