@@ -1,5 +1,10 @@
 """Versioned message contracts: the single source of truth for every message on the bus."""
 
+from folio.contracts.announcements import (
+    AnnouncementCreated,
+    AnnouncementDeleted,
+    AnnouncementUpdated,
+)
 from folio.contracts.base import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
@@ -11,6 +16,17 @@ from folio.contracts.base import (
     message_class,
 )
 from folio.contracts.common import TokenUsage
+from folio.contracts.community import (
+    CategoryCreated,
+    CategoryDeleted,
+    CategoryUpdated,
+    CommentCreated,
+    CommentDeleted,
+    CommentUpdated,
+    PostCreated,
+    PostDeleted,
+    PostUpdated,
+)
 from folio.contracts.engine import (
     ENGINE_VERSION,
     CallRecord,
@@ -48,10 +64,19 @@ __all__ = [
     "ENGINE_VERSION",
     "EVENTS_EXCHANGE",
     "WORK_EXCHANGE",
+    "AnnouncementCreated",
+    "AnnouncementDeleted",
+    "AnnouncementUpdated",
     "AssembleJob",
     "CallRecord",
+    "CategoryCreated",
+    "CategoryDeleted",
+    "CategoryUpdated",
     "Character",
     "Command",
+    "CommentCreated",
+    "CommentDeleted",
+    "CommentUpdated",
     "CostEstimate",
     "DocumentInfo",
     "Event",
@@ -68,6 +93,9 @@ __all__ = [
     "PlanJob",
     "PlannedSegment",
     "PlannedUnit",
+    "PostCreated",
+    "PostDeleted",
+    "PostUpdated",
     "ProviderConfig",
     "SegmentContext",
     "SegmentTranslated",

@@ -30,7 +30,7 @@ from folio.contracts import Message
 from folio.db.engine import Database
 from folio.messaging.envelope import Envelope
 from folio.messaging.inbox import Inbox
-from folio.messaging.topology import QueueSpec
+from folio.messaging.topology import BroadcastQueue, QueueSpec
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Consumer:
     def __init__(
         self,
         name: str,
-        queue: QueueSpec,
+        queue: QueueSpec | BroadcastQueue,
         *,
         database: Database | None = None,
         inbox: Inbox | None = None,
@@ -85,6 +85,7 @@ class Consumer:
     def attach(self, broker: RabbitBroker) -> None:
         @broker.subscriber(
             self.queue.rabbit_queue(),
+            self.queue.subscriber_exchange(),
             channel=Channel(prefetch_count=self.prefetch),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             no_reply=True,

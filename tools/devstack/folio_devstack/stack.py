@@ -134,9 +134,12 @@ class Stack:
             env["FOLIO_DEFAULT_LLM_MODEL"] = "fake-model"
         if name == "worker-service":
             env["FOLIO_LLM_BASE_URL"] = cfg.url("fake-llm") + "/v1"
-            if cfg.redis_url:
-                env["FOLIO_REDIS_URL"] = cfg.redis_url
-                env["FOLIO_REDIS_PREFIX"] = cfg.redis_prefix
+        if name in ("worker-service", "community-service", "user-service") and cfg.redis_url:
+            env["FOLIO_REDIS_URL"] = cfg.redis_url
+            env["FOLIO_REDIS_PREFIX"] = cfg.redis_prefix
+        if name == "user-service":
+            env["FOLIO_CLERK_WEBHOOK_SECRET"] = self.secrets.webhook_secret
+            env["FOLIO_ADMIN_SECRET_KEY"] = self.secrets.admin_secret
         if name == "gateway":
             env.update(
                 {
