@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from folio.db import DbSession
+from folio_community.api.deps import Id, RequiredViewer, outbox
+from folio_community.service import PostService
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+
+@router.delete(
+    "/posts/{post_id}", status_code=204, summary="Delete any post (moderators, administrators)"
+)
+async def delete_any_post(
+    request: Request, session: DbSession, viewer: RequiredViewer, post_id: Id
+) -> Response:
+    await PostService(session, outbox(request)).delete_any(viewer, post_id)
+    return Response(status_code=204)
