@@ -52,10 +52,9 @@ async def test_cached_reads_respect_privacy_and_follow_changes(stack, gateway, d
         post = await new_post(author, cid, title="secret diary", is_private=True)
 
         async def author_and_admin_see_it() -> bool:
-            return (
-                await titles(author, name) == ["secret diary"]
-                and await titles(admin, name) == ["secret diary"]
-            )
+            return await titles(author, name) == ["secret diary"] and await titles(admin, name) == [
+                "secret diary"
+            ]
 
         await within_a_second(author_and_admin_see_it)
         for _ in range(3):  # repeated, cached reads
