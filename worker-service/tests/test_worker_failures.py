@@ -8,16 +8,24 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from folio.contracts import PlannedUnit, SegmentTranslationFailed, TranslateSegment, UnitPiece
+from folio.contracts import (
+    JobPlan,
+    PlannedUnit,
+    SegmentPlan,
+    SegmentTranslationFailed,
+    TranslateSegment,
+    UnitPiece,
+)
 from folio.messaging import Delivery, Envelope
 from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
 from folio.storage import LocalStorage
 from folio_worker.clients import ClientFactory, CredentialsUnavailable
+from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache
 from folio_worker.llm import InProcessRateLimiter
 from folio_worker.llm.transport import AiohttpTransport
-from folio_worker.service import WorkerService
 from folio_worker.settings import WorkerSettings
+from folio_worker.translating import SegmentWorker
 
 
 class RecordingPublisher:
@@ -37,11 +45,9 @@ class BrokenClients:
         raise RuntimeError("unexpected state, token=secret-value")
 
 
-def command() -> TranslateSegment:
-    unit = PlannedUnit(index=0, text="Gregor woke.", pieces=[UnitPiece(block=0, part=0, parts=1)])
-    return TranslateSegment(
-        job_id=7, segment_index=2, target_language="ko", model="m", units=[unit]
-    )
+PLAN = SegmentPlan(
+    units=[PlannedUnit(index=0, text="Gregor woke.", pieces=[UnitPiece(block=0, part=0, parts=1)])]
+)
 
 
 def delivery_of(message: TranslateSegment, count: int) -> Delivery:
@@ -49,30 +55,41 @@ def delivery_of(message: TranslateSegment, count: int) -> Delivery:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> tuple[WorkerService, RecordingPublisher]:
+async def service(
+    tmp_path: Path,
+) -> tuple[SegmentWorker, RecordingPublisher, TranslateSegment]:
     publisher = RecordingPublisher()
-    worker = WorkerService(
+    deps = WorkerDeps(
         WorkerSettings(storage_dir=tmp_path),
         LocalStorage(tmp_path),
         publisher,  # type: ignore[arg-type]
         BrokenClients(),  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]  # no document work in these tests
     )
-    return worker, publisher
+    plan_key = await deps.plans.save(JobPlan(job_id=7, segments={2: PLAN}))
+    command = TranslateSegment(
+        job_id=7,
+        segment_index=2,
+        target_language="ko",
+        model="m",
+        plan_key=plan_key,
+        digest=PLAN.digest(),
+    )
+    return SegmentWorker(deps), publisher, command
 
 
 async def test_an_unexpected_error_is_retried_while_deliveries_remain(service) -> None:
-    worker, publisher = service
+    worker, publisher, command = service
     for count in range(DEFAULT_DELIVERY_LIMIT - 1):
         with pytest.raises(RuntimeError):
-            await worker.translate_segment(command(), delivery_of(command(), count))
+            await worker.translate_segment(command, delivery_of(command, count))
     assert publisher.published == []
 
 
 async def test_the_last_delivery_fails_the_segment_with_a_reason(service) -> None:
-    worker, publisher = service
+    worker, publisher, command = service
     last = DEFAULT_DELIVERY_LIMIT - 1
-    await worker.translate_segment(command(), delivery_of(command(), last))
+    await worker.translate_segment(command, delivery_of(command, last))
     (event,) = publisher.published
     assert isinstance(event, SegmentTranslationFailed)
     assert (event.job_id, event.segment_index) == (7, 2)

@@ -5,6 +5,7 @@ from folio.contracts.announcements import (
     AnnouncementDeleted,
     AnnouncementUpdated,
 )
+from folio.contracts.assembly import AssemblySegment, AssemblySnapshot
 from folio.contracts.base import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
@@ -15,6 +16,7 @@ from folio.contracts.base import (
     all_message_classes,
     message_class,
 )
+from folio.contracts.blobs import BlobContract, BlobContractError
 from folio.contracts.common import TokenUsage
 from folio.contracts.community import (
     CategoryCreated,
@@ -41,6 +43,8 @@ from folio.contracts.engine import (
     SpeechStyle,
     UnitPiece,
 )
+from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
+from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
 from folio.contracts.translation import (
     AssembleJob,
@@ -63,11 +67,16 @@ __all__ = [
     "DEAD_LETTER_EXCHANGE",
     "ENGINE_VERSION",
     "EVENTS_EXCHANGE",
+    "OUTPUT_FILES",
     "WORK_EXCHANGE",
     "AnnouncementCreated",
     "AnnouncementDeleted",
     "AnnouncementUpdated",
     "AssembleJob",
+    "AssemblySegment",
+    "AssemblySnapshot",
+    "BlobContract",
+    "BlobContractError",
     "CallRecord",
     "CategoryCreated",
     "CategoryDeleted",
@@ -84,11 +93,14 @@ __all__ = [
     "JobAssembled",
     "JobAssemblyFailed",
     "JobContext",
+    "JobPlan",
     "JobPlanned",
     "JobPlanningFailed",
     "JobPlanningPaused",
     "Message",
     "NarrativeStyle",
+    "OutputFile",
+    "OutputKind",
     "PhaseEstimate",
     "PlanJob",
     "PlannedSegment",
@@ -98,6 +110,7 @@ __all__ = [
     "PostUpdated",
     "ProviderConfig",
     "SegmentContext",
+    "SegmentPlan",
     "SegmentTranslated",
     "SegmentTranslationFailed",
     "SpeechStyle",
@@ -110,5 +123,6 @@ __all__ = [
     "UserDeleted",
     "UserUpdated",
     "all_message_classes",
+    "download_name",
     "message_class",
 ]

@@ -1,0 +1,38 @@
+"""How a command's outcome leaves the worker: one result event, published before the
+command is acknowledged, with an id derived from the command's (so a redelivered command
+yields a duplicate that translation-service's inbox drops)."""
+
+from __future__ import annotations
+
+import logging
+
+from folio.contracts import Event
+from folio.messaging import Delivery, Publisher, derived_message_id
+from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
+
+log = logging.getLogger(__name__)
+
+
+def last_attempt(delivery: Delivery) -> bool:
+    """Whether this is the last delivery the queue allows before dead-lettering."""
+    return delivery.delivery_count + 1 >= DEFAULT_DELIVERY_LIMIT
+
+
+def gave_up(what: str, exc: Exception) -> str:
+    """The job's failure reason after an unexpected error on every delivery. The error's
+    text stays in the logs (it may hold anything); the job gets its kind only."""
+    log.error("%s failed on its last delivery", what, exc_info=exc)
+    return (
+        f"An internal error stopped {what} ({type(exc).__name__}) after "
+        f"{DEFAULT_DELIVERY_LIMIT} attempts."
+    )
+
+
+async def publish_outcome(
+    publisher: Publisher, event: Event, delivery: Delivery, purpose: str
+) -> None:
+    await publisher.publish(
+        event,
+        message_id=derived_message_id(delivery.envelope.message_id, purpose),
+        correlation_id=delivery.envelope.correlation_id,
+    )
