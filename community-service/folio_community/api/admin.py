@@ -3,8 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from folio.db import DbSession
-from folio_community.api.deps import Id, RequiredViewer, outbox
-from folio_community.service import PostService
+from folio_community.api.deps import Id, RequiredViewer, posts
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -15,5 +14,5 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 async def delete_any_post(
     request: Request, session: DbSession, viewer: RequiredViewer, post_id: Id
 ) -> Response:
-    await PostService(session, outbox(request)).delete_any(viewer, post_id)
+    await posts(request, session).delete_any(viewer, post_id)
     return Response(status_code=204)

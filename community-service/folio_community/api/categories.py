@@ -3,17 +3,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from folio.db import DbSession
-from folio_community.api.deps import Id, OptionalViewer, RequiredViewer, cache, outbox
+from folio_community.api.deps import Id, OptionalViewer, RequiredViewer, board, categories
 from folio_community.schemas import CategoryCreate, CategoryOverview, CategoryPublic
-from folio_community.service import BoardService, CategoryService
 
 router = APIRouter(prefix="/api/v1/community/categories", tags=["community"])
 
 
 @router.get("", response_model=list[CategoryPublic], summary="Board categories")
 async def list_categories(request: Request, session: DbSession) -> list[CategoryPublic]:
-    categories = await CategoryService(session, outbox(request)).list()
-    return [CategoryPublic.model_validate(c) for c in categories]
+    listed = await categories(request, session).list()
+    return [CategoryPublic.model_validate(c) for c in listed]
 
 
 @router.get(
@@ -24,13 +23,13 @@ async def list_categories(request: Request, session: DbSession) -> list[Category
 async def categories_overview(
     request: Request, session: DbSession, viewer: OptionalViewer
 ) -> Response:
-    body = await BoardService(session, cache(request)).overview(viewer)
+    body = await board(request, session).overview(viewer)
     return Response(body, media_type="application/json")
 
 
 @router.get("/{category_id}", response_model=CategoryPublic, summary="One category")
 async def get_category(request: Request, session: DbSession, category_id: Id) -> CategoryPublic:
-    category = await CategoryService(session, outbox(request)).get(category_id)
+    category = await categories(request, session).get(category_id)
     return CategoryPublic.model_validate(category)
 
 
@@ -38,7 +37,7 @@ async def get_category(request: Request, session: DbSession, category_id: Id) ->
 async def create_category(
     request: Request, session: DbSession, viewer: RequiredViewer, body: CategoryCreate
 ) -> CategoryPublic:
-    category = await CategoryService(session, outbox(request)).create(viewer, body)
+    category = await categories(request, session).create(viewer, body)
     return CategoryPublic.model_validate(category)
 
 
@@ -50,7 +49,7 @@ async def update_category(
     category_id: Id,
     body: CategoryCreate,
 ) -> CategoryPublic:
-    category = await CategoryService(session, outbox(request)).replace(viewer, category_id, body)
+    category = await categories(request, session).replace(viewer, category_id, body)
     return CategoryPublic.model_validate(category)
 
 
@@ -58,5 +57,5 @@ async def update_category(
 async def delete_category(
     request: Request, session: DbSession, viewer: RequiredViewer, category_id: Id
 ) -> Response:
-    await CategoryService(session, outbox(request)).delete(viewer, category_id)
+    await categories(request, session).delete(viewer, category_id)
     return Response(status_code=204)

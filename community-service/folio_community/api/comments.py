@@ -4,9 +4,8 @@ from fastapi import APIRouter, Request, Response
 
 from folio.db import DbSession
 from folio.identity import CurrentIdentity
-from folio_community.api.deps import Id, OptionalViewer, RequiredViewer, outbox
+from folio_community.api.deps import Id, OptionalViewer, RequiredViewer, comments
 from folio_community.schemas import CommentCreate, CommentPublic, CommentUpdate
-from folio_community.service import CommentService
 
 router = APIRouter(prefix="/api/v1/community", tags=["community"])
 
@@ -19,7 +18,7 @@ router = APIRouter(prefix="/api/v1/community", tags=["community"])
 async def list_comments(
     request: Request, session: DbSession, viewer: OptionalViewer, post_id: Id
 ) -> list[CommentPublic]:
-    return await CommentService(session, outbox(request)).list(viewer, post_id)
+    return await comments(request, session).list(viewer, post_id)
 
 
 @router.post(
@@ -36,7 +35,7 @@ async def create_comment(
     post_id: Id,
     body: CommentCreate,
 ) -> CommentPublic:
-    service = CommentService(session, outbox(request))
+    service = comments(request, session)
     return await service.create(viewer, identity.name, post_id, body)
 
 
@@ -48,7 +47,7 @@ async def update_comment(
     comment_id: Id,
     body: CommentUpdate,
 ) -> CommentPublic:
-    return await CommentService(session, outbox(request)).update(viewer, comment_id, body)
+    return await comments(request, session).update(viewer, comment_id, body)
 
 
 @router.delete(
@@ -57,5 +56,5 @@ async def update_comment(
 async def delete_comment(
     request: Request, session: DbSession, viewer: RequiredViewer, comment_id: Id
 ) -> Response:
-    await CommentService(session, outbox(request)).delete(viewer, comment_id)
+    await comments(request, session).delete(viewer, comment_id)
     return Response(status_code=204)

@@ -6,24 +6,42 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from folio.cache import ReadCache
 from folio.db import DbSession
 from folio.identity import CurrentIdentity, OptionalIdentity
-from folio.messaging import Outbox
 from folio_community.policy import Viewer
-from folio_community.service import viewer_for
+from folio_community.service import (
+    BoardService,
+    CategoryService,
+    CommentService,
+    ImageService,
+    PostService,
+    viewer_for,
+)
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def outbox(request: Request) -> Outbox:
-    box = request.app.state.runtime.outbox
-    assert box is not None
-    return box
+# The services of a request (the app state holds what they are built with).
 
 
-def cache(request: Request) -> ReadCache:
-    return request.app.state.read_cache
+def categories(request: Request, session: DbSession) -> CategoryService:
+    return CategoryService(session, request.app.state.runtime.outbox)
+
+
+def board(request: Request, session: DbSession) -> BoardService:
+    return BoardService(session, request.app.state.read_cache)
+
+
+def posts(request: Request, session: DbSession) -> PostService:
+    return PostService(session, request.app.state.runtime.outbox)
+
+
+def comments(request: Request, session: DbSession) -> CommentService:
+    return CommentService(session, request.app.state.runtime.outbox)
+
+
+def images(request: Request, session: DbSession) -> ImageService:
+    return ImageService(session, request.app.state.storage)
 
 
 async def _optional_viewer(session: DbSession, identity: OptionalIdentity) -> Viewer:

@@ -6,9 +6,8 @@ from fastapi import APIRouter, File, Path, Request, Response, UploadFile
 
 from folio.db import DbSession
 from folio.errors import Problem
-from folio_community.api.deps import RequiredViewer
+from folio_community.api.deps import RequiredViewer, images
 from folio_community.schemas import ImageUploaded
-from folio_community.service import ImageService
 
 router = APIRouter(prefix="/api/v1/community/images", tags=["community"])
 ImageName = Annotated[str, Path(pattern=r"^[0-9a-f]{32}\.(jpg|png|gif|webp)$")]
@@ -27,13 +26,13 @@ async def upload_image(
         raise Problem(413, f"File size exceeds maximum of {settings.max_image_bytes} bytes")
     if not data:
         raise Problem(400, "The file is empty")
-    service = ImageService(session, request.app.state.storage)
+    service = images(request, session)
     return await service.upload(viewer, data, file.content_type, settings.max_image_pixels)
 
 
 @router.get("/{name}", summary="An uploaded image", response_class=Response)
 async def get_image(request: Request, session: DbSession, name: ImageName) -> Response:
-    data, content_type = await ImageService(session, request.app.state.storage).open(name)
+    data, content_type = await images(request, session).open(name)
     return Response(
         data,
         media_type=content_type,

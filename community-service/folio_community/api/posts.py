@@ -6,9 +6,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from folio.db import DbSession
 from folio.identity import CurrentIdentity
-from folio_community.api.deps import Id, OptionalViewer, RequiredViewer, cache, outbox
+from folio_community.api.deps import Id, OptionalViewer, RequiredViewer, board, posts
 from folio_community.schemas import PostCreate, PostListItem, PostPublic, PostUpdate, ViewCount
-from folio_community.service import BoardService, PostService
 
 router = APIRouter(prefix="/api/v1/community/posts", tags=["community"])
 
@@ -27,7 +26,7 @@ async def list_posts(
     skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    total, body = await BoardService(session, cache(request)).list_posts(
+    total, body = await board(request, session).list_posts(
         viewer, category, search or None, skip, limit
     )
     return Response(body, media_type="application/json", headers={"X-Total-Count": str(total)})
@@ -41,7 +40,7 @@ async def create_post(
     viewer: RequiredViewer,
     body: PostCreate,
 ) -> PostPublic:
-    service = PostService(session, outbox(request))
+    service = posts(request, session)
     post = await service.create(viewer, identity.name, body)
     return await service.detail(viewer, post)
 
@@ -50,7 +49,7 @@ async def create_post(
 async def get_post(
     request: Request, session: DbSession, viewer: OptionalViewer, post_id: Id
 ) -> PostPublic:
-    service = PostService(session, outbox(request))
+    service = posts(request, session)
     return await service.detail(viewer, await service.visible(viewer, post_id))
 
 
@@ -58,7 +57,7 @@ async def get_post(
 async def update_post(
     request: Request, session: DbSession, viewer: RequiredViewer, post_id: Id, body: PostUpdate
 ) -> PostPublic:
-    service = PostService(session, outbox(request))
+    service = posts(request, session)
     return await service.detail(viewer, await service.update(viewer, post_id, body))
 
 
@@ -66,7 +65,7 @@ async def update_post(
 async def delete_post(
     request: Request, session: DbSession, viewer: RequiredViewer, post_id: Id
 ) -> Response:
-    await PostService(session, outbox(request)).delete(viewer, post_id)
+    await posts(request, session).delete(viewer, post_id)
     return Response(status_code=204)
 
 
@@ -74,5 +73,5 @@ async def delete_post(
 async def count_view(
     request: Request, session: DbSession, viewer: OptionalViewer, post_id: Id
 ) -> ViewCount:
-    count = await PostService(session, outbox(request)).count_view(viewer, post_id)
+    count = await posts(request, session).count_view(viewer, post_id)
     return ViewCount(view_count=count)

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.cache import ReadCache
-from folio.errors import Problem
+from folio.errors import NotFound
 from folio_community.policy import Viewer, can_post_in, visible_posts
 from folio_community.repository import CategoryRepository, PostRepository
 from folio_community.schemas import CategoryOverview, CategoryPublic, PostListItem
@@ -80,7 +80,7 @@ class BoardService:
     ) -> tuple[int, list[PostListItem]]:
         category = await self.categories.by_name(category_name)
         if category is None:
-            raise Problem(404, f"Category '{category_name}' not found.")
+            raise NotFound(f"Category '{category_name}' not found.")
         assert category.id is not None
         total, posts = await self.posts.page(
             visible_posts(viewer), category.id, search, skip, limit

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import CategoryCreated, CategoryDeleted, CategoryUpdated
-from folio.errors import Problem
+from folio.errors import Conflict, Forbidden, NotFound
 from folio.messaging import Outbox
 from folio_community.models import Category
 from folio_community.policy import Viewer
@@ -25,13 +25,13 @@ class CategoryService:
     async def get(self, category_id: int) -> Category:
         category = await self.categories.get(category_id)
         if category is None:
-            raise Problem(404, "Category not found")
+            raise NotFound("Category not found")
         return category
 
     async def create(self, viewer: Viewer, body: CategoryCreate) -> Category:
         _admin(viewer, "create")
         if await self.categories.name_taken(body.name):
-            raise Problem(409, f"A category named '{body.name}' already exists.")
+            raise Conflict(f"A category named '{body.name}' already exists.")
         category = Category(**body.model_dump())
         self.session.add(category)
         await self.session.flush()
@@ -43,7 +43,7 @@ class CategoryService:
         _admin(viewer, "update")
         category = await self.get(category_id)
         if await self.categories.name_taken(body.name, other_than=category_id):
-            raise Problem(409, f"A category named '{body.name}' already exists.")
+            raise Conflict(f"A category named '{body.name}' already exists.")
         for field, value in body.model_dump().items():
             setattr(category, field, value)
         self.session.add(category)
@@ -55,16 +55,12 @@ class CategoryService:
         _admin(viewer, "delete")
         category = await self.get(category_id)
         if await self.categories.has_posts(category_id):
-            raise Problem(
-                409, "The category still has posts: delete or move them before the category."
-            )
+            raise Conflict("The category still has posts: delete or move them before the category.")
         await self.session.delete(category)
         await self.session.flush()
         await self.outbox.add(self.session, CategoryDeleted(category_id=category_id))
 
 
 def _admin(viewer: Viewer, action: str) -> None:
-    if not viewer.signed_in:
-        raise Problem(401, "Authentication required.", headers={"WWW-Authenticate": "Bearer"})
     if not viewer.is_admin:
-        raise Problem(403, f"Only admins can {action} categories")
+        raise Forbidden(f"Only admins can {action} categories")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import CommentCreated, CommentDeleted, CommentUpdated
-from folio.errors import Problem
+from folio.errors import Forbidden, InvalidInput, NotFound
 from folio.messaging import Outbox
 from folio_community.models import Comment, Post
 from folio_community.policy import (
@@ -57,7 +57,7 @@ class CommentService:
     async def update(self, viewer: Viewer, comment_id: int, body: CommentUpdate) -> CommentPublic:
         comment = await self._get(comment_id)
         if not can_edit_comment(viewer, comment):
-            raise Problem(403, "Only the author or an admin can edit this comment")
+            raise Forbidden("Only the author or an admin can edit this comment")
         for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
             setattr(comment, field, value)
         comment.updated_at = datetime.now(UTC)
@@ -71,7 +71,7 @@ class CommentService:
         post = await PostRepository(self.session).get(comment.post_id)
         assert post is not None
         if not can_delete_comment(viewer, comment, post):
-            raise Problem(403, "Only the author, the post's author or an admin can delete this")
+            raise Forbidden("Only the author, the post's author or an admin can delete this")
         await self._tell(CommentDeleted, comment)
         await self.comments.delete(comment)  # replies go with it (ON DELETE CASCADE)
 
@@ -81,12 +81,12 @@ class CommentService:
         comments = await self.comments.of_post(post.id)  # type: ignore[arg-type]
         visible = {c.id for c in visible_comments(viewer, post, comments)}
         if parent_id not in visible:
-            raise Problem(422, f"parent_id {parent_id} is not a comment of post {post.id}")
+            raise InvalidInput(f"parent_id {parent_id} is not a comment of post {post.id}")
 
     async def _get(self, comment_id: int) -> Comment:
         comment = await self.comments.get(comment_id)
         if comment is None:
-            raise Problem(404, f"Comment {comment_id} not found")
+            raise NotFound(f"Comment {comment_id} not found")
         return comment
 
     async def _public(self, comment: Comment) -> CommentPublic:

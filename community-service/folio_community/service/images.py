@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from folio.errors import Problem
+from folio.errors import DomainError, NotFound, TooLarge
 from folio.storage import BlobStorage
 from folio_community.models import Image
 from folio_community.policy import Viewer
@@ -52,15 +52,15 @@ def reencode(data: bytes, declared: str | None, max_pixels: int) -> Encoded:
             kind = probe.format
             probe.verify()
         if kind not in FORMATS:
-            raise Problem(
-                400, f"Invalid image type: {kind or 'unknown'}; use JPEG, PNG, GIF or WebP"
+            raise DomainError(
+                f"Invalid image type: {kind or 'unknown'}; use JPEG, PNG, GIF or WebP"
             )
         content_type, extension = FORMATS[kind]
         if declared and declared.startswith("image/") and declared != content_type:
-            raise Problem(400, "File signature doesn't match content type")
+            raise DomainError("File signature doesn't match content type")
         with PILImage.open(io.BytesIO(data)) as image:
             if image.width * image.height > max_pixels:
-                raise Problem(413, f"The image is larger than {max_pixels} pixels")
+                raise TooLarge(f"The image is larger than {max_pixels} pixels")
             animated = getattr(image, "is_animated", False)
             out = io.BytesIO()
             if animated and kind in ("GIF", "WEBP"):
@@ -72,12 +72,12 @@ def reencode(data: bytes, declared: str | None, max_pixels: int) -> Encoded:
                 else:
                     frame.save(out, format=kind)
             width, height = image.size
-    except Problem:
+    except DomainError:
         raise
     except PILImage.DecompressionBombError as exc:
-        raise Problem(413, f"The image is larger than {max_pixels} pixels") from exc
+        raise TooLarge(f"The image is larger than {max_pixels} pixels") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise Problem(400, "Invalid image type: the file is not a readable image") from exc
+        raise DomainError("Invalid image type: the file is not a readable image") from exc
     return Encoded(out.getvalue(), content_type, extension, width, height)
 
 
@@ -117,5 +117,5 @@ class ImageService:
     async def open(self, name: str) -> tuple[bytes, str]:
         image = await self.images.get(name)
         if image is None:
-            raise Problem(404, "Image not found")
+            raise NotFound("Image not found")
         return await self.storage.read_bytes(image.storage_key), image.content_type

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import PostCreated, PostDeleted, PostUpdated
-from folio.errors import Problem
+from folio.errors import Forbidden, InvalidInput, NotFound
 from folio.messaging import Outbox
 from folio_community.models import Post
 from folio_community.policy import Viewer, can_edit_post, can_post_in, can_view_post
@@ -36,11 +36,11 @@ class PostService:
         assert viewer.user_id is not None
         category = await self.categories.get(body.category_id)
         if category is None:
-            raise Problem(404, f"Category {body.category_id} not found")
+            raise NotFound(f"Category {body.category_id} not found")
         if not can_post_in(viewer, category.is_admin_only):
-            raise Problem(403, f"Category '{category.name}' is admin-only")
+            raise Forbidden(f"Category '{category.name}' is admin-only")
         if body.is_pinned and not viewer.is_admin:
-            raise Problem(403, "Only admins can pin posts")
+            raise Forbidden("Only admins can pin posts")
         images = await self._images(body.images)
         await AuthorRepository(self.session).ensure(viewer.user_id, author_name)
         post = await self.posts.add(
@@ -60,9 +60,9 @@ class PostService:
     async def visible(self, viewer: Viewer, post_id: int) -> Post:
         post = await self.posts.get(post_id)
         if post is None:
-            raise Problem(404, f"Post {post_id} not found")
+            raise NotFound(f"Post {post_id} not found")
         if not can_view_post(viewer, post):
-            raise Problem(403, "This post is private: only its author and admins can view it.")
+            raise Forbidden("This post is private: only its author and admins can view it.")
         return post
 
     async def detail(self, viewer: Viewer, post: Post) -> PostPublic:
@@ -73,11 +73,11 @@ class PostService:
     async def update(self, viewer: Viewer, post_id: int, body: PostUpdate) -> Post:
         post = await self.visible(viewer, post_id)
         if not can_edit_post(viewer, post):
-            raise Problem(403, "Only the author or an admin can edit this post")
+            raise Forbidden("Only the author or an admin can edit this post")
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
         if "is_pinned" in changes and changes["is_pinned"] != post.is_pinned:
             if not viewer.is_admin:
-                raise Problem(403, "Only admins can pin posts")
+                raise Forbidden("Only admins can pin posts")
         if "images" in changes:
             changes["images"] = await self._images(changes["images"])
         for field, value in changes.items():
@@ -91,18 +91,18 @@ class PostService:
     async def delete(self, viewer: Viewer, post_id: int) -> None:
         post = await self.posts.get(post_id)
         if post is None:
-            raise Problem(404, f"Post {post_id} not found")
+            raise NotFound(f"Post {post_id} not found")
         if not can_edit_post(viewer, post):
-            raise Problem(403, "Only the author or an admin can delete this post")
+            raise Forbidden("Only the author or an admin can delete this post")
         await self._delete(post)
 
     async def delete_any(self, viewer: Viewer, post_id: int) -> None:
         """Moderation (``DELETE /admin/posts/{id}``): any post, by moderators and admins."""
         if not viewer.can_moderate:
-            raise Problem(403, "User lacks post:delete:any permission")
+            raise Forbidden("User lacks post:delete:any permission")
         post = await self.posts.get(post_id)
         if post is None:
-            raise Problem(404, f"Post {post_id} not found")
+            raise NotFound(f"Post {post_id} not found")
         await self._delete(post)
 
     async def count_view(self, viewer: Viewer, post_id: int) -> int:
@@ -120,11 +120,11 @@ class PostService:
         for url in urls:
             match = _IMAGE_URL.fullmatch(url)
             if match is None:
-                raise Problem(422, f"Not an image uploaded to this board: {url[:200]!r}")
+                raise InvalidInput(f"Not an image uploaded to this board: {url[:200]!r}")
             names.append(match.group(1))
         missing = set(names) - await ImageRepository(self.session).existing(names)
         if missing:
-            raise Problem(422, f"Unknown image(s): {', '.join(sorted(missing))}")
+            raise InvalidInput(f"Unknown image(s): {', '.join(sorted(missing))}")
         return list(dict.fromkeys(urls))
 
     async def _tell(self, event: type, post: Post) -> None:

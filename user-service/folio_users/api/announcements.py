@@ -9,17 +9,12 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from folio.db import DbSession
-from folio_users.api.deps import AnnouncementAdmin, announcement_cache, outbox
+from folio_users.api.deps import AnnouncementAdmin, announcements
 from folio_users.live import AnnouncementFeed
 from folio_users.schemas import AnnouncementCreate, AnnouncementPublic
-from folio_users.service import AnnouncementService
 
 router = APIRouter(prefix="/api/v1/community/announcements", tags=["announcements"])
 AnnouncementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def _service(request: Request, session: DbSession) -> AnnouncementService:
-    return AnnouncementService(session, outbox(request), announcement_cache(request))
 
 
 @router.get("", response_model=list[AnnouncementPublic], summary="Announcements")
@@ -29,7 +24,7 @@ async def list_announcements(
     active_only: Annotated[bool, Query(description="Only return active announcements")] = True,
     limit: Annotated[int, Query(ge=1, le=100, description="Maximum announcements to return")] = 10,
 ) -> Response:
-    body = await _service(request, session).listing(active_only, limit)
+    body = await announcements(request, session).listing(active_only, limit)
     return Response(body, media_type="application/json")
 
 
@@ -73,7 +68,7 @@ async def stream_announcements(
 async def create_announcement(
     request: Request, session: DbSession, _: AnnouncementAdmin, body: AnnouncementCreate
 ) -> AnnouncementPublic:
-    return AnnouncementPublic.model_validate(await _service(request, session).create(body))
+    return AnnouncementPublic.model_validate(await announcements(request, session).create(body))
 
 
 @router.put("/{announcement_id}", response_model=AnnouncementPublic, summary="Edit an announcement")
@@ -84,7 +79,7 @@ async def update_announcement(
     announcement_id: AnnouncementId,
     body: AnnouncementCreate,
 ) -> AnnouncementPublic:
-    announcement = await _service(request, session).update(announcement_id, body)
+    announcement = await announcements(request, session).update(announcement_id, body)
     return AnnouncementPublic.model_validate(announcement)
 
 
@@ -92,5 +87,5 @@ async def update_announcement(
 async def delete_announcement(
     request: Request, session: DbSession, _: AnnouncementAdmin, announcement_id: AnnouncementId
 ) -> Response:
-    await _service(request, session).delete(announcement_id)
+    await announcements(request, session).delete(announcement_id)
     return Response(status_code=204)

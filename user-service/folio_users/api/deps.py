@@ -7,22 +7,25 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from folio.cache import ReadCache
 from folio.db import DbSession
 from folio.errors import Problem
 from folio.identity import ADMIN_ROLES, OptionalIdentity
-from folio.messaging import Outbox
-from folio_users.service import UserService
+from folio_users.service import AnnouncementService, UsageService, UserService
+
+# The services of a request (the app state holds what they are built with).
 
 
-def outbox(request: Request) -> Outbox:
-    box = request.app.state.runtime.outbox
-    assert box is not None
-    return box
+def users(request: Request, session: DbSession) -> UserService:
+    return UserService(session, request.app.state.runtime.outbox)
 
 
-def announcement_cache(request: Request) -> ReadCache:
-    return request.app.state.announcement_cache
+def announcements(request: Request, session: DbSession) -> AnnouncementService:
+    state = request.app.state
+    return AnnouncementService(session, state.runtime.outbox, state.announcement_cache)
+
+
+def usage(session: DbSession) -> UsageService:
+    return UsageService(session)
 
 
 async def announcement_admin(
@@ -38,7 +41,7 @@ async def announcement_admin(
         if hmac.compare_digest(x_admin_secret.encode(), secret.get_secret_value().encode()):
             return
     if identity is not None:
-        user = await UserService(session, outbox(request)).current_user(identity)
+        user = await users(request, session).current_user(identity)
         if user.role in ADMIN_ROLES:
             return
     raise Problem(403, "Invalid or missing admin secret key")

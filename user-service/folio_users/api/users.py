@@ -6,16 +6,15 @@ from fastapi import APIRouter, Path, Request
 
 from folio.db import DbSession
 from folio.identity import CurrentIdentity
-from folio_users.api.deps import outbox
+from folio_users.api.deps import usage, users
 from folio_users.schemas import RoleChange, TokenUsageDashboard, UserPublic
-from folio_users.service import UsageService, UserService
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 @router.get("/me", response_model=UserPublic, summary="The signed-in user")
 async def me(request: Request, session: DbSession, identity: CurrentIdentity) -> UserPublic:
-    service = UserService(session, outbox(request))
+    service = users(request, session)
     return UserPublic.model_validate(await service.current_user(identity))
 
 
@@ -27,8 +26,8 @@ async def me(request: Request, session: DbSession, identity: CurrentIdentity) ->
 async def token_usage(
     request: Request, session: DbSession, identity: CurrentIdentity
 ) -> TokenUsageDashboard:
-    await UserService(session, outbox(request)).current_user(identity)
-    return await UsageService(session).dashboard(identity.user_id)
+    await users(request, session).current_user(identity)
+    return await usage(session).dashboard(identity.user_id)
 
 
 @router.put(
@@ -43,6 +42,6 @@ async def change_role(
     user_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     body: RoleChange,
 ) -> UserPublic:
-    service = UserService(session, outbox(request))
+    service = users(request, session)
     actor = await service.current_user(identity)
     return UserPublic.model_validate(await service.change_role(actor, user_id, body.role))

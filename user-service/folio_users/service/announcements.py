@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.cache import ReadCache
 from folio.contracts import AnnouncementCreated, AnnouncementDeleted, AnnouncementUpdated
-from folio.errors import Problem
+from folio.errors import NotFound
 from folio.messaging import Outbox
 from folio_users.models import Announcement
 from folio_users.repository import AnnouncementRepository
@@ -91,7 +91,7 @@ class AnnouncementService:
     async def _get(self, announcement_id: int) -> Announcement:
         announcement = await self.announcements.get(announcement_id)
         if announcement is None:
-            raise Problem(404, f"Announcement {announcement_id} not found")
+            raise NotFound(f"Announcement {announcement_id} not found")
         return announcement
 
     async def _deactivated(self, ids: list[int]) -> None:

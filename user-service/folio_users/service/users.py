@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import UserCreated, UserDeleted, UserUpdated
-from folio.errors import Problem
+from folio.errors import Conflict, Forbidden, NotFound
 from folio.identity import ADMIN_ROLES, Identity
 from folio.messaging import Outbox
 from folio_users.models import User
@@ -93,16 +93,14 @@ class UserService:
 
     async def change_role(self, actor: User, target_id: int, role: str) -> User:
         if actor.role not in ADMIN_ROLES:
-            raise Problem(403, "Only administrators can change roles.")
+            raise Forbidden("Only administrators can change roles.")
         target = await self.users.get(target_id)
         if target is None:
-            raise Problem(404, f"User {target_id} not found")
+            raise NotFound(f"User {target_id} not found")
         if actor.role != "super_admin" and PRIVILEGED_ROLES & {role, target.role}:
-            raise Problem(
-                403, "Only a super administrator can grant or revoke administrator roles."
-            )
+            raise Forbidden("Only a super administrator can grant or revoke administrator roles.")
         if target.id == actor.id and role != actor.role:
-            raise Problem(409, "Administrators cannot change their own role.")
+            raise Conflict("Administrators cannot change their own role.")
         return await self._change(target, {"role": role}) if role != target.role else target
 
     # -- internals ---------------------------------------------------------------------

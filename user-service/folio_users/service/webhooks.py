@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from folio.errors import Problem
+from folio.errors import DomainError, InvalidInput
 from folio.identity import Role
 from folio.messaging import Outbox
 from folio_users.repository import ReceiptRepository
@@ -72,21 +72,25 @@ class ClerkWebhook:
         self._webhook = Webhook(secret) if secret else None
         self.retention = retention
 
+    @property
+    def configured(self) -> bool:
+        return self._webhook is not None
+
     def verify(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
-        """The message id and the event, or a 4xx/503 problem."""
+        """The message id and the event; a bad signature or body is a domain error."""
         if self._webhook is None:
-            raise Problem(503, "Webhook secret is not configured.")
+            raise RuntimeError("the webhook secret is not configured")
         wanted = {name: headers.get(name, "") for name in SVIX_HEADERS}
         try:
             self._webhook.verify(body, wanted)
         except WebhookVerificationError as exc:
-            raise Problem(400, f"Error verifying webhook signature: {exc}") from exc
+            raise DomainError(f"Error verifying webhook signature: {exc}") from exc
         try:
             event = json.loads(body)
         except ValueError as exc:
-            raise Problem(400, "The webhook body is not JSON.") from exc
+            raise DomainError("The webhook body is not JSON.") from exc
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            raise Problem(422, "The webhook event has no type.")
+            raise InvalidInput("The webhook event has no type.")
         return wanted["svix-id"], event
 
     async def apply(
@@ -110,12 +114,12 @@ class ClerkWebhook:
             elif kind == "user.deleted":
                 user_id = data.get("id") if isinstance(data, dict) else None
                 if not isinstance(user_id, str) or not user_id:
-                    raise Problem(422, "user.deleted carries no user id.")
+                    raise InvalidInput("user.deleted carries no user id.")
                 await users.delete(user_id)
             else:
                 log.info("webhook event %s ignored", kind)
         except ValidationError as exc:
-            raise Problem(
-                422, f"The {kind} event is not a Clerk user: {exc.errors()[0]['msg']}"
+            raise InvalidInput(
+                f"The {kind} event is not a Clerk user: {exc.errors()[0]['msg']}"
             ) from exc
         return True
