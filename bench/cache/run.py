@@ -10,7 +10,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -24,26 +23,18 @@ from folio.identity import IDENTITY_HEADER, Identity, InternalTokenSigner
 from folio_devstack import infra
 from folio_devstack.cli import STATE_DIR, resolve_admin_url
 from folio_devstack.secrets import load_or_create
-from folio_devstack.stack import REPO_ROOT, Stack, StackConfig, free_port
+from folio_devstack.stack import Stack, StackConfig, free_port
 
 SCENARIOS = ("overview, anonymous", "post list, anonymous", "post list, signed in")
 
 
 def _spawn(stack: Stack, port: int, redis_url: str | None) -> subprocess.Popen:
-    env = {**stack.env_for("community-service"), "FOLIO_HTTP_PORT": str(port)}
-    env.pop("FOLIO_REDIS_URL", None)
-    if redis_url:
-        env["FOLIO_REDIS_URL"] = redis_url
-    env["FOLIO_LOG_LEVEL"] = "WARNING"
-    with open(stack.config.log_dir / f"community-{port}.log", "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "folio_community", "serve"],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = stack.start_replica(
+        "community-service",
+        port,
+        {"FOLIO_LOG_LEVEL": "WARNING", "FOLIO_REDIS_URL": redis_url or ""},
+    )
+    return process
 
 
 async def _ready(url: str, process: subprocess.Popen) -> None:

@@ -7,34 +7,10 @@ and every change to an author makes the shared read cache's entries unreachable.
 from __future__ import annotations
 
 from folio.cache import ReadCache
-from folio.contracts import (
-    CategoryCreated,
-    CategoryDeleted,
-    CategoryUpdated,
-    CommentCreated,
-    CommentDeleted,
-    CommentUpdated,
-    PostCreated,
-    PostDeleted,
-    PostUpdated,
-    UserCreated,
-    UserDeleted,
-    UserUpdated,
-)
+from folio.contracts import UserCreated, UserDeleted, UserUpdated
+from folio.contracts.community import BOARD_EVENTS
 from folio.messaging import Consumer, Delivery
 from folio_community.service import AuthorService
-
-BOARD_EVENTS = (
-    CategoryCreated,
-    CategoryUpdated,
-    CategoryDeleted,
-    PostCreated,
-    PostUpdated,
-    PostDeleted,
-    CommentCreated,
-    CommentUpdated,
-    CommentDeleted,
-)
 
 
 def register(consumer: Consumer, cache: ReadCache) -> None:

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from folio.settings import DatabaseSettings
+from folio.settings import CachedServiceSettings
 
 
-class CommunitySettings(DatabaseSettings):
+class CommunitySettings(CachedServiceSettings):
     service_name: str = "community-service"
     http_port: int = 8002
     database_schema: str = "community"
@@ -14,9 +14,6 @@ class CommunitySettings(DatabaseSettings):
     # Decoded size limit: a small file can expand into a huge bitmap (a "bomb").
     max_image_pixels: int = 40_000_000
 
-    # The shared read cache (category overview, post lists). Optional: without Redis
-    # every read goes to the database. Entries die with the next change (events) or
-    # after cache_ttl_s, whichever comes first; view counts are not changes.
-    redis_url: str | None = None
-    redis_prefix: str = "folio"
+    # The read cache (category overview, post lists): entries die with the next change
+    # (events) or after this long; view counts are not changes, so keep it short.
     cache_ttl_s: int = 60

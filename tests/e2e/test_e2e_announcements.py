@@ -8,14 +8,12 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from folio_devstack.secrets import load_or_create
-from folio_devstack.stack import REPO_ROOT, free_port
+from folio_devstack.stack import free_port
 
 from .board import Caller, caller, unique
 from .sse import open_stream
@@ -28,28 +26,11 @@ def admin_secret(folio_infra) -> str:
     return load_or_create(folio_infra.secrets_dir).admin_secret
 
 
-def spawn_user_service(stack, port: int) -> subprocess.Popen:
-    env = {
-        **stack.env_for("user-service"),
-        "FOLIO_HTTP_PORT": str(port),
-        "FOLIO_ANNOUNCEMENT_HEARTBEAT_S": "0.5",
-    }
-    with open(stack.config.log_dir / f"user-service-{port}.log", "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "folio_users", "serve"],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 @pytest.fixture
 async def second_replica(stack):
     """Another user-service process on the same database and broker."""
     port = free_port()
-    process = spawn_user_service(stack, port)
+    process = stack.start_replica("user-service", port, {"FOLIO_ANNOUNCEMENT_HEARTBEAT_S": "0.5"})
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             for _ in range(300):

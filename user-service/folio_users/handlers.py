@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from folio.cache import ReadCache
-from folio.contracts import (
-    AnnouncementCreated,
-    AnnouncementDeleted,
-    AnnouncementUpdated,
-    UsageRecorded,
-)
+from folio.contracts import UsageRecorded
+from folio.contracts.announcements import ANNOUNCEMENT_EVENTS
 from folio.messaging import Consumer, Delivery
 from folio_users.live import AnnouncementFeed
 from folio_users.service import UsageService
@@ -25,7 +21,7 @@ def register(consumer: Consumer, cache: ReadCache) -> None:
     async def invalidate(_: object, __: Delivery) -> None:
         await cache.invalidate()
 
-    for contract in (AnnouncementCreated, AnnouncementUpdated, AnnouncementDeleted):
+    for contract in ANNOUNCEMENT_EVENTS:
         consumer.on(contract)(invalidate)
 
 
@@ -35,5 +31,5 @@ def register_feed(consumer: Consumer, feed: AnnouncementFeed) -> None:
     async def changed(_: object, __: Delivery) -> None:
         feed.changed()
 
-    for contract in (AnnouncementCreated, AnnouncementUpdated, AnnouncementDeleted):
+    for contract in ANNOUNCEMENT_EVENTS:
         consumer.on(contract)(changed)

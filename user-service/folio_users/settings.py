@@ -1,9 +1,9 @@
 from pydantic import SecretStr
 
-from folio.settings import DatabaseSettings
+from folio.settings import CachedServiceSettings
 
 
-class UserSettings(DatabaseSettings):
+class UserSettings(CachedServiceSettings):
     service_name: str = "user-service"
     http_port: int = 8003
     database_schema: str = "users"
@@ -16,12 +16,6 @@ class UserSettings(DatabaseSettings):
     # ``x-admin-secret`` for announcement changes (compared in constant time). Without
     # it only administrators (by role) can change announcements.
     admin_secret_key: SecretStr | None = None
-
-    # The shared read cache (announcements). Optional: without Redis every read goes to
-    # the database.
-    redis_url: str | None = None
-    redis_prefix: str = "folio"
-    cache_ttl_s: int = 300
 
     # The live announcements stream: a keep-alive comment this often, and a re-read of
     # the announcements at least this often (events make changes arrive at once).

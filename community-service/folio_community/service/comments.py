@@ -90,17 +90,8 @@ class CommentService:
         return comment
 
     async def _public(self, comment: Comment) -> CommentPublic:
-        authors = await Presenter(self.session).authors_of([comment])
-        return CommentPublic(
-            id=comment.id,  # type: ignore[arg-type]
-            content=comment.content,
-            parent_id=comment.parent_id,
-            is_private=comment.is_private,
-            author=Presenter.author(comment.author_id, authors),
-            post_id=comment.post_id,
-            created_at=comment.created_at,
-            updated_at=comment.updated_at,
-        )
+        presenter = Presenter(self.session)
+        return presenter.comment(comment, await presenter.authors_of([comment]))
 
     async def _tell(self, event: type, comment: Comment) -> None:
         await self.outbox.add(

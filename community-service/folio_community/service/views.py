@@ -38,6 +38,20 @@ class Presenter:
             return NOBODY
         return AuthorSummary(id=author.account_id or 0, name=author.name)
 
+    @staticmethod
+    def comment(comment: Comment, authors: dict[str, Author]) -> CommentPublic:
+        """One comment, without its replies."""
+        return CommentPublic(
+            id=comment.id,  # type: ignore[arg-type]
+            content=comment.content,
+            parent_id=comment.parent_id,
+            is_private=comment.is_private,
+            author=Presenter.author(comment.author_id, authors),
+            post_id=comment.post_id,
+            created_at=comment.created_at,
+            updated_at=comment.updated_at,
+        )
+
     async def comment_counts(self, viewer: Viewer, posts: list[Post]) -> dict[int, int]:
         """Comments each post shows this viewer (private ones and hidden threads excluded)."""
         by_post: dict[int, list[Any]] = defaultdict(list)
@@ -53,19 +67,7 @@ class Presenter:
     ) -> list[CommentPublic]:
         """Top-level comments in order, each with its visible replies nested."""
         visible = visible_comments(viewer, post, comments)
-        nodes = {
-            c.id: CommentPublic(
-                id=c.id,  # type: ignore[arg-type]
-                content=c.content,
-                parent_id=c.parent_id,
-                is_private=c.is_private,
-                author=self.author(c.author_id, authors),
-                post_id=c.post_id,
-                created_at=c.created_at,
-                updated_at=c.updated_at,
-            )
-            for c in visible
-        }
+        nodes = {c.id: self.comment(c, authors) for c in visible}
         roots: list[CommentPublic] = []
         for comment in visible:  # already in created_at order
             node = nodes[comment.id]

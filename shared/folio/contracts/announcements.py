@@ -31,5 +31,10 @@ class AnnouncementDeleted(_AnnouncementChange):
     TYPE: ClassVar[str] = "users.announcement.deleted.v1"
 
 
+ANNOUNCEMENT_EVENTS: tuple[type[Event], ...] = (
+    AnnouncementCreated,
+    AnnouncementUpdated,
+    AnnouncementDeleted,
+)
 # Every announcement event starts with this: the pattern a live-stream queue binds.
 ANNOUNCEMENT_EVENTS_PATTERN = "users.announcement.#"

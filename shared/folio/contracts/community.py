@@ -65,3 +65,18 @@ class CommentUpdated(_CommentChange):
 
 class CommentDeleted(_CommentChange):
     TYPE: ClassVar[str] = "community.comment.deleted.v1"
+
+
+# Every change to the board, in one place: what community-service's queue binds and what
+# invalidates its read cache.
+BOARD_EVENTS: tuple[type[Event], ...] = (
+    CategoryCreated,
+    CategoryUpdated,
+    CategoryDeleted,
+    PostCreated,
+    PostUpdated,
+    PostDeleted,
+    CommentCreated,
+    CommentUpdated,
+    CommentDeleted,
+)

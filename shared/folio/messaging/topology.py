@@ -24,23 +24,11 @@ from folio.contracts import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
     WORK_EXCHANGE,
-    AnnouncementCreated,
-    AnnouncementDeleted,
-    AnnouncementUpdated,
-    CategoryCreated,
-    CategoryDeleted,
-    CategoryUpdated,
-    CommentCreated,
-    CommentDeleted,
-    CommentUpdated,
     JobAssembled,
     JobAssemblyFailed,
     JobPlanned,
     JobPlanningFailed,
     JobPlanningPaused,
-    PostCreated,
-    PostDeleted,
-    PostUpdated,
     SegmentTranslated,
     SegmentTranslationFailed,
     UsageRecorded,
@@ -48,7 +36,8 @@ from folio.contracts import (
     UserDeleted,
     UserUpdated,
 )
-from folio.contracts.announcements import ANNOUNCEMENT_EVENTS_PATTERN
+from folio.contracts.announcements import ANNOUNCEMENT_EVENTS, ANNOUNCEMENT_EVENTS_PATTERN
+from folio.contracts.community import BOARD_EVENTS
 from folio.contracts.translation import (
     WORKER_ASSEMBLE_QUEUE,
     WORKER_PLAN_QUEUE,
@@ -133,20 +122,7 @@ TRANSLATION_EVENTS = QueueSpec(
 COMMUNITY_EVENTS = QueueSpec(
     "community-service.events",
     EVENTS_EXCHANGE,
-    _events(
-        UserCreated,
-        UserUpdated,
-        UserDeleted,
-        CategoryCreated,
-        CategoryUpdated,
-        CategoryDeleted,
-        PostCreated,
-        PostUpdated,
-        PostDeleted,
-        CommentCreated,
-        CommentUpdated,
-        CommentDeleted,
-    ),
+    _events(UserCreated, UserUpdated, UserDeleted, *BOARD_EVENTS),
 )
 
 # user-service's read models: the token-usage dashboard; its own announcement events
@@ -154,7 +130,7 @@ COMMUNITY_EVENTS = QueueSpec(
 USER_EVENTS = QueueSpec(
     "user-service.events",
     EVENTS_EXCHANGE,
-    _events(UsageRecorded, AnnouncementCreated, AnnouncementUpdated, AnnouncementDeleted),
+    _events(UsageRecorded, *ANNOUNCEMENT_EVENTS),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (

@@ -207,6 +207,22 @@ class Stack:
         )
         log.close()
 
+    def start_replica(
+        self, name: str, port: int, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Another process of service ``name`` on ``port`` (a second replica), with its own
+        log; the caller stops it (it is not one of the stack's named processes)."""
+        environment = {**self.env_for(name), "FOLIO_HTTP_PORT": str(port), **(env or {})}
+        with open(self.config.log_dir / f"{name}-{port}.log", "ab") as log:
+            return subprocess.Popen(
+                self.command_for(name),
+                env=environment,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
     async def start(self, *, names: list[str] | None = None, timeout_s: float = 120) -> None:
         names = names or ["fake-llm", *SERVICES]
         for name in names:
