@@ -101,7 +101,12 @@ async def test_deleting_a_user_anonymises_their_board_content_through_events(
     bob_post = await new_post(bob, category["id"], title="bob's")
     await new_comment(alice, bob_post["id"], "alice on bob's", is_private=True)
     bob_id = (await bob.me())["id"]
-    assert (await admin.get(f"/community/posts/{public['id']}")).json()["author"]["name"] == "Alice"
+
+    async def alice_named():
+        post = (await admin.get(f"/community/posts/{public['id']}")).json()
+        return post["author"]["name"] == "Alice" and post["author"]["id"] > 0
+
+    assert await wait_until(alice_named, timeout_s=10)
 
     body, headers = sign({"type": "user.deleted", "data": {"id": alice_id, "deleted": True}})
     deleted = await gateway.post(WEBHOOK, content=body, headers=headers)
@@ -109,7 +114,9 @@ async def test_deleting_a_user_anonymises_their_board_content_through_events(
 
     async def anonymised():
         post = (await admin.get(f"/community/posts/{public['id']}")).json()
-        return post if post["author"] == {"id": 0, "name": None} else None
+        replies = [r for c in post["comments"] for r in c["replies"]]
+        bob_known = any(r["author"] == {"id": bob_id, "name": "Bob"} for r in replies)
+        return post if post["author"] == {"id": 0, "name": None} and bob_known else None
 
     post = await wait_until(anonymised, timeout_s=10)
     # The thread stays whole: Alice's comments are anonymous, Bob's reply is his.
@@ -217,3 +224,53 @@ async def test_the_token_usage_dashboard_matches_the_usage_of_a_users_jobs(
     assert illustrations["total_tokens"] == 77
     assert body["last_updated"].endswith("+00:00")
     assert (await gateway.get("/api/v1/users/me/token-usage")).status_code == 401
+
+
+async def test_roles_from_claims_and_from_administrators(gateway, dev_token, stack, test_database):
+    """A claimed role wins; without a claim the role an administrator set applies, in
+    user-service and on the board (which learns it from user events)."""
+    root = caller(gateway, dev_token, "root", role="super_admin")
+    admin = caller(gateway, dev_token, "admin", role="admin")
+    carol_id = unique("user_carol")
+    carol = Caller(gateway, dev_token(carol_id, role=None), "carol")  # no role claim
+    for person in (root, admin, carol):
+        await person.me()
+    me = await carol.me()
+    assert me["role"] == "user"
+    path = f"/users/{me['id']}/role"
+    assert (await carol.put(path, json={"role": "admin"})).status_code == 403
+    assert (await admin.put(path, json={"role": "super_admin"})).status_code == 403
+    assert (await admin.put(path, json={"role": "boss"})).status_code == 422
+    assert (await admin.put("/users/999999999/role", json={"role": "user"})).status_code == 404
+    made = await admin.put(path, json={"role": "moderator"})
+    assert made.status_code == 200 and made.json()["role"] == "moderator"
+    assert (await carol.me())["role"] == "moderator"
+    # The board hears of it through users.user.updated.v1: she may now moderate.
+    category = await new_category(admin)
+    post = await new_post(admin, category["id"])
+
+    async def moderator_on_the_board():
+        response = await carol.delete(f"/admin/posts/{post['id']}")
+        return response.status_code == 204
+
+    assert await wait_until(moderator_on_the_board, timeout_s=10)
+    promoted = await root.put(path, json={"role": "admin"})
+    assert promoted.status_code == 200 and promoted.json()["role"] == "admin"
+    # A token that claims a role overrides what was set (the identity provider's word).
+    claimed = Caller(gateway, dev_token(carol_id, role="user"), "carol")
+    assert (await claimed.me())["role"] == "user"
+
+
+async def test_malformed_webhook_events_are_4xx(gateway, sign):
+    for event in (
+        {"type": "user.created", "data": {"first_name": "no id"}},
+        {"type": "user.deleted", "data": {}},
+        {"data": {}},
+    ):
+        body, headers = sign(event)
+        response = await gateway.post(WEBHOOK, content=body, headers=headers)
+        assert response.status_code == 422, (event, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    body, headers = sign({"type": "user.created", "data": {"id": "x"}})
+    response = await gateway.post(WEBHOOK, content="not json", headers=headers)
+    assert response.status_code == 400
