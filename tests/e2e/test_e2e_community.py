@@ -7,6 +7,8 @@ import io
 import pytest
 from PIL import Image
 
+from folio_devstack.pytest_plugin import wait_until
+
 from .board import Caller, caller, new_category, new_comment, new_post, unique
 
 
@@ -126,7 +128,12 @@ async def test_posts(people):
 
     me = await alice.me()
     first = await new_post(alice, category["id"], title="first", content="a < b & <i>c</i>")
-    assert first["author"] == {"id": me["id"], "name": "Alice"}
+
+    async def author_known():  # user-service's id reaches the board through its event
+        shown = (await anonymous.get(f"/community/posts/{first['id']}")).json()["author"]
+        return shown == {"id": me["id"], "name": "Alice"}
+
+    assert await wait_until(author_known, timeout_s=10)
     assert (
         first["content"] == "a < b & <i>c</i>"
         and first["content_html"] == "a &lt; b &amp; <i>c</i>"
