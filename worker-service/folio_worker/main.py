@@ -13,7 +13,13 @@ from folio_worker.clients import ClientFactory
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache, RedisCache
 from folio_worker.engine.isolation import DocumentProcessor
-from folio_worker.llm import InProcessRateLimiter, RedisRateLimiter
+from folio_worker.llm import (
+    ConcurrencyLimiter,
+    InProcessRateLimiter,
+    LocalConcurrency,
+    RedisConcurrency,
+    RedisRateLimiter,
+)
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.redis_client import connect_redis
 from folio_worker.settings import WorkerSettings
@@ -37,9 +43,10 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
             redis, prefix=f"{settings.redis_prefix}:llm-cache"
         )
         limiter = RedisRateLimiter(redis, prefix=f"{settings.redis_prefix}:rpm")
+        slots: ConcurrencyLimiter = RedisConcurrency(redis, prefix=f"{settings.redis_prefix}:slots")
     else:
-        cache, limiter = MemoryCache(), InProcessRateLimiter()
-    clients = ClientFactory(settings, http, limiter, cache)
+        cache, limiter, slots = MemoryCache(), InProcessRateLimiter(), LocalConcurrency()
+    clients = ClientFactory(settings, http, limiter, cache, slots)
     deps = WorkerDeps(
         settings, LocalStorage(settings.storage_dir), runtime.publisher, clients, documents
     )

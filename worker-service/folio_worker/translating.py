@@ -9,8 +9,14 @@ from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.translator import SegmentTranslator, UnitFailed
 from folio_worker.engine.work import SegmentWork
-from folio_worker.llm import LLMError
-from folio_worker.outcomes import gave_up, last_attempt, publish_outcome
+from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.outcomes import (
+    carried_calls,
+    defer_or_reason,
+    gave_up,
+    last_attempt,
+    publish_outcome,
+)
 from folio_worker.plans import PlanUnavailable
 
 
@@ -20,7 +26,7 @@ class SegmentWorker:
         self.settings = deps.settings
 
     async def translate_segment(self, command: TranslateSegment, delivery: Delivery) -> None:
-        collector = CallCollector(phase="translation")
+        collector = CallCollector(phase="translation", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
             work = SegmentWork.of(command, await self.deps.plans.segment(command))
@@ -41,6 +47,15 @@ class SegmentWorker:
                 fingerprint=command.fingerprint,
             )
             purpose = "translated"
+        except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
+            reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
+            event = SegmentTranslationFailed(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=reason,
+                calls=collector.records,
+            )
+            purpose = "translation-failed"
         except (UnitFailed, LLMError, CredentialsUnavailable, PlanUnavailable) as exc:
             event = SegmentTranslationFailed(
                 job_id=command.job_id,

@@ -2,6 +2,7 @@
 
 from folio.messaging.broker import Publisher, make_broker, publish_envelope
 from folio.messaging.consumer import Consumer, Delivery
+from folio.messaging.delay import Defer
 from folio.messaging.envelope import Envelope, derived_message_id
 from folio.messaging.inbox import Inbox
 from folio.messaging.outbox import Outbox, OutboxRelay
@@ -21,6 +22,7 @@ __all__ = [
     "BroadcastQueue",
     "BroadcastSpec",
     "Consumer",
+    "Defer",
     "Delivery",
     "Envelope",
     "Inbox",

@@ -43,6 +43,7 @@ from folio.contracts.translation import (
     WORKER_PLAN_QUEUE,
     WORKER_SEGMENT_QUEUE,
 )
+from folio.messaging.delay import DELAY_EXCHANGE_SPEC, delay_queues
 
 DEFAULT_DELIVERY_LIMIT = 5
 
@@ -50,6 +51,7 @@ EXCHANGES = (
     RabbitExchange(EVENTS_EXCHANGE, type=ExchangeType.TOPIC, durable=True),
     RabbitExchange(WORK_EXCHANGE, type=ExchangeType.DIRECT, durable=True),
     RabbitExchange(DEAD_LETTER_EXCHANGE, type=ExchangeType.TOPIC, durable=True),
+    DELAY_EXCHANGE_SPEC,  # deferred messages wait in its TTL queues (see delay.py)
 )
 
 
@@ -213,7 +215,16 @@ async def declare_queue(broker: RabbitBroker, spec: QueueSpec) -> None:
     await dlq.bind(exchanges[DEAD_LETTER_EXCHANGE], routing_key=spec.name)
 
 
+async def declare_delay_queues(broker: RabbitBroker) -> None:
+    """The delay queues of ``Defer`` (idempotent)."""
+    exchange = await broker.declare_exchange(DELAY_EXCHANGE_SPEC)
+    for queue, binding in delay_queues():
+        declared = await broker.declare_queue(queue)
+        await declared.bind(exchange, arguments=binding)
+
+
 async def declare_topology(broker: RabbitBroker) -> None:
     """Declare every exchange, queue, binding and dead-letter queue (idempotent)."""
     for spec in QUEUES:
         await declare_queue(broker, spec)
+    await declare_delay_queues(broker)
