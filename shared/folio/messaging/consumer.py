@@ -42,7 +42,7 @@ from folio.messaging.delay import (
 )
 from folio.messaging.envelope import Envelope
 from folio.messaging.inbox import Inbox
-from folio.messaging.topology import QueueSpec
+from folio.messaging.topology import BroadcastQueue, QueueSpec
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Consumer:
     def __init__(
         self,
         name: str,
-        queue: QueueSpec,
+        queue: QueueSpec | BroadcastQueue,
         *,
         database: Database | None = None,
         inbox: Inbox | None = None,
@@ -105,6 +105,7 @@ class Consumer:
 
         @broker.subscriber(
             self.queue.rabbit_queue(),
+            self.queue.subscriber_exchange(),
             channel=Channel(prefetch_count=self.prefetch),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             no_reply=True,
