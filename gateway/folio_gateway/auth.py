@@ -131,7 +131,7 @@ class Authenticator:
 def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     metadata = claims.get("public_metadata") or claims.get("metadata") or {}
     role = metadata.get("role") if isinstance(metadata, dict) else None
-    role = role if role in _ROLES else "user"
+    claimed = role if role in _ROLES else None
     email = claims.get("primary_email_address") or claims.get("email")
     name = claims.get("name") or claims.get("full_name")
     if not name and (claims.get("first_name") or claims.get("last_name")):
@@ -139,7 +139,8 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     name = name or claims.get("username")
     return Identity(
         user_id=str(claims["sub"]),
-        role=role,
+        role=claimed or "user",
+        claimed_role=claimed,
         email=email if isinstance(email, str) else None,
         name=name if isinstance(name, str) else None,
     )

@@ -72,6 +72,10 @@ class TooLarge(DomainError):
     """The caller supplied more than the service accepts."""
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this (or see this)."""
+
+
 class Conflict(DomainError):
     """The thing's current state does not allow this (e.g. resuming a running job)."""
 
@@ -87,6 +91,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     InvalidInput: 422,
     UnsupportedType: 415,
     TooLarge: 413,
+    Forbidden: 403,
     Conflict: 409,
     NotReady: 422,  # the upstream answers 422 for a result that is not there yet
 }

@@ -145,12 +145,12 @@ def parse_provider(
     """The user's provider, or None for the deployment's default (no key given)."""
     provider = (api_provider or "gemini").strip().lower()
     keys = parse_keys(api_key, backup_api_keys)
-    if provider not in ("gemini", "openai", "openrouter", "vertex"):
+    if provider not in ("gemini", "openai", "openrouter", "vertex", "anthropic", "azure"):
         raise InvalidInput(f"Unsupported provider {provider!r}.")
     if provider != "vertex" and not keys:
         return None
     fields: dict[str, Any] = {
-        "provider": "openai" if provider == "openrouter" else provider,
+        "provider": provider,
         "model": (model_name or "").strip() or _default_model(provider),
         "api_keys": tuple(keys),
         "requests_per_minute": requests_per_minute,
@@ -194,4 +194,6 @@ def _default_model(provider: str) -> str:
         "vertex": "gemini-flash-latest",
         "openrouter": "google/gemini-2.5-flash-lite-preview-09-2025",
         "openai": "gpt-4o-mini",
+        "anthropic": "claude-haiku-4-5",
+        "azure": "",  # the deployment's name: the user must give it
     }[provider]

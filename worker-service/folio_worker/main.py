@@ -17,7 +17,13 @@ from folio_worker.control import JobControl
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache, RedisCache
 from folio_worker.engine.isolation import DocumentProcessor
-from folio_worker.llm import InProcessRateLimiter, RedisRateLimiter
+from folio_worker.llm import (
+    ConcurrencyLimiter,
+    InProcessRateLimiter,
+    LocalConcurrency,
+    RedisConcurrency,
+    RedisRateLimiter,
+)
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.redis_client import connect_redis
 from folio_worker.settings import WorkerSettings
@@ -41,12 +47,13 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
             redis, prefix=f"{settings.redis_prefix}:llm-cache"
         )
         limiter = RedisRateLimiter(redis, prefix=f"{settings.redis_prefix}:rpm")
+        slots: ConcurrencyLimiter = RedisConcurrency(redis, prefix=f"{settings.redis_prefix}:slots")
     else:
-        cache, limiter = MemoryCache(), InProcessRateLimiter()
+        cache, limiter, slots = MemoryCache(), InProcessRateLimiter(), LocalConcurrency()
     control = JobControl(redis, prefix=settings.redis_prefix)
     runtime.on_startup(control.start)
     runtime.on_shutdown(control.stop)
-    clients = ClientFactory(settings, http, limiter, cache)
+    clients = ClientFactory(settings, http, limiter, cache, slots)
     deps = WorkerDeps(
         settings,
         LocalStorage(settings.storage_dir),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from folio.contracts import (
     CallRecord,
@@ -31,8 +31,15 @@ from folio_worker.engine.documents import DocumentError
 from folio_worker.engine.languages import detect_language
 from folio_worker.engine.prompts import analysis_prompt
 from folio_worker.engine.segmentation import plan_segments
-from folio_worker.llm import LLMError
-from folio_worker.outcomes import gave_up, last_attempt, publish_outcome
+from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.llm.providers import expected_thinking_tokens
+from folio_worker.outcomes import (
+    carried_calls,
+    defer_or_reason,
+    gave_up,
+    last_attempt,
+    publish_outcome,
+)
 from folio_worker.segment_plans import PlanIndexes, build_segment_plans
 
 log = logging.getLogger(__name__)
@@ -47,11 +54,14 @@ class Planner:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
             return  # cancelled before planning started: nothing to do, nothing spent
-        collector = CallCollector(phase="analysis")
+        collector = CallCollector(phase="analysis", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
             async with control.running(command.job_id):
                 event = await self._plan(command, collector)
+        except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
+            reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
+            event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
         except (
             DocumentError,
             StorageError,
@@ -72,6 +82,15 @@ class Planner:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
+
+    def _thinking(self, command: PlanJob) -> Callable[[int], int]:
+        """Thinking tokens to expect beside an answer of n output tokens (the job's
+        provider and thinking settings; Gemini 2.5 budgets, 3.x levels)."""
+        try:
+            config = self.deps.clients.config_for(command.model, command.credentials)
+        except CredentialsUnavailable:
+            return lambda _: 0
+        return lambda output: expected_thinking_tokens(config, output)
 
     async def _plan(
         self, command: PlanJob, collector: CallCollector
@@ -96,6 +115,7 @@ class Planner:
             deviations: dict[int, str] = {}
         else:
             chunks = chunk_units(units, self.settings.analysis_chunk_size)
+            thinking = self._thinking(command)
             guess = estimate.analysis(
                 [
                     analysis_prompt(
@@ -106,6 +126,10 @@ class Planner:
                     for c in chunks
                 ],
                 terms_guess=min(400, len(book_text) // 1500),
+            )
+            per_chunk = thinking(estimate.ANALYSIS_OUTPUT_TOKENS)
+            guess = guess.model_copy(
+                update={"output_tokens": guess.output_tokens + len(chunks) * per_chunk}
             )
             if command.max_tokens is not None and (
                 command.spent_tokens + guess.total_tokens > command.max_tokens
@@ -139,7 +163,14 @@ class Planner:
             analysis_spent = _spent(collector.records)
 
         planned = build_segment_plans(
-            command, document, segments, context, deviations, source_language, indexes
+            command,
+            document,
+            segments,
+            context,
+            deviations,
+            source_language,
+            indexes,
+            thinking=self._thinking(command),
         )
         plan_key = await self.deps.plans.save(
             JobPlan(job_id=command.job_id, segments=planned.plans)

@@ -4,7 +4,7 @@ translating it should cost (from the real prompts)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from folio.contracts import (
@@ -77,6 +77,7 @@ def build_segment_plans(
     deviations: dict[int, str],
     source_language: str | None,
     indexes: PlanIndexes,
+    thinking: Callable[[int], int] = lambda _: 0,
 ) -> SegmentPlans:
     total = PhaseEstimate()
     plans: dict[int, SegmentPlan] = {}
@@ -98,7 +99,7 @@ def build_segment_plans(
                 else "",
             ),
         )
-        cost = _translation_cost(command, plan, context, source_language, indexes, i)
+        cost = _translation_cost(command, plan, context, source_language, indexes, i, thinking)
         total = estimate.add(total, cost)
         chapter = (
             document.chapters[segment.chapter] if segment.chapter < len(document.chapters) else None
@@ -125,6 +126,7 @@ def _translation_cost(
     source_language: str | None,
     indexes: PlanIndexes,
     segment: int,
+    thinking: Callable[[int], int],
 ) -> PhaseEstimate:
     """The estimate of the segment's real prompts (strict mode adds the chained text)."""
     work = SegmentWork(
@@ -141,9 +143,12 @@ def _translation_cost(
         prompt = build_prompt(work, request, request.unit.text, index=unit_index)
         if command.mode == "strict":
             prompt += "x" * PREVIOUS_TRANSLATION * 3  # the chained translation's bytes
-        cost = estimate.add(
-            cost, estimate.translation_call(prompt, request.unit.text, command.target_language)
+        call = estimate.translation_call(prompt, request.unit.text, command.target_language)
+        # the model's thinking is billed as output
+        call = call.model_copy(
+            update={"output_tokens": call.output_tokens + thinking(call.output_tokens)}
         )
+        cost = estimate.add(cost, call)
     return cost
 
 

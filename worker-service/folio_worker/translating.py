@@ -10,8 +10,14 @@ from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.translator import SegmentTranslator, UnitFailed
 from folio_worker.engine.work import SegmentWork
-from folio_worker.llm import LLMError
-from folio_worker.outcomes import gave_up, last_attempt, publish_outcome
+from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.outcomes import (
+    carried_calls,
+    defer_or_reason,
+    gave_up,
+    last_attempt,
+    publish_outcome,
+)
 from folio_worker.plans import PlanUnavailable
 
 
@@ -24,7 +30,7 @@ class SegmentWorker:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
             return  # the job was cancelled: its queued work is dropped, nothing is spent
-        collector = CallCollector(phase="translation")
+        collector = CallCollector(phase="translation", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
             async with control.running(command.job_id):
@@ -46,6 +52,15 @@ class SegmentWorker:
                 fingerprint=command.fingerprint,
             )
             purpose = "translated"
+        except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
+            reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
+            event = SegmentTranslationFailed(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=reason,
+                calls=collector.records,
+            )
+            purpose = "translation-failed"
         except (
             UnitFailed,
             LLMError,

@@ -1,5 +1,10 @@
 """Versioned message contracts: the single source of truth for every message on the bus."""
 
+from folio.contracts.announcements import (
+    AnnouncementCreated,
+    AnnouncementDeleted,
+    AnnouncementUpdated,
+)
 from folio.contracts.assembly import AssemblySegment, AssemblySnapshot
 from folio.contracts.base import (
     DEAD_LETTER_EXCHANGE,
@@ -13,6 +18,17 @@ from folio.contracts.base import (
 )
 from folio.contracts.blobs import BlobContract, BlobContractError
 from folio.contracts.common import TokenUsage
+from folio.contracts.community import (
+    CategoryCreated,
+    CategoryDeleted,
+    CategoryUpdated,
+    CommentCreated,
+    CommentDeleted,
+    CommentUpdated,
+    PostCreated,
+    PostDeleted,
+    PostUpdated,
+)
 from folio.contracts.control import JobCancelled
 from folio.contracts.engine import (
     ENGINE_VERSION,
@@ -55,14 +71,23 @@ __all__ = [
     "EVENTS_EXCHANGE",
     "OUTPUT_FILES",
     "WORK_EXCHANGE",
+    "AnnouncementCreated",
+    "AnnouncementDeleted",
+    "AnnouncementUpdated",
     "AssembleJob",
     "AssemblySegment",
     "AssemblySnapshot",
     "BlobContract",
     "BlobContractError",
     "CallRecord",
+    "CategoryCreated",
+    "CategoryDeleted",
+    "CategoryUpdated",
     "Character",
     "Command",
+    "CommentCreated",
+    "CommentDeleted",
+    "CommentUpdated",
     "CostEstimate",
     "DocumentInfo",
     "Event",
@@ -84,6 +109,9 @@ __all__ = [
     "PlanJob",
     "PlannedSegment",
     "PlannedUnit",
+    "PostCreated",
+    "PostDeleted",
+    "PostUpdated",
     "ProviderConfig",
     "SegmentContext",
     "SegmentPlan",
