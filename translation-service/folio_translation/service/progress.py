@@ -78,11 +78,19 @@ class JobProgress:
                 if after < upto:
                     continue  # more backlog to send before the job itself
                 signal.seen_status = row["status"]
-                job = JobPublic.of(row)
+                final = lifecycle.state_from(row["status"], row["phase"]).final
+                if final:
+                    # The last word is the whole job, as GET /jobs/{id} shows it (glossary
+                    # included); progress reads skip the large context.
+                    async with self.database.sessions() as session:
+                        whole = await JobRepository(session).get(job_id)
+                    job = JobPublic.of(whole if whole is not None else row)
+                else:
+                    job = JobPublic.of(row)
                 if job != last:
                     yield StreamEvent("job", upto, job)
                     last = job
-                if lifecycle.state_from(row["status"], row["phase"]).final:
+                if final:
                     return
                 try:
                     await asyncio.wait_for(signal.changed.wait(), timeout=HEARTBEAT_S)
