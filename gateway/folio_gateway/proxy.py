@@ -127,7 +127,16 @@ class Proxy:
             raise Problem(
                 503, f"{upstream} is unavailable; try again shortly.", headers={"Retry-After": "10"}
             )
-        url = httpx.URL(base_url.rstrip("/") + request.url.path, query=request.url.query.encode())
+        # The path as the client encoded it (a decoded one may hold characters, e.g. %00,
+        # that are not valid in a URL).
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        try:
+            url = httpx.URL(
+                base_url.rstrip("/") + raw_path.decode("latin-1"),
+                query=request.url.query.encode(),
+            )
+        except httpx.InvalidURL as exc:
+            raise Problem(400, "The request path is not a valid URL path.") from exc
         has_body = request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or bool(length)
         upstream_request = self.client.build_request(
             request.method,

@@ -49,3 +49,18 @@ async def test_body_larger_than_the_limit_is_refused_before_forwarding():
         response = await client.post("/api/v1/jobs", content=b"x" * 5000)
         assert response.status_code == 413
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_invalid_path_is_a_400_problem_not_a_crash():
+    url = f"http://127.0.0.1:{dead_port()}"
+    settings = GatewaySettings(
+        upstream_translation_url=url,
+        upstream_community_url=url,
+        upstream_users_url=url,
+        upstream_worker_url=None,
+        auth_jwks_url=f"{url}/jwks",
+    )
+    async with running_app(create_app(settings)) as client:
+        response = await client.delete("/api/v1/jobs/%00")
+        assert response.status_code in (400, 503), response.text  # never a 500
+        assert response.headers["content-type"] == "application/problem+json"

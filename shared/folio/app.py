@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from folio.errors import install_problem_handlers
 from folio.health import health_router
 from folio.logging import configure_logging
-from folio.middleware import RequestIdMiddleware
+from folio.middleware import RequestIdMiddleware, TrailingSlashMiddleware
 from folio.runtime import ServiceRuntime
 from folio.telemetry import instrument_fastapi
 
@@ -34,7 +34,15 @@ def create_service_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # Never redirect between "/x" and "/x/": behind the gateway the redirect would name the
+    # service's internal address. TrailingSlashMiddleware serves both forms instead.
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
     app.state.runtime = runtime
     app.state.database = runtime.database
     app.state.identity_verifier = runtime.identity_verifier
@@ -42,6 +50,7 @@ def create_service_app(
     app.include_router(health_router(runtime.readiness_checks))
     for router in routers:
         app.include_router(router)
+    app.add_middleware(TrailingSlashMiddleware, routes=app.router.routes)
     app.add_middleware(RequestIdMiddleware)
     instrument_fastapi(app, runtime.telemetry)
     return app

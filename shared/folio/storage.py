@@ -58,6 +58,8 @@ class BlobStorage(Protocol):
 
     async def delete_prefix(self, prefix: str) -> None: ...
 
+    async def delete(self, key: str) -> None: ...
+
 
 def validate_key(key: str) -> str:
     if not _KEY_PATTERN.fullmatch(key) or ".." in key:
@@ -142,3 +144,8 @@ class LocalStorage:
     async def delete_prefix(self, prefix: str) -> None:
         path = self.path_for(prefix)
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(path, ignore_errors=True))
+
+    async def delete(self, key: str) -> None:
+        """Delete one blob (nothing happens if it is not there)."""
+        path = self.path_for(key)
+        await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))

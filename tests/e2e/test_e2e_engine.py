@@ -310,25 +310,28 @@ async def test_user_keys_rotate_past_a_rate_limited_key(engine_stack, gw, dev_to
     assert len({row["key_id"] for row in key_ids}) == 2
 
 
-async def test_refused_keys_fail_the_job_clearly(engine_stack, gw, dev_token):
+async def test_refused_keys_are_refused_before_a_job_is_made(engine_stack, gw, dev_token):
+    """A key the provider refuses is found by the live check at upload (the upstream's 400
+    and message); no job is made, nothing is queued."""
     stack, _ = engine_stack
-    token = dev_token("key-owner")
-    job = await submit(
-        gw,
-        token,
-        "keys.txt",
-        novel(f"bad{uuid.uuid4().hex[:8]}", 3).encode(),
-        api_provider="openai",
-        api_base_url=stack.config.url("fake-llm") + "/v1",
-        model_name="fake-model",
-        api_key="invalid-key",
+    token = dev_token(f"key-owner-{uuid.uuid4().hex[:6]}")
+    response = await gw.post(
+        "/api/v1/jobs",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("keys.txt", novel("bad", 3).encode(), "text/plain")},
+        data={
+            "api_provider": "openai",
+            "api_base_url": stack.config.url("fake-llm") + "/v1",
+            "model_name": "fake-model",
+            "api_key": "invalid-key",
+        },
     )
-    done = await wait_for_job(gw, token, job["id"], timeout_s=60)
-    assert done["status"] == "FAILED"
-    # the reason names the status the provider really answered
-    assert "refused every key" in done["error_message"]
-    assert "(403 forbidden)" in done["error_message"]
-    assert "invalid-key" not in done["error_message"]
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "Invalid API Key or unsupported model."
+    assert "invalid-key" not in response.text
+    listed = await gw.get("/api/v1/jobs", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status_code == 200 and listed.json() == []
 
 
 async def test_gemini_rest_provider_end_to_end(engine_stack, gw, dev_token):

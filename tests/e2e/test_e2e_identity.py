@@ -17,7 +17,8 @@ FORGED_ADMIN = FORGER.sign(Identity(user_id="attacker", role="admin"))
 
 async def test_protected_route_without_a_token_is_401_problem_json(gateway):
     for method, path in (
-        ("GET", "/api/v1/jobs/1"),
+        ("GET", "/api/v1/jobs"),
+        ("DELETE", "/api/v1/jobs/1"),
         ("POST", "/api/v1/jobs"),
         ("GET", "/api/v1/users/me"),
     ):

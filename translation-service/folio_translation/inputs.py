@@ -56,7 +56,12 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
     """All four upstream glossary shapes, as user entries."""
     if raw is None or not raw.strip():
         return []
-    data = _json(raw, "glossary_data")
+    return glossary_entries(_json(raw, "glossary_data"))
+
+
+def glossary_entries(data: Any, field: str = "glossary_data") -> list[GlossaryEntry]:
+    """``{term: translation}``, ``{"translations": [{source, korean}]}``, ``[{source,
+    korean}]``, ``[{term, translation}]`` or ``[{term: translation}]``, as user entries."""
     pairs: list[tuple[Any, Any]] = []
     if isinstance(data, dict):
         items = data.get("translations") if isinstance(data.get("translations"), list) else None
@@ -72,7 +77,7 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
     elif isinstance(data, list):
         for item in data:
             if not isinstance(item, dict):
-                raise InvalidInput("glossary_data list items must be objects.")
+                raise InvalidInput(f"{field} list items must be objects.")
             if "source" in item:
                 pairs.append(
                     (
@@ -86,13 +91,13 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
                 pairs.append(next(iter(item.items())))
             else:
                 raise InvalidInput(
-                    "glossary_data items must be {source, korean}, {term, translation} or "
+                    f"{field} items must be {{source, korean}}, {{term, translation}} or "
                     "{term: translation}.",
                 )
     else:
-        raise InvalidInput("glossary_data must be a JSON object or list.")
+        raise InvalidInput(f"{field} must be a JSON object or list.")
     if len(pairs) > MAX_GLOSSARY_ENTRIES:
-        raise InvalidInput(f"glossary_data has more than {MAX_GLOSSARY_ENTRIES} entries.")
+        raise InvalidInput(f"{field} has more than {MAX_GLOSSARY_ENTRIES} entries.")
     entries: dict[str, GlossaryEntry] = {}
     for term, translation in pairs:
         if not isinstance(term, str) or not isinstance(translation, str):
@@ -110,9 +115,11 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
     return list(entries.values())
 
 
-def parse_keys(api_key: str | None, backup_api_keys: str | None) -> list[str]:
+def parse_keys(api_key: str | None, backup_api_keys: str | list[str] | None) -> list[str]:
     keys = [api_key.strip()] if api_key and api_key.strip() else []
-    if backup_api_keys and backup_api_keys.strip():
+    if isinstance(backup_api_keys, list):
+        keys.extend(k.strip() for k in backup_api_keys if isinstance(k, str) and k.strip())
+    elif backup_api_keys and backup_api_keys.strip():
         raw = backup_api_keys.strip()
         if raw.startswith("["):
             extra = _json(raw, "backup_api_keys")
@@ -128,7 +135,7 @@ def parse_provider(
     *,
     api_provider: str | None,
     api_key: str | None,
-    backup_api_keys: str | None,
+    backup_api_keys: str | list[str] | None,
     model_name: str | None,
     api_base_url: str | None,
     requests_per_minute: int | None,
@@ -151,6 +158,8 @@ def parse_provider(
         "base_url": (api_base_url or "").strip()
         or (OPENROUTER_BASE_URL if provider == "openrouter" else None),
     }
+    if "gemini-3" not in fields["model"].lower():
+        fields["thinking_level"] = None  # as upstream: it only applies to Gemini 3 models
     if provider == "vertex":
         if not provider_config or not provider_config.strip():
             raise InvalidInput("Vertex provider requires JSON payload.")
@@ -158,6 +167,10 @@ def parse_provider(
         if not isinstance(payload, dict):
             raise InvalidInput("provider_config must be a JSON object.")
         account = payload.get("service_account", payload)
+        if isinstance(account, str):
+            account = _json(account, "provider_config service_account")
+        if not isinstance(account, dict):
+            raise InvalidInput("provider_config service_account must be a JSON object.")
         fields.update(
             service_account=account,
             vertex_project=payload.get("project_id") or account.get("project_id"),

@@ -29,6 +29,7 @@ class JobState(Enum):
     ASSEMBLING = (JobStatus.PROCESSING, JobPhase.ASSEMBLING)
     ASSEMBLY_FAILED = (JobStatus.FAILED, JobPhase.ASSEMBLING)
     COMPLETED = (JobStatus.COMPLETED, JobPhase.DONE)
+    CANCELLED = (JobStatus.CANCELLED, JobPhase.DONE)
 
     @property
     def status(self) -> JobStatus:
@@ -49,7 +50,7 @@ class JobState(Enum):
     @property
     def final(self) -> bool:
         """Nothing more will happen to the job by itself (a user may still act on it)."""
-        return self.status in (JobStatus.COMPLETED, JobStatus.FAILED)
+        return self.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class Trigger(StrEnum):
@@ -64,6 +65,7 @@ class Trigger(StrEnum):
     ALL_TRANSLATED = "all_translated"  # the last segment's translation is stored
     ASSEMBLED = "assembled"  # the worker built the output files
     ASSEMBLY_FAILED = "assembly_failed"  # the output files could not be built
+    CANCELLED = "cancelled"  # its owner stopped it (or deleted it)
 
 
 S, T = JobState, Trigger
@@ -83,6 +85,17 @@ TRANSITIONS: dict[tuple[JobState, Trigger], JobState] = {
     (S.TRANSLATION_PAUSED, T.ALL_TRANSLATED): S.ASSEMBLING,
     (S.ASSEMBLING, T.ASSEMBLED): S.COMPLETED,
     (S.ASSEMBLING, T.ASSEMBLY_FAILED): S.ASSEMBLY_FAILED,
+    # Cancelling stops every active state; results still in flight are ignored.
+    **{
+        (state, T.CANCELLED): S.CANCELLED
+        for state in (
+            S.PLANNING,
+            S.PLANNING_PAUSED,
+            S.TRANSLATING,
+            S.TRANSLATION_PAUSED,
+            S.ASSEMBLING,
+        )
+    },
 }
 del S, T
 
@@ -118,7 +131,7 @@ def advance(job: Job, trigger: Trigger, reason: str | None = None) -> JobState:
     if target is None:
         raise TransitionRefused(state, trigger)
     job.status, job.phase = target.status, target.phase
-    job.status_detail = reason if target.paused else None
+    job.status_detail = reason if target.paused or target is JobState.CANCELLED else None
     if target.failed:
         job.error_message = reason
     if target.final:

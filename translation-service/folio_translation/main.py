@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from folio.app import create_service_app
 from folio.credentials import CredentialSealer
+from folio.egress import EgressPolicy, egress_client
 from folio.messaging.topology import TRANSLATION_EVENTS
 from folio.runtime import ServiceRuntime
 from folio.storage import LocalStorage
@@ -13,6 +14,7 @@ from folio_translation import api, handlers
 from folio_translation.events import JobWatch
 from folio_translation.models import MESSAGING
 from folio_translation.service import JobDeps, JobProgress
+from folio_translation.service.credentials import CredentialChecker
 from folio_translation.settings import TranslationSettings
 
 
@@ -20,6 +22,9 @@ def create_app(settings: TranslationSettings | None = None) -> FastAPI:
     settings = settings or TranslationSettings()
     runtime = ServiceRuntime(settings, tables=MESSAGING)
     assert runtime.outbox is not None
+    policy = EgressPolicy.for_environment(settings.environment, settings.egress_allowed_hosts)
+    checks = egress_client(policy, timeout_s=settings.credential_check_timeout_s)
+    runtime.on_shutdown(checks.aclose)
     deps = JobDeps(
         outbox=runtime.outbox,
         storage=LocalStorage(settings.storage_dir),
@@ -30,6 +35,7 @@ def create_app(settings: TranslationSettings | None = None) -> FastAPI:
         ),
         default_model=settings.default_llm_model,
         dispatch_window=settings.dispatch_window,
+        checker=CredentialChecker(policy, checks),
     )
     assert runtime.database is not None
     watch = JobWatch(runtime.database)

@@ -6,6 +6,7 @@ set, ``Job`` is the table. API shapes live in :mod:`folio_translation.schemas`.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -15,9 +16,11 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     String,
     Text,
@@ -46,6 +49,11 @@ class JobStatus(StrEnum):
     PAUSED = "PAUSED"  # the spending cap stopped it; resume with a higher cap
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"  # its owner stopped it; nothing more is spent on it
+    # The upstream's states while a finished translation is checked and corrected; served
+    # by the validation and post-edit issue (no transition reaches them yet).
+    VALIDATING = "VALIDATING"
+    POST_EDITING = "POST_EDITING"
 
 
 class JobPhase(StrEnum):
@@ -60,6 +68,15 @@ class SegmentStatus(StrEnum):
     DISPATCHED = "DISPATCHED"
     TRANSLATED = "TRANSLATED"
     FAILED = "FAILED"
+
+
+# Job ids are random, so one job's id says nothing about another's (no enumeration), and
+# stay below 2**53 so that JavaScript clients read them exactly.
+JOB_ID_MIN, JOB_ID_MAX = 2**40, 2**53 - 1
+
+
+def new_job_id() -> int:
+    return JOB_ID_MIN + secrets.randbelow(JOB_ID_MAX - JOB_ID_MIN)
 
 
 def jsonb(nullable: bool = True) -> Any:
@@ -81,9 +98,26 @@ class JobBase(Base):
 
 class Job(JobBase, table=True):
     __tablename__ = "jobs"
+    __mapper_args__ = {"eager_defaults": True}
+    __table_args__ = (
+        # A retried upload with the same Idempotency-Key finds the job it made.
+        Index(
+            "ix_jobs_owner_idempotency",
+            "owner_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    id: int | None = Field(
+        default_factory=new_job_id,
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False),
+    )
     owner_id: str = Field(index=True, max_length=255)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    # What the upload's form said (a digest), so a reused key with other options is refused.
+    request_digest: str | None = Field(default=None, max_length=64)
     status: str = Field(default=JobStatus.PENDING, max_length=20, index=True)
     progress: int = Field(default=0)
     error_message: str | None = Field(default=None, sa_column=Column(Text))
@@ -109,7 +143,36 @@ class Job(JobBase, table=True):
     style_input: dict | None = jsonb()
     glossary_input: list | None = jsonb()
     glossary_mode: str = Field(default="seed", max_length=10)
+    # The job-wide context (style, glossary, characters). A glossary edited after planning
+    # is also stored as a blob (folio.contracts.glossary.JobGlossary) that later segment
+    # commands cite, so a re-translation uses it instead of the plan's slices.
     context: dict | None = jsonb()
+    glossary_key: str | None = Field(default=None, max_length=255)
+    glossary_digest: str | None = Field(default=None, max_length=64)
+    # The model of the analysis pass, when the user named one; the job's model otherwise.
+    analysis_model: str | None = Field(default=None, max_length=200)
+    # Chained phases the upload asked for (served by the validation and post-edit issue).
+    validation_enabled: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    quick_validation: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    validation_sample_rate: int = Field(
+        default=100, sa_column=Column(Integer, nullable=False, server_default="100")
+    )
+    post_edit_enabled: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    # The number of the job's last entry in ``job_events`` (bumped under the job row lock,
+    # so entries are numbered in commit order).
+    # The status trigger bumps it too: the ORM re-reads it after every update.
+    event_seq: int = Field(
+        default=0,
+        sa_column=Column(
+            BigInteger, nullable=False, server_default="0", server_onupdate=FetchedValue()
+        ),
+    )
     estimate: dict | None = jsonb()
     document: dict | None = jsonb()
     # The worker's stored plan (folio.contracts.plan.JobPlan) that segment commands cite.
@@ -189,6 +252,12 @@ class UsageRecord(Base, table=True):
     owner_id: str | None = Field(default=None, max_length=255, index=True)
     segment_index: int | None = Field(default=None)
     phase: str = Field(max_length=20)
+    # The upstream's usage_category: "translation" (analysis, translation, validation,
+    # post-edit) or "illustration".
+    category: str = Field(
+        default="translation",
+        sa_column=Column(String(20), nullable=False, server_default="translation", index=True),
+    )
     model: str = Field(max_length=200)
     key_id: str | None = Field(default=None, max_length=20)
     input_tokens: int = Field(default=0)
@@ -197,6 +266,24 @@ class UsageRecord(Base, table=True):
     latency_ms: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     outcome: str = Field(default="ok", sa_column=Column(String(30), nullable=False))
     cached: bool = Field(default=False)
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class JobEvent(Base, table=True):
+    """What a live follower of a job is sent: status changes and segment completions,
+    numbered per job without gaps (the ``id:`` of the server-sent event)."""
+
+    __tablename__ = "job_events"
+
+    job_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    data: dict = Field(sa_column=Column(JSONB, nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -1,14 +1,23 @@
-"""What the API accepts and returns (kept apart from the tables on purpose)."""
+"""What the API accepts and returns (kept apart from the tables on purpose).
+
+The job shapes carry the upstream ``TranslationJob`` field names (the existing frontend reads
+them) plus Folio's own (phase, usage, estimate...). Three views of a job:
+
+* :class:`JobPublic` — the owner's (or an admin's) full view;
+* :class:`JobSummary` — a row of ``GET /jobs``: the upstream's list shape, heavy fields null;
+* :class:`JobStatusView` — what an anonymous poll of ``GET /jobs/{id}`` gets: state and
+  progress only (no file name, no content, no glossary).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from folio_translation.models import Job, JobBase
+from folio_translation.models import Job
 
 
 class TokenUsagePublic(BaseModel):
@@ -18,11 +27,50 @@ class TokenUsagePublic(BaseModel):
     thinking_tokens: int
 
 
-class JobPublic(JobBase):
-    model_config = ConfigDict(from_attributes=True)
+class TranslatedTerm(BaseModel):
+    source: str
+    korean: str  # the upstream's name for the translation, whatever the target language
+
+
+class TranslatedTerms(BaseModel):
+    translations: list[TranslatedTerm] = Field(default_factory=list)
+
+
+def _values(job: Job | Mapping[str, Any]) -> dict[str, Any]:
+    return dict(job) if isinstance(job, Mapping) else job.model_dump()
+
+
+def glossary_pairs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    context = values.get("context") or {}
+    return [(g["term"], g["translation"]) for g in context.get("glossary") or []]
+
+
+class _PhaseFields(BaseModel):
+    """The upstream's chained-phase fields (validation, post-edit, illustrations).
+
+    Served by the validation, post-edit and illustrations issue; until then they report
+    what the upload asked for and that nothing has run ("not started")."""
+
+    validation_enabled: bool = False
+    validation_status: str | None = None
+    validation_progress: int = 0
+    validation_sample_rate: int = 100
+    quick_validation: bool = False
+    validation_completed_at: datetime | None = None
+    post_edit_enabled: bool = False
+    post_edit_status: str | None = None
+    post_edit_progress: int = 0
+    post_edit_completed_at: datetime | None = None
+    illustrations_enabled: bool = False
+    illustrations_status: str | None = None
+    illustrations_progress: int = 0
+    illustrations_count: int = 0
+
+
+class JobStatusView(_PhaseFields):
+    """An anonymous poll's answer: enough to draw a progress bar, nothing of the book."""
 
     id: int
-    owner_id: str
     status: str
     phase: str
     progress: int
@@ -32,16 +80,39 @@ class JobPublic(JobBase):
     translated_segments: int
     created_at: datetime
     completed_at: datetime | None
-    usage: TokenUsagePublic
-    estimate: dict[str, Any] | None = None
-    document: dict[str, Any] | None = None
-    outputs: list[str] = Field(default_factory=list)
-    glossary_mode: str = "seed"
 
     @classmethod
     def of(cls, job: Job | Mapping[str, Any]) -> Self:
-        """From the table row (or the columns of ``JobRepository.public_view``)."""
-        values = dict(job) if isinstance(job, Mapping) else job.model_dump()
+        return cls.model_validate(_values(job))
+
+
+class JobSummary(JobStatusView):
+    """A row of ``GET /jobs``: the upstream's ``TranslationJob`` keys, heavy ones null."""
+
+    filename: str
+    segment_size: int
+    target_language: str
+    source_language: str | None
+    mode: str
+    model: str
+    max_tokens: int | None
+    bilingual: bool
+    owner_id: str
+    validation_report_path: None = None
+    post_edit_log_path: None = None
+    illustrations_data: list[dict[str, Any]] = Field(default_factory=list)
+    character_profile: dict[str, Any] | None = None
+    character_base_images: list[dict[str, Any]] | None = None
+    character_base_selected_index: int | None = None
+    character_base_directory: None = None
+    final_glossary: dict[str, str] | None = None
+    structured_glossary: TranslatedTerms | None = None
+    usage: TokenUsagePublic
+    outputs: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, job: Job | Mapping[str, Any]) -> Self:
+        values = _values(job)
         return cls.model_validate(
             {
                 **values,
@@ -56,5 +127,87 @@ class JobPublic(JobBase):
         )
 
 
+class JobPublic(JobSummary):
+    """The owner's view: every field, the glossary included."""
+
+    estimate: dict[str, Any] | None = None
+    document: dict[str, Any] | None = None
+    glossary_mode: str = "seed"
+
+    @classmethod
+    def of(cls, job: Job | Mapping[str, Any]) -> Self:
+        view = super().of(job)
+        values = _values(job)
+        if "context" not in values:
+            return view  # read without the context (progress streams)
+        pairs = glossary_pairs(values)
+        return view.model_copy(
+            update={
+                "final_glossary": dict(pairs),
+                "structured_glossary": TranslatedTerms(
+                    translations=[TranslatedTerm(source=s, korean=t) for s, t in pairs]
+                ),
+            }
+        )
+
+
 class ResumeRequest(BaseModel):
+    """The upstream's ``ResumeRequest`` plus ``max_tokens``. Provider fields matter only
+    with a key: then the job continues with that provider (checked like an upload's)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_key: str | None = Field(default=None, max_length=500)
+    backup_api_keys: list[str] | None = Field(default=None, max_length=50)
+    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    model_name: str | None = Field(default=None, max_length=200)
+    translation_model_name: str | None = Field(default=None, max_length=200)
+    style_model_name: str | None = Field(default=None, max_length=200)
+    glossary_model_name: str | None = Field(default=None, max_length=200)
+    thinking_level: str | None = Field(default=None, max_length=10)
+    api_provider: str | None = Field(default=None, max_length=20)
+    api_base_url: str | None = Field(default=None, max_length=500)
+    provider_config: str | None = Field(default=None, max_length=50_000)
+    turbo_mode: bool | None = None
     max_tokens: int | None = Field(default=None, ge=1)
+
+
+class SegmentPublic(BaseModel):
+    segment_index: int
+    source_text: str
+    translated_text: str | None
+    chapter_index: int | None = None
+    chapter_title: str | None = None
+    status: str
+
+
+class SegmentsPage(BaseModel):
+    """``GET /jobs/{id}/segments``: the upstream's keys and the ones its frontend reads."""
+
+    job_id: int
+    status: str
+    filename: str
+    completed_at: datetime | None
+    segments: list[SegmentPublic]
+    total: int
+    total_segments: int
+    offset: int
+    limit: int
+    has_more: bool
+    message: str | None = None
+
+
+class GlossaryTerm(BaseModel):
+    term: str
+    translation: str
+
+
+class GlossaryResponse(BaseModel):
+    """The upstream's ``GlossaryAnalysisResponse`` (structured glossary)."""
+
+    glossary: list[dict[str, str]]
+    extracted_terms: None = None
+    translated_terms: TranslatedTerms
+
+
+GlossaryMode = Literal["merge", "replace"]

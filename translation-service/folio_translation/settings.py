@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from folio.settings import DatabaseSettings
 
@@ -20,6 +20,11 @@ class TranslationSettings(DatabaseSettings):
     # Seals user API keys at rest and in messages; shared with the worker. Without it,
     # user-supplied keys are refused.
     credentials_key: SecretStr | None = None
+    # Hosts or networks (CIDR) a user's api_base_url may name although they are private
+    # (a self-hosted vLLM or Ollama the operator vouches for).
+    egress_allowed_hosts: list[str] = Field(default_factory=list)
+    # The live check of a user's key before a job is accepted.
+    credential_check_timeout_s: float = 10.0
     # Segments of one job in flight at once, across all workers: the per-job bound.
     dispatch_window: int = 16
     # How many result events this service handles at once.

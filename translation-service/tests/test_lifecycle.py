@@ -40,6 +40,16 @@ ALLOWED = [
     (JobState.TRANSLATION_PAUSED, Trigger.ALL_TRANSLATED, JobState.ASSEMBLING),
     (JobState.ASSEMBLING, Trigger.ASSEMBLED, JobState.COMPLETED),
     (JobState.ASSEMBLING, Trigger.ASSEMBLY_FAILED, JobState.ASSEMBLY_FAILED),
+    *(
+        (state, Trigger.CANCELLED, JobState.CANCELLED)
+        for state in (
+            JobState.PLANNING,
+            JobState.PLANNING_PAUSED,
+            JobState.TRANSLATING,
+            JobState.TRANSLATION_PAUSED,
+            JobState.ASSEMBLING,
+        )
+    ),
 ]
 
 
@@ -108,3 +118,13 @@ def test_pausing_and_failing_say_why_and_final_states_erase_the_keys() -> None:
 def test_a_row_in_an_unknown_combination_is_not_a_state() -> None:
     with pytest.raises(ValueError):
         lifecycle.state_from(JobStatus.COMPLETED, JobPhase.PLANNING)
+
+
+def test_cancelling_erases_the_keys_and_says_so() -> None:
+    job = job_in(JobState.TRANSLATION_PAUSED)
+    lifecycle.advance(job, Trigger.CANCELLED, "Cancelled by its owner.")
+    assert job.status == JobStatus.CANCELLED and job.status_detail == "Cancelled by its owner."
+    assert job.credentials is None and job.completed_at is None
+    assert lifecycle.state_of(job).final
+    for trigger in Trigger:  # nothing moves a cancelled job
+        assert not lifecycle.allows(job, trigger)

@@ -8,55 +8,20 @@ import json
 
 import pytest
 from sqlalchemy import func, select
+from translation_wire import auth, outbox_types, plan_key_of, planned, translated, upload
 
 from folio.contracts import (
     AssembleJob,
     AssemblySnapshot,
     CallRecord,
     JobAssembled,
-    JobPlanned,
     JobPlanningFailed,
     PlanJob,
-    PlannedSegment,
-    SegmentTranslated,
     SegmentTranslationFailed,
     TranslateSegment,
 )
-from folio.credentials import generate_key
-from folio.identity import IDENTITY_HEADER, Identity
 from folio.messaging import Envelope
-from folio_devstack.pytest_plugin import running_app
-from folio_translation.main import create_app
 from folio_translation.models import MESSAGING, Job, Segment
-from folio_translation.settings import TranslationSettings
-
-
-@pytest.fixture
-async def service(test_database, module_amqp_url, internal_public_key, tmp_path):
-    settings = TranslationSettings(
-        database_url=test_database.url("translation"),
-        rabbitmq_url=module_amqp_url,
-        storage_dir=tmp_path / "storage",
-        internal_token_public_key=internal_public_key,
-        credentials_key=generate_key(),
-        max_upload_bytes=64 * 1024,
-        dispatch_window=3,
-        outbox_poll_interval_s=0.2,
-    )
-    app = create_app(settings)
-    async with running_app(app) as client:
-        yield app, client
-
-
-def auth(signer, user_id: str = "alice", role: str = "user") -> dict[str, str]:
-    return {IDENTITY_HEADER: signer.sign(Identity(user_id=user_id, role=role))}
-
-
-def upload(name: str = "book.txt", body: bytes = b"One.\n\nTwo.\n\nThree.", **form):
-    return {
-        "files": {"file": (name, body, "text/plain")},
-        "data": {k: str(v) for k, v in form.items()},
-    }
 
 
 async def test_create_job_requires_an_identity(service):
@@ -123,7 +88,7 @@ async def test_a_job_is_created_with_its_plan_command_in_the_same_transaction(
             (
                 await session.execute(
                     select(MESSAGING.outbox.c.envelope).where(
-                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job["id"]
+                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job["id"])
                     )
                 )
             )
@@ -154,74 +119,6 @@ async def test_jobs_are_private_to_their_owner_and_admins(service, internal_sign
     assert "not completed yet" in early.json()["detail"]
     bad_id = await client.get("/api/v1/jobs/abc", headers=auth(internal_signer, "carol"))
     assert bad_id.status_code == 422
-
-
-def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: str = "") -> bytes:
-    """The worker's JobPlanned as it sends it: segments cite the stored plan by digest
-    (the ``salt`` gives the segments content no other test has)."""
-    return (
-        Envelope.wrap(
-            JobPlanned(
-                job_id=job_id,
-                segments=[
-                    PlannedSegment(
-                        index=i,
-                        source_text=f"source {i}{salt}",
-                        unit_count=units_per_segment,
-                        estimated_tokens=100,
-                        digest=f"digest-{i}{salt}",
-                    )
-                    for i in range(segments)
-                ],
-                plan_key=plan_key_of(job_id),
-            ),
-            producer="worker-service",
-        )
-        .model_dump_json()
-        .encode()
-    )
-
-
-def plan_key_of(job_id: int) -> str:
-    return f"jobs/{job_id}/plan/plan.json"
-
-
-def translated(job_id: int, index: int, text: str = "", fingerprint: str = "") -> bytes:
-    units = [f"T{index}a", f"T{index}b"]
-    return (
-        Envelope.wrap(
-            SegmentTranslated(
-                job_id=job_id,
-                segment_index=index,
-                translated_text=text or "\n\n".join(units),
-                unit_translations=units,
-                model="m",
-                fingerprint=fingerprint,
-                calls=[
-                    CallRecord(phase="translation", model="m", input_tokens=10, output_tokens=5)
-                ],
-            ),
-            producer="worker-service",
-        )
-        .model_dump_json()
-        .encode()
-    )
-
-
-async def outbox_types(database, job_id: int) -> list[str]:
-    async with database.transaction() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(MESSAGING.outbox.c.message_type)
-                    .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
-                    .order_by(MESSAGING.outbox.c.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    return list(rows)
 
 
 async def test_result_events_are_applied_exactly_once(service, internal_signer):
@@ -270,7 +167,7 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
             await session.execute(
                 select(MESSAGING.outbox.c.envelope)
                 .where(MESSAGING.outbox.c.message_type == AssembleJob.TYPE)
-                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
+                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
             )
         ).scalars()
     key = AssembleJob.model_validate(assemble["data"]).translations_key
@@ -401,7 +298,7 @@ async def test_commands_cite_the_stored_plan_instead_of_carrying_it(service, int
             await session.execute(
                 select(MESSAGING.outbox.c.envelope)
                 .where(MESSAGING.outbox.c.message_type == TranslateSegment.TYPE)
-                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
+                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
                 .order_by(MESSAGING.outbox.c.id)
             )
         ).scalars()
@@ -508,7 +405,9 @@ async def test_bad_job_options_get_clear_problems(
     assert detail_part in response.json()["detail"]
 
 
-async def test_user_keys_are_sealed_and_glossary_shapes_accepted(service, internal_signer):
+async def test_user_keys_are_sealed_and_glossary_shapes_accepted(
+    service, internal_signer, fake_llm_url
+):
     app, client = service
     for glossary in (
         '{"Gregor": "그레고르"}',
@@ -523,6 +422,7 @@ async def test_user_keys_are_sealed_and_glossary_shapes_accepted(service, intern
                 api_key="AIzaSECRET-key-123",
                 backup_api_keys='["AIzaBACKUP-456"]',
                 glossary_data=glossary,
+                api_base_url=fake_llm_url,  # its key is checked there, live
             ),
         )
         assert response.status_code == 200, response.text
@@ -532,7 +432,7 @@ async def test_user_keys_are_sealed_and_glossary_shapes_accepted(service, intern
             outbox = (
                 await session.execute(
                     select(MESSAGING.outbox.c.envelope).where(
-                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id
+                        MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id)
                     )
                 )
             ).scalar_one()
@@ -565,14 +465,15 @@ async def test_the_progress_stream_coalesces_progress_but_not_status(service, in
 
     response = await asyncio.wait_for(stream, timeout=30)
     assert response.headers["content-type"].startswith("text/event-stream")
-    sent = [
-        json.loads(line[len("data: ") :])
-        for line in response.text.splitlines()
-        if line.startswith("data: ")
-    ]
+    sent, kind = [], ""
+    for line in response.text.splitlines():
+        if line.startswith("event: "):
+            kind = line[len("event: ") :]
+        elif line.startswith("data: ") and kind == "job":
+            sent.append(json.loads(line[len("data: ") :]))
     assert sent[0]["status"] == "PENDING"
     assert "PROCESSING" in [s["status"] for s in sent]
     assert sent[-1]["status"] == "COMPLETED" and sent[-1]["progress"] == 100
     # Five changes of the job row while processing; progress-only ones within half a second
-    # of the last read are folded into the next read.
+    # of the last read are folded into the next read (segment events are sent apart).
     assert len([s for s in sent if 0 < s["progress"] < 100]) <= 1, sent

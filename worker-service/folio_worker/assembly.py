@@ -33,6 +33,8 @@ class Assembler:
         self.deps = deps
 
     async def assemble_job(self, command: AssembleJob, delivery: Delivery) -> None:
+        if await self.deps.control.is_cancelled(command.job_id):
+            return  # a cancelled (or deleted) job gets no output files
         try:
             outputs = await self._assemble(command)
             event: JobAssembled | JobAssemblyFailed = JobAssembled(

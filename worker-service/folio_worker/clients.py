@@ -51,9 +51,11 @@ class ClientFactory:
             if self.sealer is None:
                 raise CredentialsUnavailable("this worker cannot open user credentials")
             try:
-                return self.sealer.open(credentials)
+                config = self.sealer.open(credentials)
             except CredentialsError as exc:
                 raise CredentialsUnavailable("the job's credentials cannot be opened") from exc
+            # The same credentials may serve another model of the job (e.g. the analysis).
+            return config if model == config.model else config.model_copy(update={"model": model})
         s = self.settings
         try:
             return ProviderConfig(

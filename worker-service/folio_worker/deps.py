@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from folio.messaging import Publisher
 from folio.storage import BlobStorage
 from folio_worker.clients import ClientFactory
+from folio_worker.control import JobControl
 from folio_worker.engine.isolation import DocumentProcessor
 from folio_worker.plans import PlanStore
 from folio_worker.settings import WorkerSettings
@@ -19,6 +20,7 @@ class WorkerDeps:
     publisher: Publisher
     clients: ClientFactory
     documents: DocumentProcessor
+    control: JobControl = field(default_factory=JobControl)
     plans: PlanStore = field(init=False)
 
     def __post_init__(self) -> None:

@@ -3,7 +3,7 @@ construction (same command -> same result event id; cached model answers)."""
 
 from __future__ import annotations
 
-from folio.contracts import AssembleJob, PlanJob, TranslateSegment
+from folio.contracts import AssembleJob, JobCancelled, PlanJob, TranslateSegment
 from folio.messaging import Consumer, Delivery
 from folio_worker.assembly import Assembler
 from folio_worker.deps import WorkerDeps
@@ -11,8 +11,20 @@ from folio_worker.planning import Planner
 from folio_worker.translating import SegmentWorker
 
 
-def register(plan: Consumer, segment: Consumer, assemble: Consumer, deps: WorkerDeps) -> None:
+def register(
+    plan: Consumer,
+    segment: Consumer,
+    assemble: Consumer,
+    deps: WorkerDeps,
+    control: Consumer | None = None,
+) -> None:
     planner, segments, assembler = Planner(deps), SegmentWorker(deps), Assembler(deps)
+
+    if control is not None:
+
+        @control.on(JobCancelled)
+        async def job_cancelled(event: JobCancelled, delivery: Delivery) -> None:
+            await deps.control.cancel(event.job_id)
 
     @plan.on(PlanJob)
     async def plan_job(command: PlanJob, delivery: Delivery) -> None:

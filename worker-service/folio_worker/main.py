@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import FastAPI
 
 from folio.app import create_service_app
-from folio.messaging.topology import WORKER_ASSEMBLE, WORKER_PLAN, WORKER_SEGMENT
+from folio.egress import EgressPolicy
+from folio.messaging.topology import WORKER_ASSEMBLE, WORKER_CONTROL, WORKER_PLAN, WORKER_SEGMENT
 from folio.runtime import ServiceRuntime
 from folio.storage import LocalStorage
 from folio_worker import handlers
 from folio_worker.clients import ClientFactory
+from folio_worker.control import JobControl
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache, RedisCache
 from folio_worker.engine.isolation import DocumentProcessor
@@ -29,15 +33,15 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
     settings = settings or WorkerSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.publisher is not None
-    http = AiohttpTransport(timeout_s=settings.llm_timeout_s)
+    http = AiohttpTransport(timeout_s=settings.llm_timeout_s, egress=egress_policy(settings))
     runtime.on_shutdown(http.aclose)
     documents = DocumentProcessor(
         memory_limit_mb=settings.parse_memory_limit_mb, timeout_s=settings.parse_timeout_s
     )
     runtime.on_startup(documents.start)
     runtime.on_shutdown(documents.stop)
-    if settings.redis_url:
-        redis = connect_redis(settings.redis_url)
+    redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    if redis is not None:
         runtime.on_shutdown(redis.aclose)
         cache: MemoryCache | RedisCache = RedisCache(
             redis, prefix=f"{settings.redis_prefix}:llm-cache"
@@ -46,18 +50,38 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
         slots: ConcurrencyLimiter = RedisConcurrency(redis, prefix=f"{settings.redis_prefix}:slots")
     else:
         cache, limiter, slots = MemoryCache(), InProcessRateLimiter(), LocalConcurrency()
+    control = JobControl(redis, prefix=settings.redis_prefix)
+    runtime.on_startup(control.start)
+    runtime.on_shutdown(control.stop)
     clients = ClientFactory(settings, http, limiter, cache, slots)
     deps = WorkerDeps(
-        settings, LocalStorage(settings.storage_dir), runtime.publisher, clients, documents
+        settings,
+        LocalStorage(settings.storage_dir),
+        runtime.publisher,
+        clients,
+        documents,
+        control,
     )
     handlers.register(
         runtime.consumer(WORKER_PLAN, prefetch=settings.plan_prefetch),
         runtime.consumer(WORKER_SEGMENT, prefetch=settings.segment_prefetch),
         runtime.consumer(WORKER_ASSEMBLE, prefetch=settings.assemble_prefetch),
         deps,
+        control=runtime.consumer(WORKER_CONTROL, prefetch=16),
     )
     return create_service_app(
         runtime,
         title="Folio worker-service",
         description="Runs the translation engine for work commands; no public API.",
     )
+
+
+def egress_policy(settings: WorkerSettings) -> EgressPolicy:
+    """Where model calls may connect: the policy of the environment, plus the operator's
+    allow-list and the deployment's own provider."""
+    allowed = list(settings.egress_allowed_hosts)
+    if settings.llm_base_url:
+        host = urlsplit(settings.llm_base_url).hostname
+        if host:
+            allowed.append(host)
+    return EgressPolicy.for_environment(settings.environment, allowed)

@@ -22,6 +22,7 @@ from folio.messaging import Delivery
 from folio.storage import StorageError
 from folio_worker.books import document_fingerprint, read_book
 from folio_worker.clients import CredentialsUnavailable
+from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine import estimate
 from folio_worker.engine.analysis import AnalysisFailed, analyse_book, chunk_units
@@ -50,10 +51,14 @@ class Planner:
         self.settings = deps.settings
 
     async def plan_job(self, command: PlanJob, delivery: Delivery) -> None:
+        control = self.deps.control
+        if await control.is_cancelled(command.job_id):
+            return  # cancelled before planning started: nothing to do, nothing spent
         collector = CallCollector(phase="analysis", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
-            event = await self._plan(command, collector)
+            async with control.running(command.job_id):
+                event = await self._plan(command, collector)
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
             reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
             event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
@@ -63,6 +68,7 @@ class Planner:
             AnalysisFailed,
             CredentialsUnavailable,
             LLMError,
+            WorkCancelled,
         ) as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             log.info("job %s: planning failed: %s", command.job_id, reason)
@@ -138,7 +144,9 @@ class Planner:
                     ),
                     estimate=CostEstimate(analysis=guess),
                 )
-            caller = self.deps.clients.caller(command.model, command.credentials)
+            caller = self.deps.clients.caller(
+                command.analysis_model or command.model, command.credentials
+            )
             result = await analyse_book(
                 units,
                 caller=caller,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from folio.contracts import JobPlan, SegmentPlan, TranslateSegment
+from folio.contracts import JobGlossary, JobPlan, SegmentPlan, TranslateSegment
 from folio.storage import BlobStorage
+from folio_worker.engine.context import glossary_for
 
 KEPT_IN_MEMORY = 32  # plans of recent jobs
 
@@ -26,6 +27,7 @@ class PlanStore:
     def __init__(self, storage: BlobStorage) -> None:
         self.storage = storage
         self._recent: OrderedDict[str, JobPlan] = OrderedDict()
+        self._glossaries: OrderedDict[str, JobGlossary] = OrderedDict()
 
     async def save(self, plan: JobPlan) -> str:
         blob = await self.storage.put_bytes(
@@ -47,12 +49,36 @@ class PlanStore:
         return plan
 
     async def segment(self, command: TranslateSegment) -> SegmentPlan:
-        """The part of the plan the command cites, if it is the one the command names."""
+        """The part of the plan the command cites, if it is the one the command names;
+        with the terms of the edited glossary when the command cites one."""
         plan = await self.load(command.plan_key)
         entry = plan.segments.get(command.segment_index)
         if entry is None or plan.job_id != command.job_id or entry.digest() != command.digest:
             raise PlanUnavailable("the job's plan does not match this segment")
+        if command.glossary_key:
+            glossary = await self.glossary(command)
+            text = "\n\n".join(unit.text for unit in entry.units)
+            context = entry.context.model_copy(
+                update={"glossary": glossary_for(text, glossary.entries)}
+            )
+            entry = entry.model_copy(update={"context": context})
         return entry
+
+    async def glossary(self, command: TranslateSegment) -> JobGlossary:
+        """The edited glossary the command cites (kept with the recent plans)."""
+        key = command.glossary_key or ""
+        glossary = self._glossaries.get(key)
+        if glossary is None:
+            try:
+                glossary = JobGlossary.load(await self.storage.read_bytes(key))
+            except Exception as exc:
+                raise PlanUnavailable("the job's edited glossary is no longer available") from exc
+            self._glossaries[key] = glossary
+            while len(self._glossaries) > KEPT_IN_MEMORY:
+                self._glossaries.popitem(last=False)
+        if glossary.job_id != command.job_id or glossary.digest() != command.glossary_digest:
+            raise PlanUnavailable("the job's edited glossary does not match this segment")
+        return glossary
 
     def _remember(self, key: str, plan: JobPlan) -> None:
         self._recent[key] = plan

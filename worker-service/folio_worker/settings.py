@@ -32,6 +32,9 @@ class WorkerSettings(ServiceSettings):
     llm_timeout_s: float = 300.0
     llm_max_attempts: int = 6
     llm_max_concurrency_per_key: int = 64
+    # Hosts or networks (CIDR) model calls may reach although they are private (a
+    # self-hosted vLLM or Ollama). The deployment's own provider (llm_base_url) always may.
+    egress_allowed_hosts: list[str] = Field(default_factory=list)
     # Opens user keys sealed by translation-service.
     credentials_key: SecretStr | None = None
     # Shared state across worker replicas: RPM pacing and the response cache.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from folio.contracts import SegmentTranslated, SegmentTranslationFailed, TranslateSegment
 from folio.messaging import Delivery
 from folio_worker.clients import CredentialsUnavailable
+from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.translator import SegmentTranslator, UnitFailed
@@ -26,17 +27,21 @@ class SegmentWorker:
         self.settings = deps.settings
 
     async def translate_segment(self, command: TranslateSegment, delivery: Delivery) -> None:
+        control = self.deps.control
+        if await control.is_cancelled(command.job_id):
+            return  # the job was cancelled: its queued work is dropped, nothing is spent
         collector = CallCollector(phase="translation", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
-            work = SegmentWork.of(command, await self.deps.plans.segment(command))
-            caller = self.deps.clients.caller(command.model, command.credentials)
-            translator = SegmentTranslator(
-                caller,
-                attempts=self.settings.answer_attempts,
-                concurrency=self.settings.unit_concurrency,
-            )
-            translations = await translator.translate(work)
+            async with control.running(command.job_id):
+                work = SegmentWork.of(command, await self.deps.plans.segment(command))
+                caller = self.deps.clients.caller(command.model, command.credentials)
+                translator = SegmentTranslator(
+                    caller,
+                    attempts=self.settings.answer_attempts,
+                    concurrency=self.settings.unit_concurrency,
+                )
+                translations = await translator.translate(work)
             event: SegmentTranslated | SegmentTranslationFailed = SegmentTranslated(
                 job_id=command.job_id,
                 segment_index=command.segment_index,
@@ -56,7 +61,14 @@ class SegmentWorker:
                 calls=collector.records,
             )
             purpose = "translation-failed"
-        except (UnitFailed, LLMError, CredentialsUnavailable, PlanUnavailable) as exc:
+        except (
+            UnitFailed,
+            LLMError,
+            CredentialsUnavailable,
+            PlanUnavailable,
+            WorkCancelled,
+        ) as exc:
+            # A cancelled segment still reports the calls it made: they were paid for.
             event = SegmentTranslationFailed(
                 job_id=command.job_id,
                 segment_index=command.segment_index,

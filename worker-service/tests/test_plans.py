@@ -72,3 +72,30 @@ async def test_a_blob_of_another_contract_is_not_read_as_a_plan(tmp_path: Path) 
         JobPlan.load(await storage.read_bytes(blob.key))
     with pytest.raises(PlanUnavailable):
         await PlanStore(storage).load(blob.key)
+
+
+async def test_an_edited_glossary_replaces_the_plans_slice(tmp_path: Path) -> None:
+    """After ``POST /jobs/{id}/glossary`` commands cite the edit: the segment is translated
+    with the edited terms that occur in it, not with the slice planned before."""
+    from folio.contracts import JobGlossary
+
+    storage = LocalStorage(tmp_path)
+    store = PlanStore(storage)
+    key = await store.save(JobPlan(job_id=1, segments={0: entry(0)}))
+    edited = JobGlossary(
+        job_id=1,
+        entries=[
+            GlossaryEntry(term="Gregor", translation="그레고어", source="user"),
+            GlossaryEntry(term="Grete", translation="그레테", source="user"),  # not in it
+        ],
+    )
+    blob = await storage.put_bytes("jobs/1/glossary", edited.dump(), name="g1.json")
+    command = cites(key, 0, entry(0).digest()).model_copy(
+        update={"glossary_key": blob.key, "glossary_digest": edited.digest()}
+    )
+    segment = await PlanStore(storage).segment(command)
+    assert [(g.term, g.translation) for g in segment.context.glossary] == [("Gregor", "그레고어")]
+    assert segment.units == entry(0).units
+    stale = command.model_copy(update={"glossary_digest": "0" * 64})
+    with pytest.raises(PlanUnavailable, match="edited glossary"):
+        await store.segment(stale)

@@ -29,6 +29,7 @@ from folio.contracts.community import (
     PostDeleted,
     PostUpdated,
 )
+from folio.contracts.control import JobCancelled
 from folio.contracts.engine import (
     ENGINE_VERSION,
     CallRecord,
@@ -43,6 +44,7 @@ from folio.contracts.engine import (
     SpeechStyle,
     UnitPiece,
 )
+from folio.contracts.glossary import JobGlossary, glossary_digest
 from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
@@ -92,7 +94,9 @@ __all__ = [
     "GlossaryEntry",
     "JobAssembled",
     "JobAssemblyFailed",
+    "JobCancelled",
     "JobContext",
+    "JobGlossary",
     "JobPlan",
     "JobPlanned",
     "JobPlanningFailed",
@@ -124,5 +128,6 @@ __all__ = [
     "UserUpdated",
     "all_message_classes",
     "download_name",
+    "glossary_digest",
     "message_class",
 ]

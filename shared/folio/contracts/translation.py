@@ -82,6 +82,8 @@ class PlanJob(_JobWork):
     glossary_mode: str = "seed"  # "seed": analysis adds terms, user entries win; "replace"
     max_tokens: int | None = None
     spent_tokens: int = 0
+    # The model of the analysis pass (style, glossary, characters); the job's model if None.
+    analysis_model: str | None = None
 
 
 class TranslateSegment(_JobWork):
@@ -98,6 +100,10 @@ class TranslateSegment(_JobWork):
     style: NarrativeStyle = NarrativeStyle()
     previous_translation: str = ""  # strict continuity only
     fingerprint: str = ""
+    # A glossary edited after planning (folio.contracts.glossary.JobGlossary): the worker
+    # takes the segment's terms from it instead of the plan's slice.
+    glossary_key: str | None = None
+    glossary_digest: str | None = None
 
 
 class AssembleJob(_JobWork):

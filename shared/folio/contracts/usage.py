@@ -41,3 +41,8 @@ class UsageRecorded(Event):
     cached_input_tokens: int = Field(default=0, ge=0)
     images: int = Field(default=0, ge=0)
     recorded_at: datetime
+
+
+def usage_category(phase: str) -> UsageCategory:
+    """The dashboard group of a call's phase."""
+    return "illustration" if phase.startswith("illustration") else "translation"

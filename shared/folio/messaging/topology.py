@@ -26,6 +26,7 @@ from folio.contracts import (
     WORK_EXCHANGE,
     JobAssembled,
     JobAssemblyFailed,
+    JobCancelled,
     JobPlanned,
     JobPlanningFailed,
     JobPlanningPaused,
@@ -135,6 +136,9 @@ USER_EVENTS = QueueSpec(
     _events(UsageRecorded, *ANNOUNCEMENT_EVENTS),
 )
 
+# Workers learn that a job was cancelled (one replica records it where all of them look).
+WORKER_CONTROL = QueueSpec("worker-service.control", EVENTS_EXCHANGE, _events(JobCancelled))
+
 QUEUES: tuple[QueueSpec, ...] = (
     WORKER_PLAN,
     WORKER_SEGMENT,
@@ -142,6 +146,7 @@ QUEUES: tuple[QueueSpec, ...] = (
     TRANSLATION_EVENTS,
     COMMUNITY_EVENTS,
     USER_EVENTS,
+    WORKER_CONTROL,
 )
 
 

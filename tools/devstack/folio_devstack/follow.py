@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-TERMINAL = ("COMPLETED", "FAILED", "PAUSED")
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "PAUSED")
 
 
 async def job_updates(
@@ -18,8 +18,11 @@ async def job_updates(
         "GET", f"/api/v1/jobs/{job_id}/events", headers=headers, timeout=None
     ) as response:
         response.raise_for_status()
+        kind = ""
         async for line in response.aiter_lines():
-            if line.startswith("data: "):
+            if line.startswith("event: "):
+                kind = line[len("event: ") :]
+            elif line.startswith("data: ") and kind == "job":  # not status/segment events
                 job = json.loads(line[len("data: ") :])
                 yield job
                 if job["status"] in TERMINAL:

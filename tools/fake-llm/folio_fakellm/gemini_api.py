@@ -326,6 +326,12 @@ async def list_models(request: Request) -> JSONResponse:
 @router.get("/v1beta/models/{model}")
 async def get_model(model: str, request: Request) -> JSONResponse:
     engine = _engine(request)
+    key = _api_key(request)
+    error = engine.check_key(key) if key else None  # a key sent and not valid is refused
+    if error is not None:
+        status = http_status("gemini", error.kind)
+        engine.stats.count("gemini.models", str(status))
+        return error_response(status, error.message, retry_after=error.retry_after)
     if model not in engine.settings.model_list:
         engine.stats.count("gemini.models", "404")
         return error_response(404, f"models/{model} is not found for API version v1beta")

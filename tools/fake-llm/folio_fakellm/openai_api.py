@@ -17,7 +17,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from folio_fakellm._http import read_json
-from folio_fakellm.core import CallError, CallResult, Engine, ErrorKind, LLMCall, format_seconds
+from folio_fakellm.core import (
+    CallError,
+    CallResult,
+    Engine,
+    ErrorKind,
+    LLMCall,
+    format_seconds,
+    http_status,
+)
 from folio_fakellm.flavours import (
     FLAVOURS,
     Flavour,
@@ -359,10 +367,26 @@ def _model_entry(model: str) -> dict[str, Any]:
     return {"id": model, "object": "model", "created": 0, "owned_by": "folio-fake-llm"}
 
 
+def _refused_key(engine: Engine, request: Request, endpoint: str) -> JSONResponse | None:
+    """Like the real API, a key that is sent and not valid is refused (401/403/429), also
+    on the cheap model endpoints clients probe keys with."""
+    key = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    error = engine.check_key(key) if key else None
+    if error is None:
+        return None
+    status = http_status("openai", error.kind)
+    engine.stats.count(endpoint, str(status))
+    type_, code = _ERROR_TYPES[error.kind]
+    return error_response(status, error.message, type_, code, error.retry_after)
+
+
 @router.get("/v1/models")
 @router.get("/api/v1/models")
 async def list_models(request: Request) -> JSONResponse:
     engine = _engine(request)
+    refused = _refused_key(engine, request, "openai.models")
+    if refused is not None:
+        return refused
     engine.stats.count("openai.models", "ok")
     data = [_model_entry(m) for m in engine.settings.model_list]
     return JSONResponse({"object": "list", "data": data})
@@ -372,6 +396,9 @@ async def list_models(request: Request) -> JSONResponse:
 @router.get("/api/v1/models/{model}")
 async def get_model(model: str, request: Request) -> JSONResponse:
     engine = _engine(request)
+    refused = _refused_key(engine, request, "openai.models")
+    if refused is not None:
+        return refused
     if model not in engine.settings.model_list:
         engine.stats.count("openai.models", "404")
         return error_response(

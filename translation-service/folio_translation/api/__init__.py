@@ -3,11 +3,21 @@ no storage). One module per group of routes."""
 
 from fastapi import APIRouter
 
-from folio_translation.api import downloads, jobs, progress
+from folio_translation.api import (
+    content,
+    downloads,
+    glossary,
+    jobs,
+    progress,
+    schemas_export,
+)
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(jobs.router)
 router.include_router(progress.router)
 router.include_router(downloads.router)
+router.include_router(content.router)
+router.include_router(glossary.router)
+router.include_router(schemas_export.router)
 
 __all__ = ["router"]

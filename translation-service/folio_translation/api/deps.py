@@ -8,9 +8,19 @@ from fastapi import Depends, Request
 from pydantic import Field
 
 from folio.db import DbSession
-from folio_translation.service import JobProgress, JobService, OutputService
+from folio_translation.service import (
+    ContentService,
+    JobControl,
+    JobProgress,
+    JobService,
+    OutputService,
+)
+from folio_translation.service.export import ExportService
+from folio_translation.service.glossary import GlossaryService
+from folio_translation.service.logs import LogService
 from folio_translation.settings import TranslationSettings
 
+# Job ids are random integers below 2**53 (models.new_job_id); older ids are small.
 JobId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
@@ -18,8 +28,28 @@ def _jobs(request: Request, session: DbSession) -> JobService:
     return JobService(session, request.app.state.job_deps)
 
 
+def _control(request: Request, session: DbSession) -> JobControl:
+    return JobControl(session, request.app.state.job_deps)
+
+
+def _content(request: Request, session: DbSession) -> ContentService:
+    return ContentService(session, request.app.state.database)
+
+
 def _outputs(request: Request, session: DbSession) -> OutputService:
-    return OutputService(session, request.app.state.job_deps)
+    return OutputService(session, request.app.state.job_deps, request.app.state.database)
+
+
+def _export(request: Request, session: DbSession) -> ExportService:
+    return ExportService(session, request.app.state.database)
+
+
+def _logs(request: Request, session: DbSession) -> LogService:
+    return LogService(session, request.app.state.storage)
+
+
+def _glossary(request: Request, session: DbSession) -> GlossaryService:
+    return GlossaryService(session, request.app.state.job_deps)
 
 
 def _progress(request: Request) -> JobProgress:
@@ -31,6 +61,11 @@ def _settings(request: Request) -> TranslationSettings:
 
 
 Jobs = Annotated[JobService, Depends(_jobs)]
+Control = Annotated[JobControl, Depends(_control)]
+Content = Annotated[ContentService, Depends(_content)]
 Outputs = Annotated[OutputService, Depends(_outputs)]
+Export = Annotated[ExportService, Depends(_export)]
+Logs = Annotated[LogService, Depends(_logs)]
+Glossary = Annotated[GlossaryService, Depends(_glossary)]
 Progress = Annotated[JobProgress, Depends(_progress)]
 Settings = Annotated[TranslationSettings, Depends(_settings)]

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import TokenUsage
-from folio_translation.models import Job, Segment, SegmentStatus
+from folio_translation.models import Job, JobEvent, Segment, SegmentStatus
 
 # Internal columns no client reads (the analysed context, the user's inputs, sealed keys).
 HIDDEN_COLUMNS = frozenset({"context", "credentials", "style_input", "glossary_input"})
+
+
+def segment_event_data(
+    index: ColumnElement, translated: ColumnElement, total: ColumnElement, progress: ColumnElement
+) -> ColumnElement:
+    return func.jsonb_build_object(
+        "segment_index",
+        index,
+        "translated_segments",
+        translated,
+        "total_segments",
+        total,
+        "progress",
+        progress,
+    )
 
 
 class JobRepository:
@@ -38,6 +53,29 @@ class JobRepository:
         row = result.first()
         return dict(row._mapping) if row is not None else None
 
+    async def list_for_owner(self, owner_id: str, *, skip: int, limit: int) -> list[dict]:
+        """The owner's jobs, newest first, without the large internal columns."""
+        table = Job.__table__
+        result = await self.session.execute(
+            select(*(c for c in table.c if c.name not in HIDDEN_COLUMNS))
+            .where(table.c.owner_id == owner_id)
+            .order_by(table.c.created_at.desc(), table.c.id.desc())
+            .offset(skip)
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in result]
+
+    async def by_idempotency_key(self, owner_id: str, key: str) -> Job | None:
+        result = await self.session.exec(
+            select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == key)  # type: ignore[arg-type]
+        )
+        return result.scalars().first()  # type: ignore[attr-defined]
+
+    async def delete(self, job: Job) -> None:
+        """The job and what cascades with it (segments, events); usage rows stay, unlinked."""
+        await self.session.execute(delete(Job).where(Job.id == job.id))  # type: ignore[arg-type]
+        self.session.expunge(job)
+
     async def get_for_update(self, job_id: int) -> Job | None:
         result = await self.session.exec(
             select(Job)
@@ -51,15 +89,21 @@ class JobRepository:
         )
         return result.scalars().first()  # type: ignore[attr-defined]
 
-    async def count_translated(self, job_id: int, usage: TokenUsage) -> tuple[int, int, bool]:
-        """Count one more translated segment atomically: (translated, total, whether
-        segments are still waiting to be dispatched) after it."""
+    async def count_translated(
+        self, job_id: int, usage: TokenUsage, segment_index: int
+    ) -> tuple[int, int, bool]:
+        """Count one more translated segment atomically and record its ``segment`` event:
+        (translated, total, whether segments are still waiting to be dispatched) after it.
+
+        One statement: the job row's update numbers the event (under the row lock, so
+        events are numbered in commit order) and the event is inserted from it.
+        """
         waiting = (
             select(Segment.index)
             .where(Segment.job_id == job_id, Segment.status == SegmentStatus.PENDING)  # type: ignore[arg-type]
             .exists()
         )
-        result = await self.session.execute(
+        counted = (
             update(Job)
             .where(Job.id == job_id)  # type: ignore[arg-type]
             .values(
@@ -71,13 +115,63 @@ class JobRepository:
                 progress=func.least(
                     99, (Job.translated_segments + 1) * 100 / func.greatest(Job.total_segments, 1)
                 ),
+                event_seq=Job.event_seq + 1,
                 updated_at=datetime.now(UTC),
             )
-            .returning(Job.translated_segments, Job.total_segments, waiting)
+            .returning(
+                Job.id,
+                Job.event_seq,
+                Job.translated_segments,
+                Job.total_segments,
+                Job.progress,
+                waiting.label("waiting"),
+            )
+            .cte("counted")
+        )
+        recorded = (
+            insert(JobEvent)
+            .from_select(
+                ["job_id", "seq", "kind", "data"],
+                select(
+                    counted.c.id,
+                    counted.c.event_seq,
+                    literal("segment"),
+                    segment_event_data(
+                        literal(segment_index),
+                        counted.c.translated_segments,
+                        counted.c.total_segments,
+                        counted.c.progress,
+                    ),
+                ),
+            )
+            .cte("recorded")
+        )
+        result = await self.session.execute(
+            select(counted.c.translated_segments, counted.c.total_segments, counted.c.waiting)
+            .add_cte(recorded)
             .execution_options(synchronize_session=False)
         )
         translated, total, pending = result.one()
         return translated, total or 0, bool(pending)
+
+    def record_segment_event(self, job: Job, segment_index: int) -> None:
+        """A segment stored under the job's lock (e.g. from the memory): its event, numbered
+        on the locked row."""
+        assert job.id is not None
+        job.event_seq += 1
+        self.session.add(
+            JobEvent(
+                job_id=job.id,
+                seq=job.event_seq,
+                kind="segment",
+                data={
+                    "segment_index": segment_index,
+                    "translated_segments": job.translated_segments,
+                    "total_segments": job.total_segments,
+                    "progress": job.progress,
+                },
+            )
+        )
 
     @staticmethod
     def add_usage(job: Job, usage: TokenUsage, translated: int = 0) -> None:

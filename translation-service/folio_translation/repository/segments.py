@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import AssemblySegment, PlannedSegment
@@ -64,6 +65,44 @@ class SegmentRepository:
             for row in result
         ]
 
+    async def page(self, job_id: int, offset: int, limit: int) -> list[dict[str, Any]]:
+        """Segments in order, for the API (text and translation, no engine internals)."""
+        table = Segment.__table__
+        result = await self.session.execute(
+            select(
+                table.c.index,
+                table.c.source_text,
+                table.c.translated_text,
+                table.c.chapter_index,
+                table.c.chapter_title,
+                table.c.status,
+            )
+            .where(table.c.job_id == job_id)
+            .order_by(table.c.index)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in result]
+
+    async def count(self, job_id: int, *, translated: bool = False) -> int:
+        query = select(func.count()).select_from(Segment).where(Segment.job_id == job_id)  # type: ignore[arg-type]
+        if translated:
+            query = query.where(Segment.translated_text.is_not(None))  # type: ignore[union-attr]
+        return (await self.session.execute(query)).scalar_one()
+
+    async def stream(self, job_id: int, *columns: str) -> AsyncIterator[Any]:
+        """Rows of the job's segments in order, fetched in batches (a whole book's text is
+        never held at once)."""
+        table = Segment.__table__
+        result = await self.session.stream(
+            select(*(table.c[c] for c in columns))
+            .where(table.c.job_id == job_id)
+            .order_by(table.c.index)
+            .execution_options(yield_per=256)
+        )
+        async for row in result:
+            yield row
+
     async def states(self, job_id: int) -> list[tuple[int, str, int]]:
         """(index, status, estimated tokens) of every segment: what dispatching needs."""
         result = await self.session.execute(
@@ -106,14 +145,6 @@ class SegmentRepository:
             )
         )
         return result.scalar_one_or_none() or ""
-
-    async def translated_texts(self, job_id: int) -> list[str]:
-        result = await self.session.execute(
-            select(Segment.translated_text)
-            .where(Segment.job_id == job_id, Segment.translated_text.is_not(None))  # type: ignore[union-attr,arg-type]
-            .order_by(Segment.index)  # type: ignore[arg-type]
-        )
-        return [row[0] for row in result.all()]
 
     async def mark_dispatched(self, job_id: int, fingerprints: dict[int, str]) -> None:
         if not fingerprints:

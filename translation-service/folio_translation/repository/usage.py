@@ -8,6 +8,7 @@ from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import CallRecord
+from folio.contracts.usage import usage_category
 from folio_translation.models import UsageRecord
 
 
@@ -34,6 +35,7 @@ class UsageRepository:
                     "owner_id": owner_id,
                     "segment_index": segment_index,
                     "phase": call.phase,
+                    "category": usage_category(call.phase),
                     "model": call.model,
                     "key_id": call.key_id,
                     "input_tokens": call.input_tokens,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from folio.credentials import CredentialSealer
 from folio.messaging import Outbox
 from folio.storage import BlobStorage
+
+if TYPE_CHECKING:
+    from folio_translation.service.credentials import CredentialChecker
 
 
 @dataclass(frozen=True)
@@ -16,3 +20,5 @@ class JobDeps:
     sealer: CredentialSealer | None
     default_model: str
     dispatch_window: int = 16
+    # Checks a user's own provider (URLs and a live call) before a job is accepted.
+    checker: CredentialChecker | None = None

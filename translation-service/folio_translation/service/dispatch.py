@@ -54,7 +54,7 @@ class Dispatcher:
         self.deps = deps
         self.segments = SegmentRepository(session)
         self.memory = MemoryRepository(session)
-        self.usage = UsageLedger(session)
+        self.usage = UsageLedger(session, deps.outbox)
 
     async def advance(self, job: Job, fresh: Sequence[PlannedSegment] | None = None) -> None:
         """Dispatch what the window, the mode and the cap allow; assemble when all are in.
@@ -193,6 +193,8 @@ class Dispatcher:
             plan_key=job.plan_key,
             digest=work.digest,
             previous_translation=previous,
+            glossary_key=job.glossary_key,
+            glossary_digest=job.glossary_digest,
         )
         return command.model_copy(
             update={"fingerprint": fingerprint(_fingerprint_payload(command), model=job.model)}
@@ -214,7 +216,17 @@ def _over_cap(job: Job, tokens: int) -> bool:
 def _fingerprint_payload(command: TranslateSegment) -> dict:
     """The inputs that decide a segment's translation: not who asked, nor with which key,
     nor where the plan is stored (the digest names the segment's units and context)."""
+    unedited = {"glossary_digest"} if command.glossary_digest is None else set()
     return command.model_dump(
         mode="json",
-        exclude={"job_id", "segment_index", "credentials", "fingerprint", "model", "plan_key"},
+        exclude=unedited
+        | {
+            "job_id",
+            "segment_index",
+            "credentials",
+            "fingerprint",
+            "model",
+            "plan_key",
+            "glossary_key",  # its digest stays: another glossary is another translation
+        },
     )

@@ -1,28 +1,37 @@
-"""What users ask of their jobs: create one from an upload, resume a paused one."""
+"""What users ask of their jobs: create one from an upload, list and read them.
+
+Changing a job that exists (resume, cancel, delete) is :mod:`.job_control`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import GlossaryEntry, NarrativeStyle, PlanJob, ProviderConfig
-from folio.errors import Conflict, InvalidInput, TooLarge, UnsupportedType
+from folio.errors import InvalidInput, NotFound, TooLarge, UnsupportedType
 from folio.filenames import display_filename, extension
 from folio.identity import Identity
-from folio.storage import BlobTooLarge
+from folio.storage import BlobTooLarge, StorageError
 from folio_translation import lifecycle
-from folio_translation.lifecycle import JobState, Trigger
-from folio_translation.models import Job
+from folio_translation.models import Job, new_job_id
 from folio_translation.repository import JobRepository
 from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
-from folio_translation.service.dispatch import Dispatcher
 from folio_translation.service.usage import spent_tokens
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS = (".txt", ".text", ".md", ".markdown", ".docx", ".epub", ".pdf")
 MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE = 1000, 50000
+MAX_IDEMPOTENCY_KEY = 255
 
 
 @dataclass(frozen=True)
@@ -32,11 +41,54 @@ class JobOptions:
     source_language: str | None = None
     mode: str = "default"
     provider: ProviderConfig | None = None
+    # The model of the analysis pass when the user names one (style/glossary model).
+    analysis_model: str | None = None
     style: NarrativeStyle | None = None
     glossary: list[GlossaryEntry] = field(default_factory=list)
     glossary_mode: str = "seed"
     max_tokens: int | None = None
     bilingual: bool = False
+    validation_enabled: bool = False
+    quick_validation: bool = False
+    validation_sample_rate: int = 100  # percent, as the upstream stores it
+    post_edit_enabled: bool = False
+
+    def digest(self, filename: str) -> str:
+        """Names what was asked for (keys by their ids only), for Idempotency-Key reuse."""
+        values: dict[str, Any] = asdict(self)
+        provider = self.provider
+        values["provider"] = (
+            None
+            if provider is None
+            else {
+                **provider.model_dump(exclude={"api_keys", "service_account"}),
+                "keys": provider.key_ids(),
+            }
+        )
+        payload = json.dumps({"filename": filename, **values}, sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def plan_command(job: Job) -> PlanJob:
+    """The command that (re)plans a job, from what the job row holds."""
+    assert job.id is not None
+    return PlanJob(
+        job_id=job.id,
+        upload_key=job.upload_key,
+        filename=job.filename,
+        segment_size=job.segment_size,
+        target_language=job.target_language,
+        source_language=job.source_language,
+        model=job.model,
+        credentials=job.credentials,
+        mode=job.mode,  # type: ignore[arg-type]
+        style=NarrativeStyle.model_validate(job.style_input) if job.style_input else None,
+        glossary=[GlossaryEntry.model_validate(g) for g in job.glossary_input or []],
+        glossary_mode=job.glossary_mode,
+        max_tokens=job.max_tokens,
+        spent_tokens=spent_tokens(job),
+        analysis_model=job.analysis_model,
+    )
 
 
 class JobService:
@@ -45,8 +97,23 @@ class JobService:
         self.deps = deps
         self.jobs = JobRepository(session)
 
+    # -- reading ---------------------------------------------------------------------
+
     async def visible_job(self, identity: Identity, job_id: int) -> Job:
         return await visible_job(self.jobs, identity, job_id)
+
+    async def status_of(self, job_id: int) -> dict:
+        """The columns an anonymous poll may see (any job, by its unguessable id)."""
+        row = await self.jobs.public_view(job_id)
+        if row is None:
+            raise NotFound(f"Job {job_id} not found.")
+        return row
+
+    async def list_jobs(self, identity: Identity, skip: int, limit: int) -> list[dict]:
+        """The caller's own jobs, newest first (admins too see only their own here)."""
+        return await self.jobs.list_for_owner(identity.user_id, skip=skip, limit=limit)
+
+    # -- creating --------------------------------------------------------------------
 
     async def create_job(
         self,
@@ -56,6 +123,7 @@ class JobService:
         options: JobOptions,
         *,
         max_bytes: int,
+        idempotency_key: str | None = None,
     ) -> Job:
         filename = display_filename(raw_filename)
         ext = extension(filename)
@@ -71,10 +139,22 @@ class JobService:
             )
         if options.max_tokens is not None and options.max_tokens < 1:
             raise InvalidInput("max_tokens must be a positive number of tokens.")
+        key = (idempotency_key or "").strip() or None
+        if key is not None and (len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable()):
+            raise InvalidInput(
+                f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} printable characters."
+            )
+        digest = options.digest(filename)
+        if key is not None:
+            earlier = await self._earlier(identity, key, digest)
+            if earlier is not None:
+                return earlier  # a retry: the job the first request made
         credentials = None
         if options.provider is not None:
             if self.deps.sealer is None:
                 raise InvalidInput("This deployment does not accept user API keys.")
+            if self.deps.checker is not None:
+                await self.deps.checker.check(options.provider)
             credentials = self.deps.sealer.seal(options.provider)
         model = options.provider.model if options.provider else self.deps.default_model
         try:
@@ -82,69 +162,71 @@ class JobService:
         except BlobTooLarge as exc:
             raise TooLarge(f"The file is too large; the limit is {exc.limit} bytes.") from exc
         if blob.size == 0:
+            await self._discard(blob.key)
             raise InvalidInput("The uploaded file is empty.")
         initial = lifecycle.initial_state()
-        job = await self.jobs.add(
-            Job(
-                owner_id=identity.user_id,
-                filename=filename,
-                status=initial.status,
-                phase=initial.phase,
-                segment_size=options.segment_size,
-                target_language=options.target_language,
-                source_language=options.source_language,
-                mode=options.mode,
-                model=model,
-                max_tokens=options.max_tokens,
-                bilingual=options.bilingual,
-                credentials=credentials,
-                style_input=options.style.model_dump(mode="json") if options.style else None,
-                glossary_input=[g.model_dump(mode="json") for g in options.glossary] or None,
-                glossary_mode=options.glossary_mode,
-                upload_key=blob.key,
-                upload_size=blob.size,
-                upload_sha256=blob.sha256,
+        analysis_model = options.analysis_model if options.provider else None
+        job = Job(
+            owner_id=identity.user_id,
+            idempotency_key=key,
+            request_digest=digest,
+            filename=filename,
+            status=initial.status,
+            phase=initial.phase,
+            segment_size=options.segment_size,
+            target_language=options.target_language,
+            source_language=options.source_language,
+            mode=options.mode,
+            model=model,
+            max_tokens=options.max_tokens,
+            bilingual=options.bilingual,
+            credentials=credentials,
+            style_input=options.style.model_dump(mode="json") if options.style else None,
+            glossary_input=[g.model_dump(mode="json") for g in options.glossary] or None,
+            glossary_mode=options.glossary_mode,
+            upload_key=blob.key,
+            upload_size=blob.size,
+            upload_sha256=blob.sha256,
+            validation_enabled=options.validation_enabled,
+            quick_validation=options.quick_validation,
+            validation_sample_rate=options.validation_sample_rate,
+            post_edit_enabled=options.post_edit_enabled,
+            analysis_model=analysis_model,
+        )
+        stored = await self._insert(job, identity, key, digest)
+        if stored is not job:  # a concurrent request with the same key won
+            await self._discard(blob.key)
+            return stored
+        await self.deps.outbox.add(self.session, plan_command(job), correlation_id=f"job-{job.id}")
+        return job
+
+    async def _earlier(self, identity: Identity, key: str, digest: str) -> Job | None:
+        earlier = await self.jobs.by_idempotency_key(identity.user_id, key)
+        if earlier is not None and earlier.request_digest != digest:
+            raise InvalidInput(
+                "This Idempotency-Key was already used for an upload with other options; "
+                "use a new key for a new job."
             )
-        )
-        await self._request_plan(job)
-        return job
+        return earlier
 
-    async def resume(self, identity: Identity, job_id: int, max_tokens: int | None) -> Job:
-        await self.visible_job(identity, job_id)
-        job = await self.jobs.get_for_update(job_id)
-        assert job is not None
-        if not lifecycle.allows(job, Trigger.RESUMED):
-            raise Conflict(f"Only a paused job can be resumed; this one is {job.status}.")
-        if max_tokens is not None:
-            if max_tokens < 1:
-                raise InvalidInput("max_tokens must be a positive number of tokens.")
-            job.max_tokens = max_tokens
-        if lifecycle.advance(job, Trigger.RESUMED) is JobState.PLANNING:
-            await self._request_plan(job)  # it paused before the analysis
-        else:
-            await Dispatcher(self.session, self.deps).advance(job)
-        self.session.add(job)
-        return job
+    async def _insert(self, job: Job, identity: Identity, key: str | None, digest: str) -> Job:
+        """Insert the job; on a clash (the same Idempotency-Key committed meanwhile, or a
+        random id already taken) return the earlier job or try another id."""
+        for _ in range(3):
+            try:
+                async with self.session.begin_nested():
+                    await self.jobs.add(job)
+                return job
+            except IntegrityError:
+                if key is not None:
+                    earlier = await self._earlier(identity, key, digest)
+                    if earlier is not None:
+                        return earlier
+                job.id = new_job_id()
+        raise RuntimeError("could not store the job")
 
-    async def _request_plan(self, job: Job) -> None:
-        assert job.id is not None
-        await self.deps.outbox.add(
-            self.session,
-            PlanJob(
-                job_id=job.id,
-                upload_key=job.upload_key,
-                filename=job.filename,
-                segment_size=job.segment_size,
-                target_language=job.target_language,
-                source_language=job.source_language,
-                model=job.model,
-                credentials=job.credentials,
-                mode=job.mode,  # type: ignore[arg-type]
-                style=NarrativeStyle.model_validate(job.style_input) if job.style_input else None,
-                glossary=[GlossaryEntry.model_validate(g) for g in job.glossary_input or []],
-                glossary_mode=job.glossary_mode,
-                max_tokens=job.max_tokens,
-                spent_tokens=spent_tokens(job),
-            ),
-            correlation_id=f"job-{job.id}",
-        )
+    async def _discard(self, key: str) -> None:
+        try:
+            await self.deps.storage.delete(key)
+        except StorageError:
+            log.warning("could not delete the unused upload %s", key)

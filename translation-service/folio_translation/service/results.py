@@ -37,7 +37,7 @@ class ResultService:
         self.jobs = JobRepository(session)
         self.segments = SegmentRepository(session)
         self.memory = MemoryRepository(session)
-        self.usage = UsageLedger(session)
+        self.usage = UsageLedger(session, deps.outbox)
         self.dispatcher = Dispatcher(session, deps)
 
     async def _expecting(self, job_id: int, trigger: Trigger) -> Job | None:
@@ -49,10 +49,17 @@ class ResultService:
         return job
 
     async def on_job_planned(self, event: JobPlanned) -> None:
-        job = await self._expecting(event.job_id, Trigger.PLANNED)
+        job = await self.jobs.get_for_update(event.job_id)
         if job is None:
+            # Deleted while it was being planned: the plan has no job to serve.
+            await self.deps.storage.delete(event.plan_key)
             return
+        # The analysis was paid for, whether or not the job still wants its plan.
         await self.usage.charge(job, event.calls)
+        if not lifecycle.allows(job, Trigger.PLANNED):
+            log.info("job %s: planned ignored (the job is %s)", job.id, job.status)
+            self.session.add(job)
+            return
         if not event.segments:
             lifecycle.advance(job, Trigger.PLANNING_FAILED, "The book contains no text.")
             self.session.add(job)
@@ -85,11 +92,12 @@ class ResultService:
         self.session.add(job)
 
     async def on_planning_failed(self, event: JobPlanningFailed) -> None:
-        job = await self._expecting(event.job_id, Trigger.PLANNING_FAILED)
+        job = await self.jobs.get_for_update(event.job_id)
         if job is None:
             return
-        await self.usage.charge(job, event.calls)
-        lifecycle.advance(job, Trigger.PLANNING_FAILED, event.reason)
+        await self.usage.charge(job, event.calls)  # failed or cancelled, it was paid for
+        if lifecycle.allows(job, Trigger.PLANNING_FAILED):
+            lifecycle.advance(job, Trigger.PLANNING_FAILED, event.reason)
         self.session.add(job)
 
     async def on_segment_translated(self, event: SegmentTranslated) -> None:
@@ -108,7 +116,9 @@ class ResultService:
         if event.fingerprint and event.unit_translations:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
         await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
-        translated, total, waiting = await self.jobs.count_translated(event.job_id, event.usage)
+        translated, total, waiting = await self.jobs.count_translated(
+            event.job_id, event.usage, event.segment_index
+        )
         if waiting or translated >= total:
             # More to dispatch, or the last one in: the full (locked) bookkeeping.
             job = await self.jobs.get_for_update(event.job_id)

@@ -1,15 +1,21 @@
-"""What a job's model calls cost, and for whom: one usage row per call, and the job's
-totals (which the spending cap compares against). Answers served from a cache or the
-translation memory are recorded but cost nothing."""
+"""What a job's model calls cost, and for whom: one usage row per call (the upstream's
+``translation_usage_logs``, with its category), the job's totals (which the spending cap
+compares against), and a ``UsageRecorded`` event per model and phase of each batch of calls,
+through the outbox, for user-service's token-usage dashboard. Answers served from a cache
+or the translation memory are recorded but cost nothing (and are not published)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from folio.contracts import CallRecord, TokenUsage
+from folio.contracts import CallRecord, TokenUsage, UsageRecorded
 from folio.contracts.engine import usage_of
+from folio.contracts.usage import usage_category
+from folio.messaging import Outbox
 from folio_translation.models import Job
 from folio_translation.repository import JobRepository, UsageRepository
 
@@ -18,16 +24,59 @@ def spent_tokens(job: Job) -> int:
     return job.input_tokens + job.output_tokens + job.thinking_tokens
 
 
+def usage_events(job_id: int, owner_id: str, calls: Sequence[CallRecord]) -> list[UsageRecorded]:
+    """One event per (model, phase) of the billed calls."""
+    groups: dict[tuple[str, str], list[CallRecord]] = {}
+    for call in calls:
+        if not call.cached:
+            groups.setdefault((call.model, call.phase), []).append(call)
+    now = datetime.now(UTC)
+    return [
+        UsageRecorded(
+            usage_id=str(uuid.uuid4()),
+            user_id=owner_id,
+            job_id=job_id,
+            model=model,
+            category=usage_category(phase),
+            phase=phase,
+            calls=len(group),
+            input_tokens=sum(c.input_tokens for c in group),
+            # As providers bill them: reasoning tokens are output tokens.
+            output_tokens=sum(c.output_tokens + c.thinking_tokens for c in group),
+            thinking_tokens=sum(c.thinking_tokens for c in group),
+            recorded_at=now,
+        )
+        for (model, phase), group in groups.items()
+    ]
+
+
 class UsageLedger:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
         self.records = UsageRepository(session)
+        self.jobs = JobRepository(session)
+
+    async def _record(
+        self,
+        job_id: int,
+        owner_id: str,
+        calls: Sequence[CallRecord],
+        segment_index: int | None,
+    ) -> None:
+        await self.records.record_calls(job_id, owner_id, calls, segment_index)
+        await self.outbox.add_many(
+            self.session,
+            list(usage_events(job_id, owner_id, calls)),
+            correlation_id=f"job-{job_id}",
+        )
 
     async def charge(
         self, job: Job, calls: Sequence[CallRecord], segment_index: int | None = None
     ) -> None:
         """Record the calls and add them to the job's totals (the caller holds its lock)."""
         assert job.id is not None
-        await self.records.record_calls(job.id, job.owner_id, calls, segment_index)
+        await self._record(job.id, job.owner_id, calls, segment_index)
         JobRepository.add_usage(job, usage_of(calls))
 
     async def record(
@@ -35,7 +84,7 @@ class UsageLedger:
     ) -> None:
         """Record a translated segment's calls; its totals are counted with the segment
         (``JobRepository.count_translated``), without locking the job."""
-        await self.records.record_calls(job_id, owner_id, calls, segment_index)
+        await self._record(job_id, owner_id, calls, segment_index)
 
     async def remembered(self, job: Job, segment_index: int) -> None:
         """A segment served from the translation memory: one free call, one more done."""
@@ -44,3 +93,4 @@ class UsageLedger:
         await self.records.record_calls(job.id, job.owner_id, [call], segment_index)
         JobRepository.add_usage(job, TokenUsage(), translated=1)
         job.progress = min(99, job.translated_segments * 100 // max(job.total_segments or 0, 1))
+        self.jobs.record_segment_event(job, segment_index)
