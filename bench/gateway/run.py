@@ -1,0 +1,404 @@
+"""The gateway benchmark (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+
+from folio.identity import Identity, InternalTokenSigner
+from folio_devstack import infra
+from folio_devstack.cli import STATE_DIR, resolve_admin_url
+from folio_devstack.stack import Stack, StackConfig, free_port
+from folio_devstack.tokens import mint_dev_token
+
+TARGETS = ("direct", "gateway", "nginx")
+# wrk prints one JSON line at the end (its Lua ``done`` hook): counts and latency in µs.
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"duration_us":%d,"errors":%d,"non_2xx":%d,'
+    .. '"p50_us":%d,"p90_us":%d,"p99_us":%d,"mean_us":%.1f}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean))
+end
+"""
+# nginx as a plain reverse proxy: one worker (the gateway is one process too), a keep-alive
+# pool to the service, the default access log, buffering as shipped.
+NGINX_CONF = """
+{user}
+worker_processes 1;
+error_log {dir}/error.log warn;
+pid {dir}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+  access_log {dir}/access.log;
+  client_body_temp_path {dir}/client_body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  upstream service {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://service;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }}
+  }}
+}}
+"""
+
+
+@dataclass
+class Sample:
+    target: str
+    phase: str  # "load" (many connections) or "latency" (one connection)
+    round: int
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: int
+    non_2xx: int
+    cpu_ms_per_request: dict[str, float]
+
+
+def ensure_tools() -> None:
+    missing = [name for name in ("wrk", "nginx") if shutil.which(name) is None]
+    if missing and not infra._apt_install(*(["nginx-light"] if "nginx" in missing else []), "wrk"):
+        raise SystemExit(f"bench.gateway needs {', '.join(missing)} (apt-get install failed)")
+    for name in ("wrk", "nginx"):
+        if shutil.which(name) is None:
+            raise SystemExit(f"bench.gateway needs {name} on PATH")
+
+
+def _cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def _process_tree(pid: int) -> list[int]:
+    """A process and its children (nginx's workers, a server's reloader)."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            pids.extend(_process_tree(int(child)))
+    return pids
+
+
+class Nginx:
+    def __init__(self, upstream_port: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="folio-bench-nginx-"))
+        self.port = free_port()
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf = NGINX_CONF.format(
+            user=user, dir=self.dir, upstream_port=upstream_port, port=self.port
+        )
+        (self.dir / "nginx.conf").write_text(conf)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not infra.port_open("127.0.0.1", self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                errors = self.dir / "error.log"
+                log = errors.read_text() if errors.exists() else ""
+                raise SystemExit(f"nginx did not start: {log[-2000:]}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_wrk(
+    url: str, headers: dict[str, str], *, connections: int, duration_s: float, script: Path
+) -> dict:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{int(duration_s)}s", "-s", str(script)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    result = subprocess.run(
+        [*command, url], capture_output=True, text=True, timeout=duration_s + 60, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+async def _wait_healthy(urls: list[str], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(timeout=2) as client:
+        for url in urls:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(url)).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{url} not healthy after {timeout_s}s")
+                await asyncio.sleep(0.2)
+
+
+async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
+    run = uuid.uuid4().hex[:8]
+    vhost = f"folio-bench-{run}"
+    amqp = (
+        f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
+        if infra.ensure_vhost(vhost)
+        else "amqp://guest:guest@127.0.0.1:5672/"
+    )
+    config = StackConfig.with_free_ports(
+        state_dir=Path(tempfile.mkdtemp(prefix="folio-bench-gateway-")),
+        database=f"folio_bench_{run}",
+        admin_url=admin_url,
+        amqp_url=amqp,
+        secrets_dir=STATE_DIR,
+        redis_url="redis://127.0.0.1:6379/0" if redis else None,
+        redis_prefix=f"folio-bench-{run}",
+        log_format="json",
+    )
+    gateway_env = {
+        # The bench measures the cost of rate limiting, not its refusals.
+        "FOLIO_RATE_LIMITS": json.dumps({"default": {"user": "10000000/minute"}}),
+    }
+    if args.redis and redis:
+        gateway_env["FOLIO_REDIS_URL"] = "redis://127.0.0.1:6379/0"
+        gateway_env["FOLIO_REDIS_PREFIX"] = f"folio-bench-{run}"
+    config.service_env = {"gateway": gateway_env}
+    stack = Stack(config)
+    nginx = Nginx(config.ports["translation-service"])
+    samples: list[Sample] = []
+    script = config.state_dir / "report.lua"
+    script.write_text(WRK_SCRIPT)
+    try:
+        await infra.wait_for_amqp(amqp)
+        await stack.prepare_database()
+        for name in ("translation-service", "gateway"):
+            stack.start_process(name)
+        await _wait_healthy(
+            [config.url("translation-service") + "/readyz", config.url("gateway") + "/healthz"]
+        )
+        nginx.start()
+        user = f"bench-{run}"
+        token = mint_dev_token(STATE_DIR, user, ttl_s=6 * 3600)
+        signer = InternalTokenSigner(
+            stack.secrets.internal_private_pem,
+            issuer="folio-gateway",
+            audience="folio-internal",
+            ttl_s=6 * 3600,
+        )
+        internal = signer.sign(Identity(user_id=user, email=f"{user}@example.invalid", name=user))
+        async with httpx.AsyncClient(timeout=30) as client:
+            created = await client.post(
+                config.url("gateway") + "/api/v1/jobs",
+                headers={"Authorization": f"Bearer {token}"},
+                files={"file": ("bench.txt", b"One short book.\n\nTwo paragraphs.", "text/plain")},
+            )
+            created.raise_for_status()
+        path = f"/api/v1/jobs/{created.json()['id']}"
+        targets = {
+            "direct": (config.url("translation-service"), {"X-Folio-Identity": internal}),
+            "gateway": (config.url("gateway"), {"Authorization": f"Bearer {token}"}),
+            "nginx": (f"http://127.0.0.1:{nginx.port}", {"X-Folio-Identity": internal}),
+        }
+        pids = {
+            "service": _process_tree(stack.processes["translation-service"].pid),
+            "gateway": _process_tree(stack.processes["gateway"].pid),
+            "nginx": _process_tree(nginx.process.pid) if nginx.process else [],
+        }
+        async with httpx.AsyncClient(timeout=10) as client:
+            for base, headers in targets.values():
+                response = await client.get(base + path, headers=headers)
+                if response.status_code != 200:
+                    raise SystemExit(f"{base}{path}: {response.status_code} {response.text}")
+        # Warm every path (connection pools, caches) before measuring.
+        for base, headers in targets.values():
+            run_wrk(base + path, headers, connections=args.connections, duration_s=2, script=script)
+        phases = [("load", args.connections), ("latency", 1)]
+        ticks = os.sysconf("SC_CLK_TCK")
+        for round_ in range(args.rounds):
+            order = TARGETS[round_ % 3 :] + TARGETS[: round_ % 3]
+            for phase, connections in phases:
+                for target in order:
+                    base, headers = targets[target]
+                    before = {name: _cpu_ticks(p) for name, p in pids.items()}
+                    report = run_wrk(
+                        base + path,
+                        headers,
+                        connections=connections,
+                        duration_s=args.duration,
+                        script=script,
+                    )
+                    after = {name: _cpu_ticks(p) for name, p in pids.items()}
+                    count = max(report["requests"], 1)
+                    sample = Sample(
+                        target=target,
+                        phase=phase,
+                        round=round_ + 1,
+                        rps=report["requests"] / (report["duration_us"] / 1e6),
+                        p50_ms=report["p50_us"] / 1000,
+                        p90_ms=report["p90_us"] / 1000,
+                        p99_ms=report["p99_us"] / 1000,
+                        errors=report["errors"],
+                        non_2xx=report["non_2xx"],
+                        cpu_ms_per_request={
+                            name: round((after[name] - before[name]) / ticks * 1000 / count, 3)
+                            for name in pids
+                        },
+                    )
+                    samples.append(sample)
+                    print(
+                        f"round {sample.round} {phase:>7} {target:>7}: {sample.rps:8.0f} req/s, "
+                        f"p50 {sample.p50_ms:6.2f} ms, p99 {sample.p99_ms:6.2f} ms, "
+                        f"errors {sample.errors + sample.non_2xx}, CPU ms/request "
+                        f"{sample.cpu_ms_per_request}, load {os.getloadavg()[0]:.2f}",
+                        flush=True,
+                    )
+    finally:
+        nginx.stop()
+        stack.stop()
+        infra.delete_vhost(vhost)
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{config.database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+    return summarise(samples, args)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def _spread(values: list[float]) -> list[float]:
+    return [round(min(values), 3), round(max(values), 3)] if values else []
+
+
+def summarise(samples: list[Sample], args: argparse.Namespace) -> dict:
+    def of(target: str, phase: str) -> list[Sample]:
+        return [s for s in samples if s.target == target and s.phase == phase]
+
+    rounds = sorted({s.round for s in samples})
+
+    def per_round(phase: str, fn) -> list[float]:  # type: ignore[no-untyped-def]
+        values = []
+        for r in rounds:
+            by = {s.target: s for s in samples if s.round == r and s.phase == phase}
+            if set(TARGETS) <= set(by):
+                values.append(fn(by))
+        return values
+
+    ratio_direct = per_round("load", lambda b: b["gateway"].rps / b["direct"].rps)
+    ratio_nginx = per_round("load", lambda b: b["gateway"].rps / b["nginx"].rps)
+    p50_added = per_round("latency", lambda b: b["gateway"].p50_ms - b["direct"].p50_ms)
+    p99_added = per_round("latency", lambda b: b["gateway"].p99_ms - b["direct"].p99_ms)
+    nginx_p50_added = per_round("latency", lambda b: b["nginx"].p50_ms - b["direct"].p50_ms)
+    load_p50_added = per_round("load", lambda b: b["gateway"].p50_ms - b["direct"].p50_ms)
+    summary: dict = {
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "rounds": len(rounds),
+    }
+    for target in TARGETS:
+        summary[f"rps_{target}"] = round(_median([s.rps for s in of(target, "load")]), 1)
+    summary.update(
+        rps_gateway_to_direct=round(_median(ratio_direct), 3),
+        rps_gateway_to_direct_spread=_spread(ratio_direct),
+        rps_gateway_to_nginx=round(_median(ratio_nginx), 3),
+        rps_gateway_to_nginx_spread=_spread(ratio_nginx),
+        p50_added_ms=round(_median(p50_added), 3),
+        p50_added_ms_spread=_spread(p50_added),
+        p99_added_ms=round(_median(p99_added), 3),
+        p99_added_ms_spread=_spread(p99_added),
+        nginx_p50_added_ms=round(_median(nginx_p50_added), 3),
+        p50_added_ms_under_load=round(_median(load_p50_added), 3),
+    )
+    for target in TARGETS:
+        for phase in ("load", "latency"):
+            group = of(target, phase)
+            summary[f"{phase}_{target}"] = {
+                "rps": _spread([s.rps for s in group]),
+                "p50_ms": round(_median([s.p50_ms for s in group]), 3),
+                "p99_ms": round(_median([s.p99_ms for s in group]), 3),
+                "cpu_ms_per_request": {
+                    name: round(_median([s.cpu_ms_per_request[name] for s in group]), 3)
+                    for name in (group[0].cpu_ms_per_request if group else {})
+                },
+            }
+    if args.output:
+        path = Path(args.output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"summary": summary, "samples": [asdict(s) for s in samples]}, indent=2)
+        )
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.gateway", description=__doc__)
+    parser.add_argument("--connections", type=int, default=16, help="connections in the load phase")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (medians are reported)")
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="share the gateway's rate limits through Redis (as several replicas would)",
+    )
+    parser.add_argument("--output", default="bench/results/gateway.json")
+    args = parser.parse_args()
+    ensure_tools()
+    infra.ensure_postgres()
+    infra.ensure_rabbitmq()
+    redis = infra.ensure_redis()
+    summary = asyncio.run(bench(args, resolve_admin_url(STATE_DIR), redis))
+    print(
+        json.dumps(
+            {
+                key: summary[key]
+                for key in (
+                    "rps_direct",
+                    "rps_gateway",
+                    "rps_nginx",
+                    "p50_added_ms",
+                    "p99_added_ms",
+                    "rps_gateway_to_direct",
+                    "rps_gateway_to_nginx",
+                )
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
