@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -174,3 +175,24 @@ async def test_healthz_never_depends_on_the_services(keys, tmp_path):
             assert response.headers["content-type"] == "application/problem+json"
     finally:
         process.stop()
+
+
+async def test_a_broken_answer_is_a_502():
+    async def nonsense(reader, writer) -> None:  # type: ignore[no-untyped-def]
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"SPEAK FRIEND AND ENTER\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(nonsense, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    upstreams = Upstreams({"svc": f"http://127.0.0.1:{port}"})
+    try:
+        with pytest.raises(UpstreamFailure) as failure:
+            await upstreams.send(
+                upstreams.by_name["svc"], "POST", "/x", "", [], None, upstreams.timeout(2)
+            )
+        assert failure.value.status == 502 and failure.value.kind == "bad_gateway"
+    finally:
+        await upstreams.close()
+        server.close()
