@@ -15,7 +15,18 @@ wrk calls ``GET /api/v1/jobs/{id}`` for a fixed time on each path:
   internal identity, applies the rate limit and proxies);
 * through nginx, passing the same internal identity header.
 
-A load phase (``--connections``, 16 by default) measures throughput; a latency phase (one
-connection) measures what each hop adds to one request when nothing queues. The script
-prints every round, then medians and spreads, and ends with one JSON line.
+Each round has a load phase and a latency phase:
+
+* load: wrk with ``--connections`` (16) for ``--duration`` seconds per target measures
+  throughput (and the CPU each process spent per request). The gateway's ratios to direct
+  and to nginx are taken within each round, then the median over rounds is reported.
+* latency: one keep-alive connection per target, one request at a time, the targets
+  taking turns request by request (``--latency-requests`` each), so that what else runs on
+  the machine slows all three alike. ``p50_added_ms`` is the gateway's median minus the
+  direct median over all rounds (likewise p99): what the hop adds to one request when
+  nothing queues. (Under saturating load, latency is just concurrency over throughput.)
+
+The script prints every round, then ends with one JSON line; the full report goes to
+``bench/results/gateway.json``. The gateway keeps its rate limits in process, as one
+replica does; ``--redis`` shares them through Redis, as replicas do.
 """

@@ -68,17 +68,62 @@ http {{
 
 
 @dataclass
-class Sample:
+class LoadSample:
+    """One wrk run against one target (throughput at ``--connections``)."""
+
     target: str
-    phase: str  # "load" (many connections) or "latency" (one connection)
     round: int
     rps: float
     p50_ms: float
-    p90_ms: float
     p99_ms: float
     errors: int
     non_2xx: int
     cpu_ms_per_request: dict[str, float]
+
+
+@dataclass
+class LatencySample:
+    """One round of the latency probe: per target, every request's time in ms."""
+
+    round: int
+    times_ms: dict[str, list[float]]
+
+
+class KeepAliveProbe:
+    """One keep-alive connection sending one request at a time: what a single request
+    costs on each path when nothing queues. The targets take turns request by request, so
+    whatever else runs on the machine slows all three alike."""
+
+    def __init__(self, base: str, path: str, headers: dict[str, str]) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        self.request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def get(self) -> float:
+        assert self.reader is not None and self.writer is not None
+        started = time.perf_counter()
+        self.writer.write(self.request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        elapsed = time.perf_counter() - started
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise SystemExit(f"probe got {head[:40]!r}")
+        return elapsed * 1000
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def ensure_tools() -> None:
@@ -184,21 +229,22 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
         admin_url=admin_url,
         amqp_url=amqp,
         secrets_dir=STATE_DIR,
-        redis_url="redis://127.0.0.1:6379/0" if redis else None,
+        # One gateway: its rate limits in process, unless --redis shares them as replicas do.
+        redis_url="redis://127.0.0.1:6379/0" if args.redis and redis else None,
         redis_prefix=f"folio-bench-{run}",
         log_format="json",
     )
-    gateway_env = {
-        # The bench measures the cost of rate limiting, not its refusals.
-        "FOLIO_RATE_LIMITS": json.dumps({"default": {"user": "10000000/minute"}}),
+    config.service_env = {
+        "gateway": {
+            # The bench measures what rate limiting costs, not its refusals.
+            "FOLIO_RATE_LIMITS": json.dumps({"default": {"user": "10000000/minute"}}),
+            "FOLIO_RATE_LIMIT_SCALE": "1",
+        }
     }
-    if args.redis and redis:
-        gateway_env["FOLIO_REDIS_URL"] = "redis://127.0.0.1:6379/0"
-        gateway_env["FOLIO_REDIS_PREFIX"] = f"folio-bench-{run}"
-    config.service_env = {"gateway": gateway_env}
     stack = Stack(config)
     nginx = Nginx(config.ports["translation-service"])
-    samples: list[Sample] = []
+    load_samples: list[LoadSample] = []
+    latency_samples: list[LatencySample] = []
     script = config.state_dir / "report.lua"
     script.write_text(WRK_SCRIPT)
     try:
@@ -245,46 +291,63 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
         # Warm every path (connection pools, caches) before measuring.
         for base, headers in targets.values():
             run_wrk(base + path, headers, connections=args.connections, duration_s=2, script=script)
-        phases = [("load", args.connections), ("latency", 1)]
+        probes = {
+            name: KeepAliveProbe(base, path, headers) for name, (base, headers) in targets.items()
+        }
+        for probe in probes.values():
+            await probe.open()
         ticks = os.sysconf("SC_CLK_TCK")
         for round_ in range(args.rounds):
             order = TARGETS[round_ % 3 :] + TARGETS[: round_ % 3]
-            for phase, connections in phases:
+            for target in order:
+                base, headers = targets[target]
+                before = {name: _cpu_ticks(p) for name, p in pids.items()}
+                report = run_wrk(
+                    base + path,
+                    headers,
+                    connections=args.connections,
+                    duration_s=args.duration,
+                    script=script,
+                )
+                after = {name: _cpu_ticks(p) for name, p in pids.items()}
+                count = max(report["requests"], 1)
+                sample = LoadSample(
+                    target=target,
+                    round=round_ + 1,
+                    rps=report["requests"] / (report["duration_us"] / 1e6),
+                    p50_ms=report["p50_us"] / 1000,
+                    p99_ms=report["p99_us"] / 1000,
+                    errors=report["errors"],
+                    non_2xx=report["non_2xx"],
+                    cpu_ms_per_request={
+                        name: round((after[name] - before[name]) / ticks * 1000 / count, 3)
+                        for name in pids
+                    },
+                )
+                load_samples.append(sample)
+                print(
+                    f"round {sample.round} load {target:>7}: {sample.rps:7.0f} req/s, "
+                    f"p50 {sample.p50_ms:6.2f} ms, p99 {sample.p99_ms:6.2f} ms, "
+                    f"errors {sample.errors + sample.non_2xx}, CPU ms/request "
+                    f"{sample.cpu_ms_per_request}, load {os.getloadavg()[0]:.2f}",
+                    flush=True,
+                )
+            times: dict[str, list[float]] = {name: [] for name in TARGETS}
+            for _ in range(args.latency_requests):
                 for target in order:
-                    base, headers = targets[target]
-                    before = {name: _cpu_ticks(p) for name, p in pids.items()}
-                    report = run_wrk(
-                        base + path,
-                        headers,
-                        connections=connections,
-                        duration_s=args.duration,
-                        script=script,
-                    )
-                    after = {name: _cpu_ticks(p) for name, p in pids.items()}
-                    count = max(report["requests"], 1)
-                    sample = Sample(
-                        target=target,
-                        phase=phase,
-                        round=round_ + 1,
-                        rps=report["requests"] / (report["duration_us"] / 1e6),
-                        p50_ms=report["p50_us"] / 1000,
-                        p90_ms=report["p90_us"] / 1000,
-                        p99_ms=report["p99_us"] / 1000,
-                        errors=report["errors"],
-                        non_2xx=report["non_2xx"],
-                        cpu_ms_per_request={
-                            name: round((after[name] - before[name]) / ticks * 1000 / count, 3)
-                            for name in pids
-                        },
-                    )
-                    samples.append(sample)
-                    print(
-                        f"round {sample.round} {phase:>7} {target:>7}: {sample.rps:8.0f} req/s, "
-                        f"p50 {sample.p50_ms:6.2f} ms, p99 {sample.p99_ms:6.2f} ms, "
-                        f"errors {sample.errors + sample.non_2xx}, CPU ms/request "
-                        f"{sample.cpu_ms_per_request}, load {os.getloadavg()[0]:.2f}",
-                        flush=True,
-                    )
+                    times[target].append(await probes[target].get())
+            latency_samples.append(LatencySample(round_ + 1, times))
+            print(
+                f"round {round_ + 1} one at a time (p50 / p99): "
+                + ", ".join(
+                    f"{t} {_percentile(times[t], 50):.2f} / {_percentile(times[t], 99):.2f} ms"
+                    for t in TARGETS
+                )
+                + f", load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+        for probe in probes.values():
+            await probe.close()
     finally:
         nginx.stop()
         stack.stop()
@@ -294,73 +357,94 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
             await conn.execute(f'DROP DATABASE IF EXISTS "{config.database}" WITH (FORCE)')
         finally:
             await conn.close()
-    return summarise(samples, args)
+    return summarise(load_samples, latency_samples, args)
 
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
+def _percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
 def _spread(values: list[float]) -> list[float]:
     return [round(min(values), 3), round(max(values), 3)] if values else []
 
 
-def summarise(samples: list[Sample], args: argparse.Namespace) -> dict:
-    def of(target: str, phase: str) -> list[Sample]:
-        return [s for s in samples if s.target == target and s.phase == phase]
+def summarise(
+    load: list[LoadSample], latency: list[LatencySample], args: argparse.Namespace
+) -> dict:
+    rounds = sorted({s.round for s in load})
+    by_round = {r: {s.target: s for s in load if s.round == r} for r in rounds}
+    ratio_direct = [b["gateway"].rps / b["direct"].rps for b in by_round.values()]
+    ratio_nginx = [b["gateway"].rps / b["nginx"].rps for b in by_round.values()]
+    pooled = {t: [ms for sample in latency for ms in sample.times_ms[t]] for t in TARGETS}
 
-    rounds = sorted({s.round for s in samples})
+    def added(target: str, pct: float, samples: list[LatencySample]) -> float:
+        return _percentile([ms for s in samples for ms in s.times_ms[target]], pct) - _percentile(
+            [ms for s in samples for ms in s.times_ms["direct"]], pct
+        )
 
-    def per_round(phase: str, fn) -> list[float]:  # type: ignore[no-untyped-def]
-        values = []
-        for r in rounds:
-            by = {s.target: s for s in samples if s.round == r and s.phase == phase}
-            if set(TARGETS) <= set(by):
-                values.append(fn(by))
-        return values
-
-    ratio_direct = per_round("load", lambda b: b["gateway"].rps / b["direct"].rps)
-    ratio_nginx = per_round("load", lambda b: b["gateway"].rps / b["nginx"].rps)
-    p50_added = per_round("latency", lambda b: b["gateway"].p50_ms - b["direct"].p50_ms)
-    p99_added = per_round("latency", lambda b: b["gateway"].p99_ms - b["direct"].p99_ms)
-    nginx_p50_added = per_round("latency", lambda b: b["nginx"].p50_ms - b["direct"].p50_ms)
-    load_p50_added = per_round("load", lambda b: b["gateway"].p50_ms - b["direct"].p50_ms)
+    per_round_p50 = [added("gateway", 50, [s]) for s in latency]
     summary: dict = {
         "connections": args.connections,
         "duration_s": args.duration,
         "rounds": len(rounds),
+        "latency_requests_per_round": args.latency_requests,
+        "load_average_at_end": round(os.getloadavg()[0], 2),
     }
     for target in TARGETS:
-        summary[f"rps_{target}"] = round(_median([s.rps for s in of(target, "load")]), 1)
+        rps = [s.rps for s in load if s.target == target]
+        summary[f"rps_{target}"] = round(_median(rps), 1)
+        summary[f"rps_{target}_spread"] = _spread(rps)
     summary.update(
         rps_gateway_to_direct=round(_median(ratio_direct), 3),
         rps_gateway_to_direct_spread=_spread(ratio_direct),
         rps_gateway_to_nginx=round(_median(ratio_nginx), 3),
         rps_gateway_to_nginx_spread=_spread(ratio_nginx),
-        p50_added_ms=round(_median(p50_added), 3),
-        p50_added_ms_spread=_spread(p50_added),
-        p99_added_ms=round(_median(p99_added), 3),
-        p99_added_ms_spread=_spread(p99_added),
-        nginx_p50_added_ms=round(_median(nginx_p50_added), 3),
-        p50_added_ms_under_load=round(_median(load_p50_added), 3),
+        p50_added_ms=round(added("gateway", 50, latency), 3),
+        p50_added_ms_spread=_spread(per_round_p50),
+        p99_added_ms=round(added("gateway", 99, latency), 3),
+        nginx_p50_added_ms=round(added("nginx", 50, latency), 3),
+        nginx_p99_added_ms=round(added("nginx", 99, latency), 3),
     )
     for target in TARGETS:
-        for phase in ("load", "latency"):
-            group = of(target, phase)
-            summary[f"{phase}_{target}"] = {
-                "rps": _spread([s.rps for s in group]),
-                "p50_ms": round(_median([s.p50_ms for s in group]), 3),
-                "p99_ms": round(_median([s.p99_ms for s in group]), 3),
-                "cpu_ms_per_request": {
-                    name: round(_median([s.cpu_ms_per_request[name] for s in group]), 3)
-                    for name in (group[0].cpu_ms_per_request if group else {})
-                },
-            }
+        group = [s for s in load if s.target == target]
+        summary[f"{target}_under_load"] = {
+            "p50_ms": round(_median([s.p50_ms for s in group]), 3),
+            "p99_ms": round(_median([s.p99_ms for s in group]), 3),
+            "cpu_ms_per_request": {
+                name: round(_median([s.cpu_ms_per_request[name] for s in group]), 3)
+                for name in (group[0].cpu_ms_per_request if group else {})
+            },
+        }
+        summary[f"{target}_one_at_a_time"] = {
+            "p50_ms": round(_percentile(pooled[target], 50), 3),
+            "p99_ms": round(_percentile(pooled[target], 99), 3),
+        }
     if args.output:
         path = Path(args.output)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
-            json.dumps({"summary": summary, "samples": [asdict(s) for s in samples]}, indent=2)
+            json.dumps(
+                {
+                    "summary": summary,
+                    "load": [asdict(s) for s in load],
+                    "latency": [
+                        {
+                            t: {"p50_ms": _percentile(v, 50), "p99_ms": _percentile(v, 99)}
+                            for t, v in s.times_ms.items()
+                        }
+                        | {"round": s.round}
+                        for s in latency
+                    ],
+                },
+                indent=2,
+            )
         )
     return summary
 
@@ -368,8 +452,14 @@ def summarise(samples: list[Sample], args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.gateway", description=__doc__)
     parser.add_argument("--connections", type=int, default=16, help="connections in the load phase")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (medians are reported)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per target")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds (medians are reported)")
+    parser.add_argument(
+        "--latency-requests",
+        type=int,
+        default=500,
+        help="requests per target and round in the one-at-a-time latency probe",
+    )
     parser.add_argument(
         "--redis",
         action="store_true",

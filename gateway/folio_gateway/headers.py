@@ -33,6 +33,9 @@ HOP_BY_HOP = frozenset(
 _REQUEST_OWN = frozenset(
     {
         b"host",
+        # 100-continue is answered at this edge (by the server, once the request passed
+        # the gateway's checks), not passed on.
+        b"expect",
         b"authorization",
         b"cookie",
         b"x-admin-secret",

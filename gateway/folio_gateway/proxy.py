@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -154,7 +154,7 @@ class ApiGateway:
         incoming = read_request_headers(scope["headers"])
         request_id = incoming.request_id
         if request_id is None or not _VALID_REQUEST_ID.fullmatch(request_id):
-            request_id = uuid.uuid4().hex
+            request_id = os.urandom(16).hex()
         rid_token = request_id_var.set(request_id)
         route = self.routes.match(method, path)
         scheme = self._scheme(scope, incoming)

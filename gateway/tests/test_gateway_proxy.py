@@ -94,6 +94,15 @@ async def test_responses_have_no_duplicated_or_hop_by_hop_headers(client):
     assert response.headers["x-frame-options"] == "DENY"
 
 
+async def test_head_requests_get_the_headers_without_a_body(client, keys):
+    response = await client.head(
+        "/api/v1/download/1?fake=download&mb=1", headers=bearer(keys.token("header-reader"))
+    )
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-length"] == str(1024 * 1024)
+    assert_no_duplicates(response)
+
+
 async def test_security_headers_on_every_api_response(client):
     for path in ("/api/v1/community/categories?fake=echo", "/api/v1/nowhere"):
         response = await client.get(path)
