@@ -34,7 +34,6 @@ _ROLES = {"user", "moderator", "admin", "super_admin"}
 # What browsers and the upstream frontend send when they have no token.
 _NO_TOKEN = {"", "null", "undefined", "none", "false"}
 ADMIN_SECRET_HEADER = "x-admin-secret"
-ADMIN_SECRET_IDENTITY = Identity(user_id="admin-secret", role="admin", name="Administrator")
 
 
 class AuthError(Exception):
@@ -174,7 +173,6 @@ class Authenticator:
         self.signer = signer
         self.internal_ttl_s = internal_ttl_s
         self._admin_secret = admin_secret.encode() if admin_secret else None
-        self._admin = Verified(ADMIN_SECRET_IDENTITY, float("inf"))
         self._cache: OrderedDict[str, Verified] = OrderedDict()
         self._cache_size = cache_size
         self._cache_ttl_s = cache_ttl_s
@@ -238,14 +236,12 @@ class Authenticator:
 
     # -- the admin secret --------------------------------------------------------------
 
-    def admin_secret_matches(self, presented: str) -> bool:
+    def admin_secret_refused(self, presented: str) -> bool:
+        """True if the gateway knows the admin secret and ``presented`` is not it
+        (compared in constant time). Without a configured secret the service decides."""
         if self._admin_secret is None:
             return False
-        return hmac.compare_digest(presented.encode(), self._admin_secret)
-
-    @property
-    def admin(self) -> Verified:
-        return self._admin
+        return not hmac.compare_digest(presented.encode(), self._admin_secret)
 
     # -- the identity forwarded to services --------------------------------------------
 
@@ -263,7 +259,7 @@ class Authenticator:
 def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     metadata = claims.get("public_metadata") or claims.get("metadata") or {}
     role = metadata.get("role") if isinstance(metadata, dict) else None
-    role = role if role in _ROLES else "user"
+    claimed = role if role in _ROLES else None
     email = claims.get("primary_email_address") or claims.get("email")
     name = claims.get("name") or claims.get("full_name")
     if not name and (claims.get("first_name") or claims.get("last_name")):
@@ -271,7 +267,8 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     name = name or claims.get("username")
     return Identity(
         user_id=str(claims["sub"]),
-        role=role,
+        role=claimed or "user",
+        claimed_role=claimed,
         email=email if isinstance(email, str) else None,
         name=name if isinstance(name, str) else None,
     )

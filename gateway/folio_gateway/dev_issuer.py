@@ -70,7 +70,10 @@ def mint_token(
     email: str | None = None,
     name: str | None = None,
     audience: str | None = None,
+    role: str | None = "user",
 ) -> str:
+    """A development token; ``role`` is its ``public_metadata.role`` (``admin=True`` means
+    "admin"; None leaves the claim out, as a Clerk user without metadata has)."""
     now = int(time.time())
     claims: dict = {
         "iss": issuer,
@@ -81,8 +84,9 @@ def mint_token(
         "jti": uuid.uuid4().hex,
         "email": email or f"{user_id}@example.invalid",
         "name": name or user_id,
-        "public_metadata": {"role": "admin" if admin else "user"},
     }
+    if admin or role is not None:
+        claims["public_metadata"] = {"role": "admin" if admin else role}
     if audience:
         claims["aud"] = audience
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)

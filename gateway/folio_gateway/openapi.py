@@ -43,7 +43,7 @@ SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "header",
         "name": "x-admin-secret",
-        "description": "The operators' secret; accepted for announcement changes only.",
+        "description": "The operators' secret (the upstream's); announcement changes only.",
     },
 }
 PROBLEM_SCHEMA = {
@@ -251,16 +251,15 @@ def _gateway_operation(
     if "422" in responses:
         responses["422"] = _ref("ValidationFailed")
     auth = route.auth if route else Auth.USER
-    if auth is Auth.PUBLIC:
-        operation["security"] = [{}, {"bearerAuth": []}, {"sessionCookie": []}]
-    else:
-        security: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": []}]
-        if route is not None and route.admin_secret:
-            security.append({"adminSecret": []})
-        operation["security"] = security
-        responses.setdefault("401", _ref("Unauthenticated"))
-    if auth is Auth.ADMIN:
+    security: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": []}]
+    if route is not None and route.admin_secret:
+        security.append({"adminSecret": []})
         responses.setdefault("403", _ref("Forbidden"))
+    if auth is Auth.PUBLIC:
+        security.insert(0, {})
+    else:
+        responses.setdefault("401", _ref("Unauthenticated"))
+    operation["security"] = security
     if "requestBody" in operation:
         responses.setdefault("413", _ref("PayloadTooLarge"))
     responses.setdefault("429", _ref("TooManyRequests"))

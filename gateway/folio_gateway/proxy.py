@@ -29,7 +29,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from folio.identity import IDENTITY_HEADER
 from folio.logging import request_id_var
-from folio_gateway.auth import Authenticator, AuthError, Verified, bearer_token, session_cookie
+from folio_gateway.auth import (
+    ADMIN_SECRET_HEADER,
+    Authenticator,
+    AuthError,
+    Verified,
+    bearer_token,
+    session_cookie,
+)
 from folio_gateway.headers import (
     SECURITY_HEADERS,
     IncomingHeaders,
@@ -262,18 +269,16 @@ class ApiGateway:
         verified: Verified | None = None
         auth_error: str | None = None
         if route.admin_secret and incoming.admin_secret is not None:
-            if not self.authenticator.admin_secret_matches(incoming.admin_secret):
-                return await problem(403, "Invalid or missing admin secret key.", "forbidden")
-            verified = self.authenticator.admin
-        else:
-            token = bearer_token(incoming.authorization) if incoming.authorization else None
-            if token is None and incoming.cookie:
-                token = session_cookie(incoming.cookie)
-            if token is not None:
-                try:
-                    verified = await self.authenticator.verify(token)
-                except AuthError as exc:
-                    auth_error = str(exc)
+            if self.authenticator.admin_secret_refused(incoming.admin_secret):
+                return await problem(403, "Invalid or missing admin secret key", "forbidden")
+        token = bearer_token(incoming.authorization) if incoming.authorization else None
+        if token is None and incoming.cookie:
+            token = session_cookie(incoming.cookie)
+        if token is not None:
+            try:
+                verified = await self.authenticator.verify(token)
+            except AuthError as exc:
+                auth_error = str(exc)
 
         client_ip = self._client_ip(scope, incoming)
         if verified is None and route.auth is not Auth.PUBLIC:
@@ -292,9 +297,6 @@ class ApiGateway:
             return await problem(
                 401, detail, "unauthenticated", [(b"www-authenticate", challenge.encode())]
             )
-        if route.auth is Auth.ADMIN and verified is not None and not verified.identity.is_admin:
-            return await problem(403, "Administrator role required.", "forbidden")
-
         if verified is not None:
             refusal = await self.limiter.hit(route.rate, "user", verified.identity.user_id)
         else:
@@ -375,6 +377,8 @@ class ApiGateway:
         if incoming.host:
             headers.append(("x-forwarded-host", incoming.host))
         headers.append(("x-request-id", request_id))
+        if route.admin_secret and incoming.admin_secret is not None:
+            headers.append((ADMIN_SECRET_HEADER, incoming.admin_secret))  # checked above
         if verified is not None:
             internal = self.authenticator.internal_token(verified)
             if internal is None:

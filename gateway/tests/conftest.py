@@ -155,7 +155,7 @@ class FakeService:
         response.content_length = size
         await response.prepare(request)
         block = b"\0" * (256 * 1024)
-        for _ in range(size // len(block)):
+        for _ in range(0 if request.method == "HEAD" else size // len(block)):
             await response.write(block)
         await response.write_eof()
         return response

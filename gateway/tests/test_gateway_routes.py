@@ -49,8 +49,9 @@ def test_every_upstream_operation_is_routed_to_its_service(operation):
     [
         ("GET", "/api/v1/community/announcements/stream", USERS, Auth.PUBLIC),
         ("GET", "/api/v1/community/announcements", USERS, Auth.PUBLIC),
-        ("POST", "/api/v1/community/announcements", USERS, Auth.ADMIN),
-        ("DELETE", "/api/v1/community/announcements/3", USERS, Auth.ADMIN),
+        # Changes: the service guards them (admin secret or admin role, as upstream).
+        ("POST", "/api/v1/community/announcements", USERS, Auth.PUBLIC),
+        ("DELETE", "/api/v1/community/announcements/3", USERS, Auth.PUBLIC),
         ("GET", "/api/v1/community/posts/4", COMMUNITY, Auth.PUBLIC),
         ("POST", "/api/v1/community/posts", COMMUNITY, Auth.USER),
         ("GET", "/api/v1/users/me/token-usage", USERS, Auth.USER),
@@ -79,6 +80,13 @@ def test_placement_and_access(method, path, service, auth):
 )
 def test_paths_outside_the_table_have_no_route(path):
     assert DEFAULT_ROUTES.match("GET", path) is None
+
+
+def test_only_announcement_changes_accept_the_admin_secret():
+    accepting = {route.pattern for route in ROUTES if route.admin_secret}
+    assert accepting == {"/api/v1/community/announcements/**"}
+    assert DEFAULT_ROUTES.match("POST", "/api/v1/community/announcements").admin_secret
+    assert not DEFAULT_ROUTES.match("GET", "/api/v1/community/announcements").admin_secret
 
 
 def test_a_trailing_slash_reaches_the_same_route():

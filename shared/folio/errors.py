@@ -1,6 +1,9 @@
 """RFC 9457 problem details (``application/problem+json``) for every error response.
 
-Services raise :class:`Problem` (or FastAPI's ``HTTPException``); validation errors and
+Services raise domain errors (:class:`DomainError` and its kinds: not found, invalid
+input, conflict...), which say what went wrong in the service's terms; the edge maps each
+kind to its HTTP status here (``DOMAIN_STATUS``). Routes and request parsing may raise
+:class:`Problem` (or FastAPI's ``HTTPException``) directly. Validation errors and
 unexpected exceptions are turned into problem documents too, so a client never sees an
 HTML page or a bare 500 with a stack trace.
 """
@@ -42,6 +45,63 @@ class Problem(Exception):
         self.type = type_
         self.headers = headers or {}
         self.extensions = extensions
+
+
+class DomainError(Exception):
+    """A business rule refused the request; ``detail`` is meant for the client."""
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(DomainError):
+    """No such thing, or the caller may not know it exists."""
+
+
+class InvalidInput(DomainError):
+    """A value the caller supplied breaks a rule."""
+
+
+class UnsupportedType(DomainError):
+    """The caller supplied a kind of content the service does not handle."""
+
+
+class TooLarge(DomainError):
+    """The caller supplied more than the service accepts."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (or see this)."""
+
+
+class Conflict(DomainError):
+    """The thing's current state does not allow this (e.g. resuming a running job)."""
+
+
+class NotReady(DomainError):
+    """What was asked for does not exist yet (e.g. the download of an unfinished job)."""
+
+
+# The edge's mapping from domain errors to HTTP statuses (the closest class wins).
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    NotFound: 404,
+    InvalidInput: 422,
+    UnsupportedType: 415,
+    TooLarge: 413,
+    Forbidden: 403,
+    Conflict: 409,
+    NotReady: 422,  # the upstream answers 422 for a result that is not there yet
+}
+
+
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]  # type: ignore[index]
+    return 400
 
 
 def problem_response(
@@ -90,6 +150,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             headers=exc.headers,
             **exc.extensions,
+        )
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(
+            status_of(exc), exc.detail, instance=request.url.path, **exc.extensions
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -33,12 +33,19 @@ ADMIN_ROLES = frozenset({"admin", "super_admin"})
 
 
 class Identity(BaseModel, frozen=True):
-    """Who is calling. ``user_id`` is the identity provider's subject (e.g. Clerk's)."""
+    """Who is calling. ``user_id`` is the identity provider's subject (e.g. Clerk's).
+
+    ``role`` is what services use by default; ``claimed_role`` is the role the identity
+    provider itself asserted (Clerk's ``public_metadata.role``), None when its token
+    carried none. A service that keeps roles of its own (user-service, and read models
+    of it) lets a claimed role win and uses its own record otherwise.
+    """
 
     user_id: str
     role: Role = "user"
     email: str | None = None
     name: str | None = None
+    claimed_role: Role | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -79,6 +86,7 @@ class InternalTokenSigner:
             "role": identity.role,
             "email": identity.email,
             "name": identity.name,
+            "claimed_role": identity.claimed_role,
             "iat": now,
             "exp": now + self._ttl_s,
             "jti": uuid.uuid4().hex,
@@ -108,11 +116,15 @@ class InternalTokenVerifier:
                 leeway=self._leeway_s,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
+            role = claims.get("role") or "user"
+            # A gateway that predates claimed_role only sent roles the provider claimed.
+            claimed = claims["claimed_role"] if "claimed_role" in claims else role
             return Identity(
                 user_id=claims["sub"],
-                role=claims.get("role") or "user",
+                role=role,
                 email=claims.get("email"),
                 name=claims.get("name"),
+                claimed_role=claimed,
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise Problem(

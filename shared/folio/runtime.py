@@ -11,6 +11,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -22,7 +25,7 @@ from folio.messaging.broker import Publisher, make_broker
 from folio.messaging.consumer import Consumer
 from folio.messaging.inbox import Inbox
 from folio.messaging.outbox import Outbox, OutboxRelay
-from folio.messaging.topology import QueueSpec, declare_topology
+from folio.messaging.topology import BroadcastSpec, QueueSpec, declare_topology
 from folio.settings import DatabaseSettings, ServiceSettings
 from folio.telemetry import Telemetry, setup_telemetry
 
@@ -120,6 +123,24 @@ class ServiceRuntime:
             database=self.database if self.inbox else None,
             inbox=self.inbox,
             prefetch=prefetch,
+        )
+        consumer.attach(self.broker)
+        self.consumers.append(consumer)
+        return consumer
+
+    def broadcast_consumer(self, spec: BroadcastSpec, *, name: str | None = None) -> Consumer:
+        """A consumer of this process's own copy of ``spec``'s events (fan-out).
+
+        No inbox: every replica must act on every message, and what it does with one
+        (refresh something from its database) is safe to repeat.
+        """
+        if self.broker is None:
+            raise RuntimeError("this service runs without a broker")
+        instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        consumer = Consumer(
+            name or f"{self.settings.service_name}.{spec.prefix}",
+            spec.for_process(instance),
+            prefetch=50,
         )
         consumer.attach(self.broker)
         self.consumers.append(consumer)

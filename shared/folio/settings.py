@@ -113,3 +113,14 @@ class DatabaseSettings(ServiceSettings):
             if ":" not in userinfo:
                 raise ValueError("database_url has no password in production")
         return self
+
+
+class CachedServiceSettings(DatabaseSettings):
+    """A database service with the shared read cache (:mod:`folio.cache`)."""
+
+    # Optional: without Redis every read goes to the database.
+    redis_url: str | None = None
+    # Namespaces this deployment's keys in a shared Redis (and isolates test runs).
+    redis_prefix: str = "folio"
+    # Entries also die after this long, whatever the events say.
+    cache_ttl_s: int = 300

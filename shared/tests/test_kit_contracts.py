@@ -8,14 +8,22 @@ from pydantic import ValidationError
 
 from folio.contracts import (
     EVENTS_EXCHANGE,
+    OUTPUT_FILES,
     WORK_EXCHANGE,
+    AssemblySegment,
+    AssemblySnapshot,
+    BlobContract,
+    BlobContractError,
     Command,
     Event,
+    JobPlan,
     JobPlanned,
+    OutputKind,
     PlanJob,
     PlannedSegment,
     SegmentTranslated,
     all_message_classes,
+    download_name,
 )
 from folio.messaging import QUEUES, Envelope, derived_message_id
 from folio.messaging.envelope import UnknownMessageType
@@ -47,7 +55,7 @@ def test_a_type_defined_twice_is_refused():
 
 def test_events_route_by_type_and_commands_by_queue():
     assert JobPlanned.exchange() == EVENTS_EXCHANGE
-    assert JobPlanned.routing_key() == "translation.job.planned.v1"
+    assert JobPlanned.routing_key() == "translation.job.planned.v2"
     assert PlanJob.exchange() == WORK_EXCHANGE
     assert PlanJob.routing_key() == "worker-service.plan"
 
@@ -62,7 +70,11 @@ def test_every_message_reaches_some_queue():
 
 
 def test_envelope_round_trip_validates_the_contract():
-    event = JobPlanned(job_id=7, segments=[PlannedSegment(index=0, source_text="Hello")])
+    event = JobPlanned(
+        job_id=7,
+        segments=[PlannedSegment(index=0, source_text="Hello", unit_count=1, digest="d")],
+        plan_key="jobs/7/plan/plan.json",
+    )
     envelope = Envelope.wrap(event, producer="worker-service", correlation_id="job-7")
     parsed = Envelope.model_validate_json(envelope.model_dump_json())
     assert parsed.message_id == envelope.message_id
@@ -118,3 +130,30 @@ def test_queue_arguments_are_quorum_with_dead_lettering():
         assert args["x-dead-letter-exchange"] == "folio.dlx"
         assert args["x-dead-letter-routing-key"] == spec.name
         assert spec.dead_letter_queue == f"{spec.name}.dlq"
+
+
+def test_blobs_name_their_contract_and_refuse_other_versions():
+    snapshot = AssemblySnapshot(
+        job_id=3,
+        plan_key="jobs/3/plan/plan.json",
+        segments=[AssemblySegment(index=0, source_text="Hi.", unit_translations=["안녕."])],
+    )
+    data = snapshot.dump()
+    assert b'"contract":"translation.assembly.v1"' in data
+    assert AssemblySnapshot.load(data) == snapshot
+    with pytest.raises(BlobContractError, match=r"expected a translation\.plan\.v1"):
+        JobPlan.load(data)  # another contract
+    with pytest.raises(BlobContractError):
+        AssemblySnapshot.load(b'{"segments": [{"index": 0}]}')  # the untyped old shape
+    with pytest.raises(TypeError, match="version"):
+
+        class Unversioned(BlobContract):
+            CONTRACT: ClassVar[str] = "translation.unversioned"
+
+
+def test_every_output_kind_has_one_file_name_and_media_type():
+    assert set(OUTPUT_FILES) == set(OutputKind)
+    assert len({f.suffix for f in OUTPUT_FILES.values()}) == len(OutputKind)
+    assert download_name("My Book.epub", OutputKind.EPUB) == "My Book_translated.epub"
+    assert download_name("notes", OutputKind.SEGMENTS) == "notes_segments.json"
+    assert OUTPUT_FILES[OutputKind.BILINGUAL_TXT].media_type.startswith("text/plain")

@@ -325,7 +325,10 @@ async def test_refused_keys_fail_the_job_clearly(engine_stack, gw, dev_token):
     )
     done = await wait_for_job(gw, token, job["id"], timeout_s=60)
     assert done["status"] == "FAILED"
-    assert "every API key was refused" in done["error_message"]
+    # the reason names the status the provider really answered
+    assert "refused every key" in done["error_message"]
+    assert "(403 forbidden)" in done["error_message"]
+    assert "invalid-key" not in done["error_message"]
 
 
 async def test_gemini_rest_provider_end_to_end(engine_stack, gw, dev_token):

@@ -26,7 +26,9 @@ async def test_unknown_api_route_is_a_404_problem(gateway):
 async def test_public_route_reaches_the_community_service(gateway):
     response = await gateway.get("/api/v1/community/categories")
     assert response.status_code == 200
-    assert [c["name"] for c in response.json()] == ["announcement", "suggestion", "qna", "free"]
+    seeded = ["announcement", "suggestion", "qna", "free"]
+    # Other tests add their own boards; the four seeded ones are there, in their order.
+    assert [c["name"] for c in response.json() if c["name"] in seeded] == seeded
 
 
 async def test_request_id_is_returned_and_kept(gateway):

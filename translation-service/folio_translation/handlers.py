@@ -12,13 +12,13 @@ from folio.contracts import (
     SegmentTranslationFailed,
 )
 from folio.messaging import Consumer, Delivery
-from folio_translation.service import JobDeps, JobService
+from folio_translation.service import JobDeps, ResultService
 
 
 def register(consumer: Consumer, deps: JobDeps) -> None:
-    def service(delivery: Delivery) -> JobService:
+    def service(delivery: Delivery) -> ResultService:
         assert delivery.session is not None
-        return JobService(delivery.session, deps)  # type: ignore[arg-type]
+        return ResultService(delivery.session, deps)  # type: ignore[arg-type]
 
     @consumer.on(JobPlanned)
     async def job_planned(event: JobPlanned, delivery: Delivery) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from folio.contracts import GlossaryEntry, NarrativeStyle, ProviderConfig
-from folio.errors import Problem
+from folio.errors import InvalidInput
 
 MAX_GLOSSARY_ENTRIES = 5000
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -26,8 +26,8 @@ def _json(raw: str, field: str) -> Any:
     try:
         return json.loads(raw)
     except ValueError as exc:
-        raise Problem(
-            422, f"{field} is not valid JSON: {exc.msg} (at position {exc.pos})."
+        raise InvalidInput(
+            f"{field} is not valid JSON: {exc.msg} (at position {exc.pos})."
         ) from exc
 
 
@@ -36,7 +36,7 @@ def parse_style(raw: str | None) -> NarrativeStyle | None:
         return None
     data = _json(raw, "style_data")
     if not isinstance(data, dict):
-        raise Problem(422, "style_data must be a JSON object.")
+        raise InvalidInput("style_data must be a JSON object.")
     tone = data.get("tone_keywords") or data.get("tone") or []
     if isinstance(tone, str):
         tone = [t.strip() for t in re.split(r"[,;\n]", tone) if t.strip()]
@@ -49,7 +49,7 @@ def parse_style(raw: str | None) -> NarrativeStyle | None:
             key_rule=data.get("stylistic_rule") or data.get("key_rule") or None,
         )
     except ValidationError as exc:
-        raise Problem(422, f"style_data is invalid: {exc.errors()[0]['msg']}") from exc
+        raise InvalidInput(f"style_data is invalid: {exc.errors()[0]['msg']}") from exc
 
 
 def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
@@ -72,7 +72,7 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
     elif isinstance(data, list):
         for item in data:
             if not isinstance(item, dict):
-                raise Problem(422, "glossary_data list items must be objects.")
+                raise InvalidInput("glossary_data list items must be objects.")
             if "source" in item:
                 pairs.append(
                     (
@@ -85,19 +85,18 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
             elif len(item) == 1:
                 pairs.append(next(iter(item.items())))
             else:
-                raise Problem(
-                    422,
+                raise InvalidInput(
                     "glossary_data items must be {source, korean}, {term, translation} or "
                     "{term: translation}.",
                 )
     else:
-        raise Problem(422, "glossary_data must be a JSON object or list.")
+        raise InvalidInput("glossary_data must be a JSON object or list.")
     if len(pairs) > MAX_GLOSSARY_ENTRIES:
-        raise Problem(422, f"glossary_data has more than {MAX_GLOSSARY_ENTRIES} entries.")
+        raise InvalidInput(f"glossary_data has more than {MAX_GLOSSARY_ENTRIES} entries.")
     entries: dict[str, GlossaryEntry] = {}
     for term, translation in pairs:
         if not isinstance(term, str) or not isinstance(translation, str):
-            raise Problem(422, "every glossary term and translation must be a string.")
+            raise InvalidInput("every glossary term and translation must be a string.")
         if not term.strip() or not translation.strip():
             continue
         try:
@@ -105,8 +104,8 @@ def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
                 term=term.strip(), translation=translation.strip(), source="user"
             )
         except ValidationError as exc:
-            raise Problem(
-                422, f"glossary entry {term[:40]!r} is invalid: {exc.errors()[0]['msg']}"
+            raise InvalidInput(
+                f"glossary entry {term[:40]!r} is invalid: {exc.errors()[0]['msg']}"
             ) from exc
     return list(entries.values())
 
@@ -118,7 +117,7 @@ def parse_keys(api_key: str | None, backup_api_keys: str | None) -> list[str]:
         if raw.startswith("["):
             extra = _json(raw, "backup_api_keys")
             if not isinstance(extra, list) or not all(isinstance(k, str) for k in extra):
-                raise Problem(422, "backup_api_keys must be a JSON list of strings.")
+                raise InvalidInput("backup_api_keys must be a JSON list of strings.")
         else:
             extra = re.split(r"[,\n]", raw)
         keys.extend(k.strip() for k in extra if k.strip())
@@ -139,12 +138,12 @@ def parse_provider(
     """The user's provider, or None for the deployment's default (no key given)."""
     provider = (api_provider or "gemini").strip().lower()
     keys = parse_keys(api_key, backup_api_keys)
-    if provider not in ("gemini", "openai", "openrouter", "vertex"):
-        raise Problem(422, f"Unsupported provider {provider!r}.")
+    if provider not in ("gemini", "openai", "openrouter", "vertex", "anthropic", "azure"):
+        raise InvalidInput(f"Unsupported provider {provider!r}.")
     if provider != "vertex" and not keys:
         return None
     fields: dict[str, Any] = {
-        "provider": "openai" if provider == "openrouter" else provider,
+        "provider": provider,
         "model": (model_name or "").strip() or _default_model(provider),
         "api_keys": tuple(keys),
         "requests_per_minute": requests_per_minute,
@@ -154,10 +153,10 @@ def parse_provider(
     }
     if provider == "vertex":
         if not provider_config or not provider_config.strip():
-            raise Problem(422, "Vertex provider requires JSON payload.")
+            raise InvalidInput("Vertex provider requires JSON payload.")
         payload = _json(provider_config, "provider_config")
         if not isinstance(payload, dict):
-            raise Problem(422, "provider_config must be a JSON object.")
+            raise InvalidInput("provider_config must be a JSON object.")
         account = payload.get("service_account", payload)
         fields.update(
             service_account=account,
@@ -171,8 +170,8 @@ def parse_provider(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        raise Problem(
-            422, f"Invalid provider settings{f' ({where})' if where else ''}: {first['msg']}"
+        raise InvalidInput(
+            f"Invalid provider settings{f' ({where})' if where else ''}: {first['msg']}"
         ) from exc
 
 
@@ -182,4 +181,6 @@ def _default_model(provider: str) -> str:
         "vertex": "gemini-flash-latest",
         "openrouter": "google/gemini-2.5-flash-lite-preview-09-2025",
         "openai": "gpt-4o-mini",
+        "anthropic": "claude-haiku-4-5",
+        "azure": "",  # the deployment's name: the user must give it
     }[provider]

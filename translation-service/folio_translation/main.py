@@ -12,7 +12,7 @@ from folio.storage import LocalStorage
 from folio_translation import api, handlers
 from folio_translation.events import JobWatch
 from folio_translation.models import MESSAGING
-from folio_translation.service import JobDeps
+from folio_translation.service import JobDeps, JobProgress
 from folio_translation.settings import TranslationSettings
 
 
@@ -44,6 +44,6 @@ def create_app(settings: TranslationSettings | None = None) -> FastAPI:
         routers=[api.router],
     )
     app.state.job_deps = deps
-    app.state.job_watch = watch
+    app.state.job_progress = JobProgress(runtime.database, watch)
     app.state.storage = deps.storage
     return app

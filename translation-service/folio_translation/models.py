@@ -38,6 +38,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# A job's state is the pair (status, phase); folio_translation.lifecycle says which pairs
+# exist and how a job moves between them.
 class JobStatus(StrEnum):
     PENDING = "PENDING"
     PROCESSING = "PROCESSING"
@@ -110,7 +112,7 @@ class Job(JobBase, table=True):
     context: dict | None = jsonb()
     estimate: dict | None = jsonb()
     document: dict | None = jsonb()
-    # The worker's stored plan (units and context of every segment) that commands cite.
+    # The worker's stored plan (folio.contracts.plan.JobPlan) that segment commands cite.
     plan_key: str | None = Field(default=None, max_length=255)
     outputs: dict | None = jsonb()
     created_at: datetime = Field(
@@ -138,11 +140,13 @@ class Segment(Base, table=True):
     source_text: str = Field(sa_column=Column(Text, nullable=False))
     translated_text: str | None = Field(default=None, sa_column=Column(Text))
     status: str = Field(default=SegmentStatus.PENDING, max_length=20)
-    units: list | None = jsonb()
+    # Its units and context are in the worker's stored plan (Job.plan_key), cited by digest.
+    unit_count: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default="1")
+    )
     unit_translations: list | None = jsonb()
-    context: dict | None = jsonb()
     estimated_tokens: int = Field(default=0)
-    digest: str | None = Field(default=None, max_length=64)  # of its units and context
+    digest: str | None = Field(default=None, max_length=64)  # SegmentPlan.digest()
     fingerprint: str | None = Field(default=None, max_length=64)
     cached: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default="false")

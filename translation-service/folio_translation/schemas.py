@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from folio_translation.models import JobBase
+from folio_translation.models import Job, JobBase
 
 
 class TokenUsagePublic(BaseModel):
@@ -36,6 +37,23 @@ class JobPublic(JobBase):
     document: dict[str, Any] | None = None
     outputs: list[str] = Field(default_factory=list)
     glossary_mode: str = "seed"
+
+    @classmethod
+    def of(cls, job: Job | Mapping[str, Any]) -> Self:
+        """From the table row (or the columns of ``JobRepository.public_view``)."""
+        values = dict(job) if isinstance(job, Mapping) else job.model_dump()
+        return cls.model_validate(
+            {
+                **values,
+                "usage": TokenUsagePublic(
+                    calls=values["llm_calls"],
+                    input_tokens=values["input_tokens"],
+                    output_tokens=values["output_tokens"],
+                    thinking_tokens=values["thinking_tokens"],
+                ),
+                "outputs": sorted(values.get("outputs") or {}),
+            }
+        )
 
 
 class ResumeRequest(BaseModel):

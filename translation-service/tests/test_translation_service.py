@@ -11,16 +11,16 @@ from sqlalchemy import func, select
 
 from folio.contracts import (
     AssembleJob,
+    AssemblySnapshot,
     CallRecord,
     JobAssembled,
     JobPlanned,
+    JobPlanningFailed,
     PlanJob,
     PlannedSegment,
-    PlannedUnit,
     SegmentTranslated,
     SegmentTranslationFailed,
     TranslateSegment,
-    UnitPiece,
 )
 from folio.credentials import generate_key
 from folio.identity import IDENTITY_HEADER, Identity
@@ -156,13 +156,9 @@ async def test_jobs_are_private_to_their_owner_and_admins(service, internal_sign
     assert bad_id.status_code == 422
 
 
-def planned(
-    job_id: int,
-    segments: int = 3,
-    units_per_segment: int = 2,
-    salt: str = "",
-    plan_key: str | None = None,
-) -> bytes:
+def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: str = "") -> bytes:
+    """The worker's JobPlanned as it sends it: segments cite the stored plan by digest
+    (the ``salt`` gives the segments content no other test has)."""
     return (
         Envelope.wrap(
             JobPlanned(
@@ -170,29 +166,24 @@ def planned(
                 segments=[
                     PlannedSegment(
                         index=i,
-                        source_text=f"source {i}",
-                        units=[
-                            PlannedUnit(
-                                index=i * units_per_segment + u,
-                                text=f"source {i}.{u}{salt}",
-                                pieces=[
-                                    UnitPiece(block=i * units_per_segment + u, part=0, parts=1)
-                                ],
-                            )
-                            for u in range(units_per_segment)
-                        ],
+                        source_text=f"source {i}{salt}",
+                        unit_count=units_per_segment,
                         estimated_tokens=100,
-                        digest=f"digest-{i}{salt}" if plan_key else "",
+                        digest=f"digest-{i}{salt}",
                     )
                     for i in range(segments)
                 ],
-                plan_key=plan_key,
+                plan_key=plan_key_of(job_id),
             ),
             producer="worker-service",
         )
         .model_dump_json()
         .encode()
     )
+
+
+def plan_key_of(job_id: int) -> str:
+    return f"jobs/{job_id}/plan/plan.json"
 
 
 def translated(job_id: int, index: int, text: str = "", fingerprint: str = "") -> bytes:
@@ -268,6 +259,26 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
     }
     types = await outbox_types(database, job_id)
     assert types.count(AssembleJob.TYPE) == 1
+    # A late planning failure (the job is long past planning) changes nothing.
+    late = JobPlanningFailed(job_id=job_id, reason="too late")
+    await consumer.process(Envelope.wrap(late, producer="w").model_dump_json().encode())
+
+    # The worker gets a typed snapshot of what translation-service owns, citing the plan
+    # for where each unit goes (no units, no prompt contexts).
+    async with database.transaction() as session:
+        (assemble,) = (
+            await session.execute(
+                select(MESSAGING.outbox.c.envelope)
+                .where(MESSAGING.outbox.c.message_type == AssembleJob.TYPE)
+                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_integer() == job_id)
+            )
+        ).scalars()
+    key = AssembleJob.model_validate(assemble["data"]).translations_key
+    snapshot = AssemblySnapshot.load(await app.state.storage.read_bytes(key))
+    assert snapshot.plan_key == plan_key_of(job_id)
+    assert [s.index for s in snapshot.segments] == [0, 1, 2]
+    assert [s.unit_translations for s in snapshot.segments][2] == ["T2a", "T2b"]
+    assert snapshot.segments[1].source_text == "source 1"
 
     outputs = {"txt": "jobs/x/output/translated.txt"}
     assembled = Envelope.wrap(JobAssembled(job_id=job_id, outputs=outputs), producer="w")
@@ -382,8 +393,7 @@ async def test_commands_cite_the_stored_plan_instead_of_carrying_it(service, int
     consumer = app.state.runtime.consumers[0]
     headers = auth(internal_signer, "jo")
     job_id = (await client.post("/api/v1/jobs", headers=headers, **upload())).json()["id"]
-    plan = f"jobs/{job_id}/plan/plan.json"
-    await consumer.process(planned(job_id, segments=5, salt="-cited", plan_key=plan))
+    await consumer.process(planned(job_id, segments=5, salt="-cited"))
     await consumer.process(translated(job_id, 0))  # frees a window slot: 3 from its row
 
     async with app.state.database.transaction() as session:
@@ -395,11 +405,15 @@ async def test_commands_cite_the_stored_plan_instead_of_carrying_it(service, int
                 .order_by(MESSAGING.outbox.c.id)
             )
         ).scalars()
-        commands = [TranslateSegment.model_validate(row["data"]) for row in rows]
+        envelopes = list(rows)
+    commands = [TranslateSegment.model_validate(e["data"]) for e in envelopes]
     assert [c.segment_index for c in commands] == [0, 1, 2, 3]
-    for command in commands:  # from the plan in hand (0-2) and from a stored row (3)
-        assert command.plan_key == plan
-        assert command.units == [] and command.digest == f"digest-{command.segment_index}-cited"
+    for command, envelope in zip(commands, envelopes, strict=True):
+        # From the plan in hand (0-2) and from a stored row (3): the same citation.
+        assert command.plan_key == plan_key_of(job_id)
+        assert command.digest == f"digest-{command.segment_index}-cited"
+        sent = json.dumps(envelope)
+        assert not any(f"source {i}-cited" in sent for i in range(5))  # no text goes back
     # The memory tells segments apart by their digests.
     assert len({c.fingerprint for c in commands}) == 4
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from folio.contracts import ProviderConfig
 from folio.credentials import CredentialSealer, CredentialsError
 from folio_worker.engine.calls import ModelCaller, ResponseCache, record_call
-from folio_worker.llm import LLMClient, RateLimiter
+from folio_worker.llm import ConcurrencyLimiter, LLMClient, RateLimiter
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.settings import WorkerSettings
 
@@ -32,10 +32,12 @@ class ClientFactory:
         http: AiohttpTransport,
         limiter: RateLimiter,
         cache: ResponseCache,
+        slots: ConcurrencyLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.http = http
         self.limiter = limiter
+        self.slots = slots
         self.cache = cache
         self.sealer = (
             CredentialSealer(settings.credentials_key.get_secret_value())
@@ -62,6 +64,7 @@ class ClientFactory:
                     k.get_secret_value() for k in (s.llm_api_key, *s.llm_backup_api_keys)
                 ),
                 requests_per_minute=s.llm_requests_per_minute,
+                tokens_per_minute=s.llm_tokens_per_minute,
             )
         except ValidationError as exc:  # e.g. vertex without a service account
             fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "provider"
@@ -77,6 +80,8 @@ class ClientFactory:
                 self.config_for(model, credentials),
                 self.http,  # type: ignore[arg-type]  # the subset LLMClient uses
                 limiter=self.limiter,
+                slots=self.slots,
+                max_wait_s=self.settings.llm_max_wait_s,
                 max_attempts=self.settings.llm_max_attempts,
                 timeout_s=self.settings.llm_timeout_s,
                 max_concurrency_per_key=self.settings.llm_max_concurrency_per_key,

@@ -10,12 +10,18 @@ from folio.runtime import ServiceRuntime
 from folio.storage import LocalStorage
 from folio_worker import handlers
 from folio_worker.clients import ClientFactory
+from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache, RedisCache
 from folio_worker.engine.isolation import DocumentProcessor
-from folio_worker.llm import InProcessRateLimiter, RedisRateLimiter
+from folio_worker.llm import (
+    ConcurrencyLimiter,
+    InProcessRateLimiter,
+    LocalConcurrency,
+    RedisConcurrency,
+    RedisRateLimiter,
+)
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.redis_client import connect_redis
-from folio_worker.service import WorkerService
 from folio_worker.settings import WorkerSettings
 
 
@@ -37,17 +43,18 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
             redis, prefix=f"{settings.redis_prefix}:llm-cache"
         )
         limiter = RedisRateLimiter(redis, prefix=f"{settings.redis_prefix}:rpm")
+        slots: ConcurrencyLimiter = RedisConcurrency(redis, prefix=f"{settings.redis_prefix}:slots")
     else:
-        cache, limiter = MemoryCache(), InProcessRateLimiter()
-    clients = ClientFactory(settings, http, limiter, cache)
-    service = WorkerService(
+        cache, limiter, slots = MemoryCache(), InProcessRateLimiter(), LocalConcurrency()
+    clients = ClientFactory(settings, http, limiter, cache, slots)
+    deps = WorkerDeps(
         settings, LocalStorage(settings.storage_dir), runtime.publisher, clients, documents
     )
     handlers.register(
         runtime.consumer(WORKER_PLAN, prefetch=settings.plan_prefetch),
         runtime.consumer(WORKER_SEGMENT, prefetch=settings.segment_prefetch),
         runtime.consumer(WORKER_ASSEMBLE, prefetch=settings.assemble_prefetch),
-        service,
+        deps,
     )
     return create_service_app(
         runtime,

@@ -13,7 +13,9 @@ class WorkerSettings(ServiceSettings):
 
     # The deployment's own provider, used by jobs whose user brought no key. The model
     # comes with each job (translation-service decides it).
-    llm_provider: Literal["openai", "gemini", "vertex"] = "openai"
+    llm_provider: Literal["openai", "openrouter", "azure", "gemini", "vertex", "anthropic"] = (
+        "openai"
+    )
     # None: the provider's own endpoint. The local stack and the deploy files point it at
     # the fake LLM explicitly, so a real provider never falls back to the fake by accident.
     llm_base_url: str | None = None
@@ -21,6 +23,12 @@ class WorkerSettings(ServiceSettings):
     # More keys for the same provider (JSON list): calls rotate over all of them.
     llm_backup_api_keys: list[SecretStr] = Field(default_factory=list)
     llm_requests_per_minute: int | None = None
+    llm_tokens_per_minute: int | None = None
+    # The longest a command waits for a key (Retry-After, cool-down, pacing) before it is
+    # re-queued with a delay instead: well inside RabbitMQ's consumer timeout.
+    llm_max_wait_s: float = 60.0
+    # A command deferred for longer than this in all fails with the provider's reason.
+    llm_max_deferred_s: float = 6 * 3600.0
     llm_timeout_s: float = 300.0
     llm_max_attempts: int = 6
     llm_max_concurrency_per_key: int = 64

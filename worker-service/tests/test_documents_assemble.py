@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+
+from folio.contracts import (
+    AssemblySegment,
+    AssemblySnapshot,
+    JobPlan,
+    PlannedUnit,
+    SegmentPlan,
+    UnitPiece,
+)
+from folio_worker.assembly import block_translations, translated_units
 from folio_worker.engine.documents import build_outputs, parse_document
 from folio_worker.engine.languages import word_joiner
-from folio_worker.service import block_translations
+from folio_worker.plans import PlanUnavailable
 
 SOURCE = b"Preface.\n\nChapter 1\n\nOne.\n\nTwo.\n\nChapter 2\n\nThree.\n"
 
@@ -44,15 +55,43 @@ def test_bilingual_txt_pairs_source_and_translation() -> None:
 
 def test_pieces_of_one_paragraph_join_as_the_target_language_writes() -> None:
     # One long paragraph (block 0) was translated in two units.
-    segments = [
-        {
-            "units": [
-                {"pieces": [{"block": 0, "part": 0, "parts": 2}], "translation": "앞부분이다."},
-                {"pieces": [{"block": 0, "part": 1, "parts": 2}], "translation": "뒷부분이다."},
-            ]
-        }
+    units = [
+        (
+            PlannedUnit(index=0, text="The first", pieces=[UnitPiece(block=0, part=0, parts=2)]),
+            "앞부분이다.",
+        ),
+        (
+            PlannedUnit(index=1, text="the second.", pieces=[UnitPiece(block=0, part=1, parts=2)]),
+            "뒷부분이다.",
+        ),
     ]
     korean, chinese = word_joiner("Korean"), word_joiner("zh-CN")
-    assert block_translations(segments, joiner=korean) == {0: "앞부분이다. 뒷부분이다."}
-    assert block_translations(segments, joiner=chinese) == {0: "앞부분이다.뒷부분이다."}
+    assert block_translations(units, joiner=korean) == {0: "앞부분이다. 뒷부분이다."}
+    assert block_translations(units, joiner=chinese) == {0: "앞부분이다.뒷부분이다."}
     assert word_joiner("ja") == "" and word_joiner("ko") == word_joiner("fr") == " "
+
+
+def test_the_plan_says_where_each_translated_unit_goes() -> None:
+    first = PlannedUnit(index=0, text="One.", pieces=[UnitPiece(block=0, part=0, parts=1)])
+    second = PlannedUnit(index=1, text="Two.", pieces=[UnitPiece(block=1, part=0, parts=1)])
+    third = PlannedUnit(index=2, text="Three.", pieces=[UnitPiece(block=2, part=0, parts=1)])
+    plan = JobPlan(
+        job_id=1, segments={0: SegmentPlan(units=[first, second]), 1: SegmentPlan(units=[third])}
+    )
+    snapshot = AssemblySnapshot(
+        job_id=1,
+        plan_key="jobs/1/plan/plan.json",
+        segments=[
+            AssemblySegment(
+                index=0, source_text="One.\n\nTwo.", unit_translations=["하나.", "둘."]
+            ),
+            AssemblySegment(index=1, source_text="Three."),  # not translated (a failed job)
+        ],
+    )
+    pairs = list(translated_units(snapshot, plan))
+    assert pairs == [(first, "하나."), (second, "둘.")]
+    assert block_translations(pairs, joiner=" ") == {0: "하나.", 1: "둘."}
+
+    other = JobPlan(job_id=1, segments={0: SegmentPlan(units=[first, second])})
+    with pytest.raises(PlanUnavailable, match="no segment 1"):
+        list(translated_units(snapshot, other))

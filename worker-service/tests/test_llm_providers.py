@@ -267,19 +267,36 @@ async def test_openai_falls_back_to_json_object_and_remembers_it(http: httpx.Asy
 
 
 @pytest.mark.parametrize("kind", ["openai", "gemini"])
-async def test_structured_answer_cut_by_the_length_limit_is_invalid(
+async def test_a_cut_structured_answer_is_asked_again_with_a_larger_limit(
     kind: str, http: httpx.AsyncClient, fake_llm_url: str
 ) -> None:
-    from folio_worker.llm import InvalidStructuredOutput
+    calls: list[CallUsage] = []
+    client = client_for(config(kind, fake_llm_url), http, on_call=calls.append)
+    tag, prompt = tagged()
+    response = await client.generate(LLMRequest(prompt, schema=Glossary, max_output_tokens=20))
+    check_glossary(response.parsed)
+    # cut at 20 tokens, then answered whole with a larger limit (not resent as it was)
+    assert [s["outcome"] for s in await requests_with(http, fake_llm_url, tag)] == [
+        "max-tokens",
+        "ok",
+    ]
+    assert [c.outcome for c in calls] == ["length", "ok"]
+
+
+@pytest.mark.parametrize("kind", ["openai", "gemini"])
+async def test_a_structured_answer_that_never_fits_asks_for_a_smaller_request(
+    kind: str, http: httpx.AsyncClient, fake_llm_url: str
+) -> None:
+    from folio_worker.llm import LLMOutputTruncated
 
     calls: list[CallUsage] = []
-    client = client_for(config(kind, fake_llm_url), http, max_attempts=2, on_call=calls.append)
+    client = client_for(config(kind, fake_llm_url), http, max_attempts=6, on_call=calls.append)
     tag, prompt = tagged(marker="[[fake:truncate]]")
-    with pytest.raises(InvalidStructuredOutput, match="after 2 attempts") as caught:
+    with pytest.raises(LLMOutputTruncated, match="output limit"):
         await client.generate(LLMRequest(prompt, schema=Glossary))
-    assert "output token limit" in caught.value.reason
-    assert [c.outcome for c in calls] == ["invalid_json", "invalid_json"]
-    assert len(await requests_with(http, fake_llm_url, tag)) == 2
+    # the first answer, then two larger limits; never six identical attempts
+    assert [c.outcome for c in calls] == ["length"] * 3
+    assert len(await requests_with(http, fake_llm_url, tag)) == 3
 
 
 # --- safety, truncation, thinking ------------------------------------------------------------
@@ -356,3 +373,70 @@ async def test_structured_output_with_a_map(
     assert isinstance(response.parsed, Renderings)
     [sent] = await requests_with(http, fake_llm_url, tag)
     assert sent["structured"] is True and sent["outcome"] == "ok"
+
+
+# --- Gemini finish reasons, each as what it is -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("finish", "kind", "rephrasable"),
+    [
+        ("SAFETY", "safety", True),
+        ("PROHIBITED_CONTENT", "prohibited", False),
+        ("SPII", "spii", False),
+        ("BLOCKLIST", "blocklist", False),
+    ],
+)
+async def test_gemini_blocking_finish_reasons(
+    finish: str, kind: str, rephrasable: bool, http: httpx.AsyncClient, fake_llm_url: str
+) -> None:
+    tag, prompt = tagged(marker=f"[[fake:finish={finish}]]")
+    with pytest.raises(SafetyBlocked) as caught:
+        await client_for(config("gemini", fake_llm_url), http).generate(LLMRequest(prompt))
+    assert caught.value.kind == kind and caught.value.rephrasable is rephrasable
+    assert finish in caught.value.reason or kind == "safety"
+    assert len(await requests_with(http, fake_llm_url, tag)) == 1  # never resent as it is
+
+
+async def test_gemini_recitation_is_asked_again_more_freely(
+    http: httpx.AsyncClient, fake_llm_url: str
+) -> None:
+    calls: list[CallUsage] = []
+    (await http.post(fake_llm_url + "/_fake/reset")).raise_for_status()  # "*1" counters
+    tag, prompt = tagged(marker="[[fake:finish=RECITATION*1]]")
+    client = client_for(config("gemini", fake_llm_url), http, on_call=calls.append)
+    assert (await client.generate(LLMRequest(prompt))).text
+    assert [c.outcome for c in calls] == ["recitation", "ok"]
+    # a recitation that persists becomes a block the engine can answer by rephrasing
+    tag, prompt = tagged(marker="[[fake:finish=RECITATION]]")
+    with pytest.raises(SafetyBlocked) as caught:
+        await client.generate(LLMRequest(prompt))
+    assert caught.value.kind == "recitation" and caught.value.rephrasable
+    assert len(await requests_with(http, fake_llm_url, tag)) == 3
+
+
+async def test_gemini_other_is_retried_and_language_is_a_bad_request(
+    http: httpx.AsyncClient, fake_llm_url: str
+) -> None:
+    from folio_worker.llm import LLMBadRequest
+
+    client = client_for(config("gemini", fake_llm_url), http)
+    (await http.post(fake_llm_url + "/_fake/reset")).raise_for_status()  # "*1" counters
+    tag, prompt = tagged(marker="[[fake:finish=OTHER*1]]")
+    assert (await client.generate(LLMRequest(prompt))).text
+    assert [s["outcome"] for s in await requests_with(http, fake_llm_url, tag)] == ["ok", "ok"]
+    tag, prompt = tagged(marker="[[fake:finish=LANGUAGE]]")
+    with pytest.raises(LLMBadRequest, match="language"):
+        await client.generate(LLMRequest(prompt))
+    assert len(await requests_with(http, fake_llm_url, tag)) == 1
+
+
+async def test_gemini_cached_and_thinking_tokens_are_read(
+    http: httpx.AsyncClient, fake_llm_url: str
+) -> None:
+    cfg = config("gemini", fake_llm_url, model="gemini-2.5-flash", thinking_budget=300)
+    constant = "The same instructions for every call of this job. " * 120
+    first = await client_for(cfg, http).generate(LLMRequest(constant + tagged()[1]))
+    second = await client_for(cfg, http).generate(LLMRequest(constant + tagged()[1]))
+    assert first.usage.cached_input_tokens == 0 and second.usage.cached_input_tokens >= 1024
+    assert 0 < second.usage.thinking_tokens <= 300

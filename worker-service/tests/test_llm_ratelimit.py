@@ -7,7 +7,6 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -25,17 +24,8 @@ TOLERANCE_S = 0.015
 
 
 @pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """A key prefix of this test only; its keys are deleted afterwards."""
-    value = f"folio-test-{uuid.uuid4().hex[:10]}:rpm"
-    yield value
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in client.scan_iter(match=value + ":*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix + ":rpm"
 
 
 async def acquire_times(limiters: list[RateLimiter], count: int, key: str, rpm: int) -> list[float]:

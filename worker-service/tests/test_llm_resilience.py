@@ -169,7 +169,8 @@ async def test_all_keys_refused_is_an_auth_error(
     client = client_for(config(kind, fake, *keys), http)
     with pytest.raises(LLMAuthError) as caught:
         await client.generate(LLMRequest(prompt(tag)))
-    assert caught.value.reason == "every API key was refused (403)"
+    label = "OpenAI-compatible API" if kind == "openai" else "Gemini API"
+    assert caught.value.reason == f"{label} refused every key: the key was refused (403 forbidden)"
     assert sorted(r["key_hash"] for r in await sent(http, fake, tag)) == sorted(map(key_id, keys))
     with pytest.raises(LLMAuthError):  # the pool remembers: no more requests
         await client.generate(LLMRequest(prompt(tag)))
@@ -276,7 +277,11 @@ async def test_requests_per_minute_paces_each_key(
     await asyncio.gather(*(client.generate(LLMRequest(prompt(tag))) for _ in range(4)))
     arrivals = sorted(r["at"] for r in await sent(http, fake, tag))
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert len(gaps) == 3 and all(gap >= 0.18 for gap in gaps)
+    # The client sends on a 0.2 s schedule; arrivals at the fake also carry loopback and
+    # scheduling jitter (tens of ms on a loaded machine), so each gap gets a margin while
+    # the whole span still proves three paced intervals.
+    assert len(gaps) == 3 and all(gap >= 0.12 for gap in gaps)
+    assert arrivals[-1] - arrivals[0] >= 0.5
 
 
 async def test_no_key_ever_appears_in_logs_or_errors(

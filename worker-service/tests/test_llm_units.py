@@ -6,6 +6,7 @@ errors inside a 200, ``retry-after-ms``, RECITATION, context-length 400s...).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from enum import Enum
@@ -18,10 +19,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from folio.contracts.providers import ProviderConfig
-from folio_worker.llm import LLMAuthError, LLMBadRequest, LLMClient, LLMRequest
-from folio_worker.llm.keys import Credential, KeyPool
+from folio_worker.llm import LLMAuthError, LLMBadRequest, LLMClient, LLMDeferred, LLMRequest
+from folio_worker.llm.keys import Credential, KeyPool, release_spread
 from folio_worker.llm.providers.base import AttemptFailed, header_retry_after, redact
-from folio_worker.llm.providers.gemini import generate_body, parse_generate
+from folio_worker.llm.providers.gemini import generate_body, parse_generate, thinking_allowance
 from folio_worker.llm.providers.openai import OpenAIProvider
 from folio_worker.llm.providers.schemas import (
     SchemaError,
@@ -147,8 +148,71 @@ def test_gemini_body_settings() -> None:
         "temperature": 0.3,
         "thinkingConfig": {"thinkingLevel": "low"},
     }
-    flash = ProviderConfig(provider="gemini", model="gemini-2.5-flash", api_keys=("k",))
-    assert "generationConfig" not in generate_body(flash, LLMRequest("hi"))
+
+
+@pytest.mark.parametrize(
+    ("model", "settings", "expected"),
+    [
+        # 2.5 takes a budget: off by default on Flash and Flash-Lite, the minimum on Pro
+        ("gemini-2.5-flash", {}, {"thinkingBudget": 0}),
+        ("gemini-2.5-flash-lite", {}, {"thinkingBudget": 0}),
+        ("gemini-2.5-pro", {}, {"thinkingBudget": 128}),
+        ("gemini-2.5-flash", {"thinking_budget": 2048}, {"thinkingBudget": 2048}),
+        ("gemini-2.5-flash", {"thinking_budget": -1}, {"thinkingBudget": -1}),
+        ("gemini-2.5-flash", {"thinking_level": "medium"}, {"thinkingBudget": 8192}),
+        ("gemini-2.5-pro", {"thinking_level": "minimal"}, {"thinkingBudget": 128}),
+        # 3.x (3.1 included) takes a level, "low" unless the job chose one
+        ("gemini-3-flash-preview", {}, {"thinkingLevel": "low"}),
+        ("gemini-3.1-pro-preview", {}, {"thinkingLevel": "low"}),
+        (
+            "gemini-3.1-flash-lite-preview",
+            {"thinking_level": "minimal"},
+            {"thinkingLevel": "minimal"},
+        ),
+        ("gemini-3.1-pro-preview", {"thinking_level": "medium"}, {"thinkingLevel": "medium"}),
+        # an alias: whatever the model it names defaults to
+        ("gemini-flash-lite-latest", {}, None),
+        ("gemini-2.0-flash", {}, None),
+    ],
+)
+def test_gemini_thinking_config_per_model(
+    model: str, settings: dict[str, Any], expected: dict[str, Any] | None
+) -> None:
+    cfg = ProviderConfig(provider="gemini", model=model, api_keys=("k",), **settings)
+    assert (
+        generate_body(cfg, LLMRequest("hi")).get("generationConfig", {}).get("thinkingConfig")
+        == expected
+    )
+
+
+def test_thinking_settings_are_checked_against_the_model() -> None:
+    with pytest.raises(ValueError, match="low or high"):
+        ProviderConfig(
+            provider="gemini",
+            model="gemini-3-pro-preview",
+            api_keys=("k",),
+            thinking_level="medium",
+        )
+    with pytest.raises(ValueError, match=r"2\.5"):
+        ProviderConfig(
+            provider="gemini", model="gemini-3-flash-preview", api_keys=("k",), thinking_budget=64
+        )
+    with pytest.raises(ValueError, match="cannot turn thinking off"):
+        ProviderConfig(
+            provider="gemini", model="gemini-2.5-pro", api_keys=("k",), thinking_budget=0
+        )
+
+
+def test_thinking_tokens_are_estimated_from_the_thinking_config() -> None:
+    def allowance(model: str, **settings: Any) -> int:
+        cfg = ProviderConfig(provider="gemini", model=model, api_keys=("k",), **settings)
+        return thinking_allowance(cfg, 1000)
+
+    assert allowance("gemini-2.5-flash") == 0
+    assert allowance("gemini-2.5-flash", thinking_budget=300) == 300
+    assert allowance("gemini-2.5-pro") == 128
+    assert allowance("gemini-3-flash-preview") == 250
+    assert allowance("gemini-3.1-pro-preview", thinking_level="high") == 1000
 
 
 # --- structured answers ----------------------------------------------------------------------
@@ -264,7 +328,7 @@ def test_gemini_error_mapping() -> None:
     recitation = {
         "candidates": [{"finishReason": "RECITATION", "content": {"parts": [{"text": "a"}]}}]
     }
-    assert failure_of(gemini_parse, response(200, recitation)).outcome == "safety_candidate"
+    assert failure_of(gemini_parse, response(200, recitation)).outcome == "recitation"
     thoughts = {
         "candidates": [
             {
@@ -315,11 +379,37 @@ async def test_key_pool_rotates_and_skips_resting_keys() -> None:
 
 async def test_key_pool_waits_for_the_first_key_ready() -> None:
     pool = KeyPool(creds("a", "b"))
-    pool.throttled(Credential("a", "secret-a"), 0.3)
+    pool.throttled(Credential("a", "secret-a"), 3.0)
     pool.throttled(Credential("b", "secret-b"), 0.15)
     started = time.monotonic()
     assert (await pool.acquire()).id == "b"
-    assert 0.14 <= time.monotonic() - started < 0.28
+    # the rest, then at most the release spread of a 0.15 s rest (0.25 s)
+    assert 0.14 <= time.monotonic() - started < 0.45
+
+
+async def test_waiters_are_released_over_a_spread_after_a_cool_down() -> None:
+    """After a 429's rest, the callers that waited go one by one, not in one burst."""
+    pool = KeyPool(creds("a"))
+    pool.throttled(Credential("a", "secret-a"), 0.4)
+    started = time.monotonic()
+
+    async def one() -> float:
+        await pool.acquire()
+        return time.monotonic() - started
+
+    released = sorted(await asyncio.gather(*(one() for _ in range(20))))
+    assert released[0] >= 0.39  # nobody before the rest is over
+    assert released[-1] - released[0] > 0.05  # spread out, not all at once
+    assert released[-1] < 0.4 + release_spread(0.4) + 0.05
+
+
+async def test_a_wait_beyond_the_allowed_one_defers_instead() -> None:
+    pool = KeyPool(creds("a", "b"))
+    pool.throttled(Credential("a", "secret-a"), 120.0)
+    pool.throttled(Credential("b", "secret-b"), 90.0)
+    with pytest.raises(LLMDeferred) as caught:
+        await pool.acquire(max_wait_s=60.0)
+    assert 89.0 <= caught.value.retry_after_s <= 90.0
 
 
 async def test_key_pool_without_retry_after_backs_off_exponentially() -> None:
@@ -350,3 +440,37 @@ def test_gemini_sends_models_with_maps_as_json_schema() -> None:
     assert config_["responseJsonSchema"]["properties"]["renderings"]["type"] == "object"
     config_ = generate_body(cfg, LLMRequest("x", schema=Sheet))["generationConfig"]
     assert config_["responseSchema"]["type"] == "OBJECT" and "responseJsonSchema" not in config_
+
+
+# --- reasoning preambles and redaction ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer", "reasoning"),
+    [
+        ("<think>\nplan it\n</think>\n\n번역문", "번역문", "\nplan it\n"),
+        ("  <Thinking>x</Thinking>answer", "answer", "x"),
+        ("plan it first</think>\n\nanswer", "answer", "plan it first"),  # template opened it
+        ("<think>cut while thinking", "", "cut while thinking"),
+        ("<think></think>\n\nanswer", "answer", ""),
+        (
+            "An answer that mentions <think> tags later.",
+            "An answer that mentions <think> tags later.",
+            "",
+        ),
+        ("plain answer", "plain answer", ""),
+    ],
+)
+def test_split_reasoning(raw: str, answer: str, reasoning: str) -> None:
+    from folio_worker.llm.reasoning import split_reasoning
+
+    assert split_reasoning(raw) == (answer, reasoning)
+
+
+def test_redaction_of_short_keys_never_corrupts_words() -> None:
+    message = "You requested 5000 tokens; key x is not valid for model x-large (to tokens)"
+    cleaned = redact(message, ["x", "to"])
+    assert "tokens" in cleaned and "x-large" in cleaned
+    assert "key [redacted] is" in cleaned and "([redacted] tokens)" in cleaned
+    long_key = "local-secret-key-123456"
+    assert long_key not in redact(f"bad key:{long_key}.", [long_key])

@@ -1,5 +1,11 @@
 """Versioned message contracts: the single source of truth for every message on the bus."""
 
+from folio.contracts.announcements import (
+    AnnouncementCreated,
+    AnnouncementDeleted,
+    AnnouncementUpdated,
+)
+from folio.contracts.assembly import AssemblySegment, AssemblySnapshot
 from folio.contracts.base import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
@@ -10,7 +16,19 @@ from folio.contracts.base import (
     all_message_classes,
     message_class,
 )
+from folio.contracts.blobs import BlobContract, BlobContractError
 from folio.contracts.common import TokenUsage
+from folio.contracts.community import (
+    CategoryCreated,
+    CategoryDeleted,
+    CategoryUpdated,
+    CommentCreated,
+    CommentDeleted,
+    CommentUpdated,
+    PostCreated,
+    PostDeleted,
+    PostUpdated,
+)
 from folio.contracts.engine import (
     ENGINE_VERSION,
     CallRecord,
@@ -25,6 +43,8 @@ from folio.contracts.engine import (
     SpeechStyle,
     UnitPiece,
 )
+from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
+from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
 from folio.contracts.translation import (
     AssembleJob,
@@ -47,11 +67,25 @@ __all__ = [
     "DEAD_LETTER_EXCHANGE",
     "ENGINE_VERSION",
     "EVENTS_EXCHANGE",
+    "OUTPUT_FILES",
     "WORK_EXCHANGE",
+    "AnnouncementCreated",
+    "AnnouncementDeleted",
+    "AnnouncementUpdated",
     "AssembleJob",
+    "AssemblySegment",
+    "AssemblySnapshot",
+    "BlobContract",
+    "BlobContractError",
     "CallRecord",
+    "CategoryCreated",
+    "CategoryDeleted",
+    "CategoryUpdated",
     "Character",
     "Command",
+    "CommentCreated",
+    "CommentDeleted",
+    "CommentUpdated",
     "CostEstimate",
     "DocumentInfo",
     "Event",
@@ -59,17 +93,24 @@ __all__ = [
     "JobAssembled",
     "JobAssemblyFailed",
     "JobContext",
+    "JobPlan",
     "JobPlanned",
     "JobPlanningFailed",
     "JobPlanningPaused",
     "Message",
     "NarrativeStyle",
+    "OutputFile",
+    "OutputKind",
     "PhaseEstimate",
     "PlanJob",
     "PlannedSegment",
     "PlannedUnit",
+    "PostCreated",
+    "PostDeleted",
+    "PostUpdated",
     "ProviderConfig",
     "SegmentContext",
+    "SegmentPlan",
     "SegmentTranslated",
     "SegmentTranslationFailed",
     "SpeechStyle",
@@ -82,5 +123,6 @@ __all__ = [
     "UserDeleted",
     "UserUpdated",
     "all_message_classes",
+    "download_name",
     "message_class",
 ]

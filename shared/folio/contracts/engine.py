@@ -117,6 +117,8 @@ class CallRecord(_Frozen):
     input_tokens: int = 0
     output_tokens: int = 0
     thinking_tokens: int = 0
+    # Input tokens the provider served from its prompt cache (part of input_tokens).
+    cached_input_tokens: int = 0
     latency_ms: float = 0.0
     outcome: str = "ok"
     cached: bool = False

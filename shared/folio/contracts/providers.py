@@ -12,8 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ProviderKind = Literal["openai", "gemini", "vertex"]
+# ``openai`` is any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp, …);
+# ``openrouter`` and ``azure`` speak the same protocol with their own routing, auth and
+# errors; ``anthropic`` is the Messages API.
+ProviderKind = Literal["openai", "openrouter", "azure", "gemini", "vertex", "anthropic"]
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
+# Azure OpenAI's GA data-plane version used when the base URL names none.
+AZURE_DEFAULT_API_VERSION = "2024-10-21"
 
 
 def key_id(secret: str) -> str:
@@ -47,7 +52,16 @@ class ProviderConfig(BaseModel):
     base_url: str | None = Field(default=None, max_length=500)
     api_keys: tuple[str, ...] = ()
     requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    # The key's token quota (input + output per minute): calls are paced to it as well.
+    tokens_per_minute: int | None = Field(default=None, ge=100, le=1_000_000_000)
+    # At most this many calls at once per key, across every worker (local servers often
+    # have a few slots only); the deployment's own cap applies when it is lower.
+    max_concurrency: int | None = Field(default=None, ge=1, le=1024)
     thinking_level: ThinkingLevel | None = None
+    # Gemini 2.5 models: a thinking budget in tokens (0 off, -1 dynamic).
+    thinking_budget: int | None = Field(default=None, ge=-1, le=32_768)
+    # Azure OpenAI's api-version (else the base URL's ``?api-version=``, else the GA one).
+    api_version: str | None = Field(default=None, max_length=40, pattern=r"^[A-Za-z0-9.\-]+$")
     vertex_project: str | None = None
     vertex_location: str = "global"
     service_account: ServiceAccount | None = None
@@ -70,15 +84,22 @@ class ProviderConfig(BaseModel):
                 raise ValueError("the vertex provider needs a project id")
         elif not self.api_keys:
             raise ValueError(f"the {self.provider} provider needs an API key")
+        if self.provider == "azure" and not self.base_url:
+            raise ValueError("the azure provider needs the resource endpoint as base_url")
         name = self.model.lower()
         if self.thinking_level is not None:
-            if "gemini-3" not in name:
-                raise ValueError("thinking_level applies only to Gemini 3 models")
+            if "gemini-" not in name:
+                raise ValueError("thinking_level applies only to Gemini models")
             if "gemini-3-pro" in name and self.thinking_level not in ("low", "high"):
                 raise ValueError(
                     f"Gemini 3 Pro only supports thinking_level low or high "
                     f"(got {self.thinking_level!r})"
                 )
+        if self.thinking_budget is not None:
+            if "gemini-2.5" not in name:
+                raise ValueError("thinking_budget applies only to Gemini 2.5 models")
+            if "pro" in name and 0 <= self.thinking_budget < 128:
+                raise ValueError("Gemini 2.5 Pro cannot turn thinking off (budget 128 or more)")
         return self
 
     @property

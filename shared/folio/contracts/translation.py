@@ -18,8 +18,6 @@ from folio.contracts.engine import (
     GlossaryEntry,
     JobContext,
     NarrativeStyle,
-    PlannedUnit,
-    SegmentContext,
     TranslationMode,
     usage_of,
 )
@@ -30,17 +28,18 @@ WORKER_ASSEMBLE_QUEUE = "worker-service.assemble"
 
 
 class PlannedSegment(BaseModel):
+    """What translation-service keeps of a planned segment: the text users see, where it
+    is in the book, and how to cite its part of the plan (units and context stay there)."""
+
     model_config = ConfigDict(frozen=True)
 
     index: int = Field(ge=0)
     source_text: str
     chapter_index: int | None = None
     chapter_title: str | None = None
-    units: list[PlannedUnit] = Field(default_factory=list)
-    context: SegmentContext = SegmentContext()
+    unit_count: int = Field(ge=1)
     estimated_tokens: int = 0
-    # Digest of the units and the context: what the segment's translation depends on, so
-    # commands that refer to the stored plan still identify their work exactly.
+    # SegmentPlan.digest() of its units and context in the stored plan.
     digest: str = ""
 
 
@@ -86,22 +85,19 @@ class PlanJob(_JobWork):
 
 
 class TranslateSegment(_JobWork):
-    """Translate one planned segment (its units) with its slice of the job context."""
+    """Translate one planned segment. Its units and context are in the stored plan
+    (``plan_key``); ``digest`` names them, so a mismatching plan is refused."""
 
     TYPE: ClassVar[str] = "translation.translate_segment.v1"
     QUEUE: ClassVar[str] = WORKER_SEGMENT_QUEUE
 
     segment_index: int
+    plan_key: str
+    digest: str
     mode: TranslationMode = "default"
     style: NarrativeStyle = NarrativeStyle()
-    context: SegmentContext = SegmentContext()
-    units: list[PlannedUnit] = Field(default_factory=list)
     previous_translation: str = ""  # strict continuity only
     fingerprint: str = ""
-    # With a plan: the units and context are in the stored plan (``plan_key``) instead of
-    # in the message, and ``digest`` names them (see PlannedSegment.digest).
-    plan_key: str | None = None
-    digest: str = ""
 
 
 class AssembleJob(_JobWork):
@@ -112,7 +108,7 @@ class AssembleJob(_JobWork):
 
     upload_key: str
     filename: str
-    translations_key: str  # storage key of the snapshot written by translation-service
+    translations_key: str  # the AssemblySnapshot (folio.contracts.assembly) to build from
     bilingual: bool = False
     document_fingerprint: str = ""
 
@@ -121,7 +117,10 @@ class AssembleJob(_JobWork):
 
 
 class JobPlanned(Event):
-    TYPE: ClassVar[str] = "translation.job.planned.v1"
+    """The book is planned. v2: segments no longer carry their units and context (the
+    stored plan, ``plan_key``, is their only home)."""
+
+    TYPE: ClassVar[str] = "translation.job.planned.v2"
 
     job_id: int
     source_language: str | None = None
@@ -130,8 +129,8 @@ class JobPlanned(Event):
     segments: list[PlannedSegment]
     estimate: CostEstimate = CostEstimate()
     calls: list[CallRecord] = Field(default_factory=list)
-    # The stored plan (each segment's units and context) that commands may refer to.
-    plan_key: str | None = None
+    # The stored plan (folio.contracts.plan.JobPlan) that segment commands cite.
+    plan_key: str
 
 
 class JobPlanningFailed(Event):

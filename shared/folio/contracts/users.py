@@ -11,6 +11,10 @@ class _UserSnapshot(Event):
     """The fields other services may keep about a user (their read models)."""
 
     user_id: str
+    # user-service's numeric id: the ``id`` of ``GET /users/me``, which the community
+    # board shows as ``author.id`` (the frontend compares the two). Optional for
+    # producers that predate it.
+    account_id: int | None = None
     name: str | None = None
     email: str | None = None
     role: str = "user"

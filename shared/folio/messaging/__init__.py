@@ -2,14 +2,27 @@
 
 from folio.messaging.broker import Publisher, make_broker, publish_envelope
 from folio.messaging.consumer import Consumer, Delivery
+from folio.messaging.delay import Defer
 from folio.messaging.envelope import Envelope, derived_message_id
 from folio.messaging.inbox import Inbox
 from folio.messaging.outbox import Outbox, OutboxRelay
-from folio.messaging.topology import QUEUES, QueueSpec, declare_topology, queue_spec
+from folio.messaging.topology import (
+    BROADCASTS,
+    QUEUES,
+    BroadcastQueue,
+    BroadcastSpec,
+    QueueSpec,
+    declare_topology,
+    queue_spec,
+)
 
 __all__ = [
+    "BROADCASTS",
     "QUEUES",
+    "BroadcastQueue",
+    "BroadcastSpec",
     "Consumer",
+    "Defer",
     "Delivery",
     "Envelope",
     "Inbox",

@@ -8,12 +8,16 @@ The policy, in one place:
   the inbox (a duplicate changes nothing) and the message is acknowledged only after
   that transaction commits;
 - any other failure waits a little (growing with the delivery count) and is negatively
-  acknowledged with requeue; after the queue's delivery limit RabbitMQ dead-letters it.
+  acknowledged with requeue; after the queue's delivery limit RabbitMQ dead-letters it;
+- a handler that raises ``Defer(seconds)`` has its message republished to a delay queue
+  (same id and body) and acknowledged: it comes back to this queue later (``delay.py``),
+  and a copy that comes back early is sent round again without reaching the handler.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,9 +32,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.contracts import Message
 from folio.db.engine import Database
+from folio.messaging.broker import publish_envelope
+from folio.messaging.delay import (
+    DELAY_EXCHANGE,
+    Defer,
+    deferral_state,
+    deferred_headers,
+    remaining_s,
+)
 from folio.messaging.envelope import Envelope
 from folio.messaging.inbox import Inbox
-from folio.messaging.topology import QueueSpec
+from folio.messaging.topology import BroadcastQueue, QueueSpec
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +56,11 @@ class Delivery:
     envelope: Envelope
     session: AsyncSession | None
     delivery_count: int
+    # How often and for how long in all this message was deferred (``Defer``), and what
+    # the handler carried over from before.
+    deferrals: int = 0
+    deferred_s: float = 0.0
+    carried: dict[str, Any] | None = None
 
 
 Handler = Callable[[Message, Delivery], Awaitable[None]]
@@ -58,7 +75,7 @@ class Consumer:
     def __init__(
         self,
         name: str,
-        queue: QueueSpec,
+        queue: QueueSpec | BroadcastQueue,
         *,
         database: Database | None = None,
         inbox: Inbox | None = None,
@@ -72,6 +89,7 @@ class Consumer:
         self.inbox = inbox
         self.prefetch = prefetch
         self.handlers: dict[str, Handler] = {}
+        self._broker: RabbitBroker | None = None
 
     def on(self, contract: type[M]) -> Callable[[Callable[[M, Delivery], Awaitable[None]]], Any]:
         def register(func: Callable[[M, Delivery], Awaitable[None]]) -> Any:
@@ -83,17 +101,22 @@ class Consumer:
         return register
 
     def attach(self, broker: RabbitBroker) -> None:
+        self._broker = broker
+
         @broker.subscriber(
             self.queue.rabbit_queue(),
+            self.queue.subscriber_exchange(),
             channel=Channel(prefetch_count=self.prefetch),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             no_reply=True,
             title=self.name,
         )
         async def _consume(message: RabbitMessage) -> None:
-            await self.process(message.body, _delivery_count(message.headers))
+            await self.process(message.body, _delivery_count(message.headers), message.headers)
 
-    async def process(self, body: bytes, delivery_count: int = 0) -> None:
+    async def process(
+        self, body: bytes, delivery_count: int = 0, headers: dict[str, Any] | None = None
+    ) -> None:
         try:
             envelope = Envelope.model_validate_json(body)
         except ValidationError as exc:
@@ -108,8 +131,25 @@ class Consumer:
         except ValidationError as exc:
             log.error("%s: rejecting %s %s: %s", self.name, envelope.type, envelope.message_id, exc)
             raise RejectMessage() from exc
+        early = remaining_s(headers)
+        if early > 0.5:  # a long deferral, still under way: one more hop
+            await self._send_to_delay(envelope, headers, early, carry=None, again=True)
+            return
+        count, total, carried = deferral_state(headers)
+        delivery = Delivery(envelope, None, delivery_count, count, total, carried)
         try:
-            await self._handle(handler, message, envelope, delivery_count)
+            await self._handle(handler, message, delivery)
+        except Defer as defer:
+            log.info(
+                "%s: %s %s deferred for %.0f s (%s)",
+                self.name,
+                envelope.type,
+                envelope.message_id,
+                defer.delay_s,
+                defer.reason,
+            )
+            await self._send_to_delay(envelope, headers, defer.delay_s, defer.carry, again=False)
+            return
         except RejectMessage:
             raise
         except Exception:
@@ -123,11 +163,29 @@ class Consumer:
             await asyncio.sleep(retry_delay_s(delivery_count))
             raise
 
-    async def _handle(
-        self, handler: Handler, message: Message, envelope: Envelope, delivery_count: int
+    async def _send_to_delay(
+        self,
+        envelope: Envelope,
+        headers: dict[str, Any] | None,
+        delay_s: float,
+        carry: dict[str, Any] | None,
+        *,
+        again: bool,
     ) -> None:
+        if self._broker is None:
+            raise RuntimeError(f"{self.name} is not attached to a broker: cannot defer")
+        await publish_envelope(
+            self._broker,
+            envelope,
+            exchange=DELAY_EXCHANGE,
+            routing_key=self.queue.name,
+            headers=deferred_headers(headers, delay_s, carry=carry, again=again),
+        )
+
+    async def _handle(self, handler: Handler, message: Message, delivery: Delivery) -> None:
+        envelope = delivery.envelope
         if self.database is None or self.inbox is None:
-            await handler(message, Delivery(envelope, None, delivery_count))
+            await handler(message, delivery)
             return
         async with self.database.transaction() as session:
             if not await self.inbox.claim(session, self.name, envelope):
@@ -135,7 +193,7 @@ class Consumer:
                     "%s: duplicate %s %s ignored", self.name, envelope.type, envelope.message_id
                 )
                 return
-            await handler(message, Delivery(envelope, session, delivery_count))
+            await handler(message, dataclasses.replace(delivery, session=session))
 
 
 def _delivery_count(headers: dict[str, Any] | None) -> int:

@@ -5,6 +5,12 @@ delivery limit and dead-lettering are fixed in this one place for every queue:
 durable quorum queues, ``x-delivery-limit`` redeliveries, then the message moves to
 ``<queue>.dlq`` through ``folio.dlx``. Every service declares the whole topology at
 start, so a command published before its consumer ever ran still has a queue to land in.
+
+One exception, for fan-out: a :class:`BroadcastSpec` is a transient queue per process
+(exclusive, auto-deleted, bounded), so that every replica receives every matching event,
+e.g. to push announcements to the clients connected to it. Its messages are hints that
+the receiver can always recompute from its database, so it has no dead-letter queue, and
+only the process that consumes it declares it.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ from folio.contracts import (
     UserDeleted,
     UserUpdated,
 )
+from folio.contracts.announcements import ANNOUNCEMENT_EVENTS, ANNOUNCEMENT_EVENTS_PATTERN
+from folio.contracts.community import BOARD_EVENTS
 from folio.contracts.translation import (
     WORKER_ASSEMBLE_QUEUE,
     WORKER_PLAN_QUEUE,
     WORKER_SEGMENT_QUEUE,
 )
+from folio.messaging.delay import DELAY_EXCHANGE_SPEC, delay_queues
 
 DEFAULT_DELIVERY_LIMIT = 5
 
@@ -42,6 +51,7 @@ EXCHANGES = (
     RabbitExchange(EVENTS_EXCHANGE, type=ExchangeType.TOPIC, durable=True),
     RabbitExchange(WORK_EXCHANGE, type=ExchangeType.DIRECT, durable=True),
     RabbitExchange(DEAD_LETTER_EXCHANGE, type=ExchangeType.TOPIC, durable=True),
+    DELAY_EXCHANGE_SPEC,  # deferred messages wait in its TTL queues (see delay.py)
 )
 
 
@@ -76,6 +86,10 @@ class QueueSpec:
             arguments=self.arguments(),  # type: ignore[arg-type]
         )
 
+    def subscriber_exchange(self) -> RabbitExchange | None:
+        """None: the topology declares this queue's bindings, not its subscriber."""
+        return None
+
     def rabbit_dead_letter_queue(self) -> RabbitQueue:
         return RabbitQueue(
             self.dead_letter_queue,
@@ -105,17 +119,20 @@ TRANSLATION_EVENTS = QueueSpec(
         JobAssemblyFailed,
     ),
 )
+# community-service: the author read model (user events) and its own board events,
+# which invalidate its shared read cache whichever replica made the change.
 COMMUNITY_EVENTS = QueueSpec(
     "community-service.events",
     EVENTS_EXCHANGE,
-    _events(UserCreated, UserUpdated, UserDeleted),
+    _events(UserCreated, UserUpdated, UserDeleted, *BOARD_EVENTS),
 )
 
-# user-service's read models: the token-usage dashboard.
+# user-service's read models: the token-usage dashboard; its own announcement events
+# invalidate the shared announcements cache.
 USER_EVENTS = QueueSpec(
     "user-service.events",
     EVENTS_EXCHANGE,
-    _events(UsageRecorded),
+    _events(UsageRecorded, *ANNOUNCEMENT_EVENTS),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
@@ -126,6 +143,59 @@ QUEUES: tuple[QueueSpec, ...] = (
     COMMUNITY_EVENTS,
     USER_EVENTS,
 )
+
+
+@dataclass(frozen=True)
+class BroadcastSpec:
+    """A queue per process, bound by a topic pattern: every replica gets every event.
+
+    Classic (quorum queues cannot be exclusive), non-durable, exclusive to its
+    connection and deleted with it; bounded so a stuck process cannot fill the broker's
+    memory (the oldest hints are dropped: the newest one is the one that matters).
+    """
+
+    prefix: str
+    exchange: str
+    pattern: str
+    max_length: int = 1000
+
+    def for_process(self, instance: str) -> BroadcastQueue:
+        return BroadcastQueue(self, f"{self.prefix}.{instance}")
+
+
+@dataclass(frozen=True)
+class BroadcastQueue:
+    spec: BroadcastSpec
+    name: str
+
+    @property
+    def routing_keys(self) -> tuple[str, ...]:
+        return (self.spec.pattern,)
+
+    def rabbit_queue(self) -> RabbitQueue:
+        return RabbitQueue(
+            self.name,
+            durable=False,
+            exclusive=True,
+            auto_delete=True,
+            routing_key=self.spec.pattern,
+            arguments={
+                "x-queue-type": "classic",
+                "x-max-length": self.spec.max_length,
+                "x-overflow": "drop-head",
+            },
+        )
+
+    def subscriber_exchange(self) -> RabbitExchange:
+        """The subscriber declares and binds this queue itself (and again on reconnect)."""
+        return next(ex for ex in EXCHANGES if ex.name == self.spec.exchange)
+
+
+# Every user-service replica pushes announcement changes to its own SSE clients.
+ANNOUNCEMENT_BROADCAST = BroadcastSpec(
+    "user-service.announcements", EVENTS_EXCHANGE, ANNOUNCEMENT_EVENTS_PATTERN
+)
+BROADCASTS: tuple[BroadcastSpec, ...] = (ANNOUNCEMENT_BROADCAST,)
 
 
 def queue_spec(name: str) -> QueueSpec:
@@ -145,7 +215,16 @@ async def declare_queue(broker: RabbitBroker, spec: QueueSpec) -> None:
     await dlq.bind(exchanges[DEAD_LETTER_EXCHANGE], routing_key=spec.name)
 
 
+async def declare_delay_queues(broker: RabbitBroker) -> None:
+    """The delay queues of ``Defer`` (idempotent)."""
+    exchange = await broker.declare_exchange(DELAY_EXCHANGE_SPEC)
+    for queue, binding in delay_queues():
+        declared = await broker.declare_queue(queue)
+        await declared.bind(exchange, arguments=binding)
+
+
 async def declare_topology(broker: RabbitBroker) -> None:
     """Declare every exchange, queue, binding and dead-letter queue (idempotent)."""
     for spec in QUEUES:
         await declare_queue(broker, spec)
+    await declare_delay_queues(broker)

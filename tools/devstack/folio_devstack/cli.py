@@ -115,7 +115,8 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 
 def cmd_token(args: argparse.Namespace) -> None:
-    print(mint_dev_token(STATE_DIR, args.user_id, admin=args.admin))
+    role = None if args.role == "none" else args.role
+    print(mint_dev_token(STATE_DIR, args.user_id, admin=args.admin, role=role))
 
 
 def cmd_infra(_: argparse.Namespace) -> None:
@@ -135,6 +136,12 @@ def main(argv: list[str] | None = None) -> None:
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("user_id")
     token.add_argument("--admin", action="store_true")
+    token.add_argument(
+        "--role",
+        default="user",
+        choices=["user", "moderator", "admin", "super_admin", "none"],
+        help="the token's public_metadata.role (none: no role claim)",
+    )
     token.set_defaults(func=cmd_token)
     commands.add_parser("infra", help="start PostgreSQL and RabbitMQ").set_defaults(func=cmd_infra)
     args = parser.parse_args(argv)

@@ -175,8 +175,9 @@ async def stack(
 
 @pytest.fixture(scope="session")
 def dev_token(folio_infra: Infra) -> Callable[..., str]:
-    def mint(user_id: str, *, admin: bool = False) -> str:
-        return mint_dev_token(folio_infra.secrets_dir, user_id, admin=admin)
+    def mint(user_id: str, *, admin: bool = False, **claims) -> str:  # type: ignore[no-untyped-def]
+        """``role=`` sets another role claim (None: none at all); ``name=``, ``email=``."""
+        return mint_dev_token(folio_infra.secrets_dir, user_id, admin=admin, **claims)
 
     load_or_create(folio_infra.secrets_dir)
     return mint

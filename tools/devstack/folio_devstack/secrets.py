@@ -25,6 +25,17 @@ class DevSecrets:
     issuer_public_pem: str
     db_passwords: dict[str, str]
     credentials_key: str
+    # Clerk's webhook signing secret stand-in (svix format) and the announcements'
+    # x-admin-secret, both for user-service.
+    webhook_secret: str = ""
+    admin_secret: str = ""
+
+
+def _secret_file(path: Path, generate) -> str:  # type: ignore[no-untyped-def]
+    if not path.exists():
+        path.write_text(generate())
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _pair(directory: Path, name: str, generate) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -58,6 +69,13 @@ def load_or_create(state_dir: Path) -> DevSecrets:
 
         credentials_file.write_text(generate_key())
         credentials_file.chmod(0o600)
+    import base64
+
+    webhook = _secret_file(
+        state_dir / "clerk-webhook.secret",
+        lambda: "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+    )
+    admin = _secret_file(state_dir / "admin.secret", lambda: secrets.token_urlsafe(24))
     return DevSecrets(
         internal[0],
         internal[1],
@@ -65,4 +83,6 @@ def load_or_create(state_dir: Path) -> DevSecrets:
         issuer[1],
         passwords,
         credentials_file.read_text().strip(),
+        webhook,
+        admin,
     )

@@ -134,9 +134,12 @@ class Stack:
             env["FOLIO_DEFAULT_LLM_MODEL"] = "fake-model"
         if name == "worker-service":
             env["FOLIO_LLM_BASE_URL"] = cfg.url("fake-llm") + "/v1"
-            if cfg.redis_url:
-                env["FOLIO_REDIS_URL"] = cfg.redis_url
-                env["FOLIO_REDIS_PREFIX"] = cfg.redis_prefix
+        if name in ("worker-service", "community-service", "user-service") and cfg.redis_url:
+            env["FOLIO_REDIS_URL"] = cfg.redis_url
+            env["FOLIO_REDIS_PREFIX"] = cfg.redis_prefix
+        if name == "user-service":
+            env["FOLIO_CLERK_WEBHOOK_SECRET"] = self.secrets.webhook_secret
+            env["FOLIO_ADMIN_SECRET_KEY"] = self.secrets.admin_secret
         if name == "gateway":
             env.update(
                 {
@@ -149,6 +152,8 @@ class Stack:
                     "FOLIO_INTERNAL_TOKEN_PRIVATE_KEY": self.secrets.internal_private_pem,
                     # One developer (or one test run) is every user: relax the limits.
                     "FOLIO_RATE_LIMIT_SCALE": "100",
+                    # The same x-admin-secret user-service guards announcements with.
+                    "FOLIO_ADMIN_SECRET": self.secrets.admin_secret,
                 }
             )
             if cfg.redis_url:  # rate limits shared as between replicas
@@ -208,6 +213,22 @@ class Stack:
             start_new_session=True,
         )
         log.close()
+
+    def start_replica(
+        self, name: str, port: int, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Another process of service ``name`` on ``port`` (a second replica), with its own
+        log; the caller stops it (it is not one of the stack's named processes)."""
+        environment = {**self.env_for(name), "FOLIO_HTTP_PORT": str(port), **(env or {})}
+        with open(self.config.log_dir / f"{name}-{port}.log", "ab") as log:
+            return subprocess.Popen(
+                self.command_for(name),
+                env=environment,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     async def start(self, *, names: list[str] | None = None, timeout_s: float = 120) -> None:
         names = names or ["fake-llm", *SERVICES]

@@ -9,9 +9,23 @@ from folio_gateway.dev_issuer import mint_token
 
 
 def mint_dev_token(
-    state_dir: Path, user_id: str, *, admin: bool = False, ttl_s: int = 86400
+    state_dir: Path,
+    user_id: str,
+    *,
+    admin: bool = False,
+    ttl_s: int = 86400,
+    role: str | None = "user",
+    name: str | None = None,
+    email: str | None = None,
 ) -> str:
     secrets = load_or_create(state_dir)
     return mint_token(
-        secrets.issuer_private_pem, secrets.issuer_public_pem, user_id, admin=admin, ttl_s=ttl_s
+        secrets.issuer_private_pem,
+        secrets.issuer_public_pem,
+        user_id,
+        admin=admin,
+        ttl_s=ttl_s,
+        role=role,
+        name=name,
+        email=email,
     )

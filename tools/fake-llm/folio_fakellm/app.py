@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from folio_fakellm import gemini_api, openai_api
+from folio_fakellm import anthropic_api, gemini_api, openai_api
 from folio_fakellm._http import Disconnected
 from folio_fakellm.core import Engine
+from folio_fakellm.flavours import FlavourPrefix
 from folio_fakellm.settings import FakeLLMSettings
 
 
@@ -20,6 +21,8 @@ def create_app(settings: FakeLLMSettings | None = None) -> FastAPI:
     app.state.engine = Engine(settings)
     app.include_router(openai_api.router)
     app.include_router(gemini_api.router)
+    app.include_router(anthropic_api.router)
+    app.add_middleware(FlavourPrefix)
 
     @app.exception_handler(Disconnected)
     async def client_gone(request: Request, exc: Disconnected) -> Response:

@@ -17,6 +17,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from folio_fakellm.behaviour import (
+    KeyLimits,
+    PrefixCache,
+    is_reasoning_model,
+    reasoning_text,
+    reasoning_tokens,
+)
 from folio_fakellm.faults import ConfiguredFaults, FaultPlan, MarkerCounter
 from folio_fakellm.latency import delay_seconds, sleep_for
 from folio_fakellm.prompt import (
@@ -33,7 +40,7 @@ from folio_fakellm.tokens import estimate_tokens
 
 logger = logging.getLogger("folio_fakellm")
 
-Protocol = Literal["openai", "gemini"]
+Protocol = Literal["openai", "gemini", "anthropic"]
 Finish = Literal["stop", "length", "safety"]
 
 
@@ -56,6 +63,16 @@ _STATUS: dict[Protocol, dict[ErrorKind, int]] = {
         ErrorKind.RATE_LIMITED: 429,
         ErrorKind.SERVER_ERROR: 500,
         ErrorKind.UNAVAILABLE: 503,
+        ErrorKind.BAD_REQUEST: 400,
+        ErrorKind.UNSUPPORTED_FORMAT: 400,
+    },
+    "anthropic": {
+        ErrorKind.MISSING_KEY: 401,
+        ErrorKind.INVALID_KEY: 401,
+        ErrorKind.UNKNOWN_TOKEN: 401,
+        ErrorKind.RATE_LIMITED: 429,
+        ErrorKind.SERVER_ERROR: 500,
+        ErrorKind.UNAVAILABLE: 529,
         ErrorKind.BAD_REQUEST: 400,
         ErrorKind.UNSUPPORTED_FORMAT: 400,
     },
@@ -100,6 +117,9 @@ class LLMCall:
     schema_name: str | None = None
     max_output_tokens: int | None = None
     thinking: dict[str, Any] | None = None
+    # A small local model under ``json_object`` without ``schema``: it does not follow a
+    # schema written in the prompt (llama-cpp-python's flavour).
+    ignore_prompt_schema: bool = False
 
 
 @dataclass
@@ -116,6 +136,10 @@ class CallResult:
     completion_tokens: int = 0
     thought_tokens: int = 0
     flags: set[str] = field(default_factory=set)
+    # A reasoning model's chain of thought (its tokens are in ``thought_tokens``) and the
+    # prompt tokens the provider's prefix cache served.
+    reasoning: str = ""
+    cached_tokens: int = 0
 
 
 def format_seconds(seconds: float) -> str:
@@ -153,12 +177,16 @@ class Engine:
         self.configured = ConfiguredFaults(settings.faults, settings.seed)
         self._tokens: set[str] = set()
         self._token_lock = threading.Lock()
+        self.prefixes = PrefixCache()
+        self.limits = KeyLimits(settings.rpm_limit, settings.concurrency_limit)
 
     def reset(self) -> None:
         """Clear stats, the request log, marker counters and re-seed configured faults."""
         self.stats.reset()
         self.markers.reset()
         self.configured.reset()
+        self.prefixes.reset()
+        self.limits.reset()
 
     # --- auth ----------------------------------------------------------------------------
     def check_key(self, key: str | None) -> CallError | None:
@@ -203,7 +231,9 @@ class Engine:
 
         if not call.structured:
             return source if echo else translate(source)
-        schema = call.schema or extract_embedded_schema(call.prompt)
+        schema = call.schema
+        if schema is None and not call.ignore_prompt_schema:
+            schema = extract_embedded_schema(call.prompt)
         if schema is None:
             value: Any = {"result": translate(source)}
         else:
@@ -271,9 +301,21 @@ class Engine:
         return CallResult(outcome=str(status), error=error, status=status)
 
     async def _run(self, call: LLMCall, pre_error: CallError | None) -> CallResult:
-        settings = self.settings
         if pre_error is not None:
             return self._error(call, pre_error)
+        retry = self.limits.admit(call.key)
+        if retry is not None:
+            return self._error(
+                call,
+                CallError(ErrorKind.RATE_LIMITED, "Rate limit reached for requests", retry),
+            )
+        try:
+            return await self._generate(call)
+        finally:
+            self.limits.release(call.key)
+
+    async def _generate(self, call: LLMCall) -> CallResult:
+        settings = self.settings
         plan = FaultPlan.from_faults(
             self.markers.active_faults(call.prompt) + self.configured.draw()
         )
@@ -329,6 +371,13 @@ class Engine:
             if outcome == "ok":
                 outcome = "max-tokens"
         completion_tokens = estimate_tokens(text)
+        thought = self._thoughts(call, completion_tokens)
+        reasoning = ""
+        if is_reasoning_model(call.model) and finish != "safety":
+            source = extract_source(call.user_texts, fallback=call.prompt)
+            target = extract_target_language(call.prompt, settings.default_target_language)
+            reasoning = reasoning_text(source, target)
+            thought = reasoning_tokens(reasoning)
         await sleep_for(delay_seconds(settings, len(text)))
         return CallResult(
             outcome=outcome,
@@ -336,6 +385,8 @@ class Engine:
             finish=finish,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            thought_tokens=self._thoughts(call, completion_tokens),
+            thought_tokens=thought,
             flags=set(flags),
+            reasoning=reasoning,
+            cached_tokens=self.prefixes.cached_tokens(call.key, call.prompt),
         )

@@ -34,6 +34,7 @@ class Fault:
     kind: str
     retry_after: float | None = None
     seconds: float = 0.0
+    name: str = ""  # for ``finish=NAME``: the finish reason Gemini answers with
 
 
 def parse_fault(spec: str) -> Fault | None:
@@ -47,6 +48,9 @@ def parse_fault(spec: str) -> Fault | None:
     m = re.fullmatch(r"slow=([0-9]*\.?[0-9]+)", spec)
     if m:
         return Fault("slow", seconds=float(m.group(1)))
+    m = re.fullmatch(r"finish=([A-Z_]+)", spec)
+    if m:
+        return Fault("finish", name=m.group(1))
     return None
 
 
@@ -144,6 +148,8 @@ class FaultPlan:
                     plan.error = fault
             elif fault.kind == "slow":
                 plan.slow_s += fault.seconds
+            elif fault.kind == "finish":
+                plan.flags.add(f"finish:{fault.name}")
             else:
                 plan.flags.add(fault.kind)
         return plan

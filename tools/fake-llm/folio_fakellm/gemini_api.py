@@ -157,6 +157,8 @@ def _usage(result: CallResult, with_candidates: bool = True) -> dict[str, int]:
     if result.thought_tokens:
         usage["thoughtsTokenCount"] = result.thought_tokens
         total += result.thought_tokens
+    if result.cached_tokens:  # implicit caching (Gemini 2.5 and later)
+        usage["cachedContentTokenCount"] = result.cached_tokens
     usage["totalTokenCount"] = total
     return usage
 
@@ -216,6 +218,23 @@ def render(call: LLMCall, result: CallResult) -> JSONResponse:
             }
         )
     candidate: dict[str, Any] = {"finishReason": _FINISH[result.finish], "index": 0}
+    finish = next((f.split(":", 1)[1] for f in result.flags if f.startswith("finish:")), None)
+    if finish is not None:  # a ``finish=NAME`` marker: the answer withheld for that reason
+        candidate["finishReason"] = finish
+        if finish == "RECITATION":
+            candidate["citationMetadata"] = {
+                "citationSources": [
+                    {"startIndex": 0, "endIndex": 40, "uri": "https://example.org/book"}
+                ]
+            }
+        return JSONResponse(
+            {
+                "candidates": [candidate],
+                "usageMetadata": _usage(result),
+                "modelVersion": call.model,
+                "responseId": response_id,
+            }
+        )
     if result.finish == "safety":
         candidate["safetyRatings"] = _safety_ratings(True)
     else:

@@ -1,8 +1,10 @@
-"""OpenAI-compatible chat completions (also under ``/api/v1`` as OpenRouter serves it).
+"""OpenAI-compatible chat completions (also under ``/api/v1`` as OpenRouter serves it, and
+under Azure OpenAI's deployment paths).
 
 Covers what Folio's OpenAI-style client uses: text and ``json_schema``/``json_object``
-response formats, bearer auth, usage accounting and OpenAI-shaped errors. Servers without
-``json_schema`` support (older llama.cpp/vLLM) are simulated by ``FAKE_LLM_OPENAI_JSON_SCHEMA``.
+response formats, bearer (or Azure ``api-key``) auth, usage accounting and errors, each as
+the server chosen by the request's flavour answers them (see :mod:`.flavours`). Servers
+without ``json_schema`` that answer 400 are simulated by ``FAKE_LLM_OPENAI_JSON_SCHEMA``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from fastapi.responses import JSONResponse
 
 from folio_fakellm._http import read_json
 from folio_fakellm.core import CallError, CallResult, Engine, ErrorKind, LLMCall, format_seconds
+from folio_fakellm.flavours import (
+    FLAVOURS,
+    Flavour,
+    flavour_of,
+    llama_cpp_python_validation_message,
+)
+from folio_fakellm.tokens import estimate_tokens
 
 router = APIRouter()
 
@@ -68,7 +77,9 @@ def message_text(content: Any) -> str:
     return ""
 
 
-def _parse(body: Any, json_schema_enabled: bool) -> tuple[dict[str, Any], CallError | None]:
+def _parse(
+    body: Any, json_schema_enabled: bool, flavour: Flavour = FLAVOURS["openai"]
+) -> tuple[dict[str, Any], CallError | None]:
     """Extract call fields from the request body and a validation error, if any."""
     fields: dict[str, Any] = {"model": "", "prompt": "", "user_texts": []}
     if not isinstance(body, dict):
@@ -98,7 +109,15 @@ def _parse(body: Any, json_schema_enabled: bool) -> tuple[dict[str, Any], CallEr
     fmt = body.get("response_format")
     if isinstance(fmt, dict):
         kind = fmt.get("type")
-        if kind == "json_schema":
+        if kind == "json_schema" and flavour.json_schema == "500":
+            return fields, CallError(
+                ErrorKind.SERVER_ERROR, llama_cpp_python_validation_message(kind)
+            )
+        ignored = flavour.routes_without_require_parameters and not _requires_parameters(body)
+        if ignored:
+            # routed to a provider that drops response_format: the schema is not followed
+            fields.update(structured=True, ignore_prompt_schema=True)
+        elif kind == "json_schema":
             if not json_schema_enabled:
                 return fields, CallError(
                     ErrorKind.UNSUPPORTED_FORMAT,
@@ -113,26 +132,139 @@ def _parse(body: Any, json_schema_enabled: bool) -> tuple[dict[str, Any], CallEr
             fields.update(structured=True, schema=schema, schema_name=spec.get("name"))
         elif kind == "json_object":
             fields["structured"] = True
+            if isinstance(fmt.get("schema"), dict):  # llama.cpp and llama-cpp-python enforce it
+                fields["schema"] = fmt["schema"]
+            elif flavour.json_schema == "500":
+                fields["ignore_prompt_schema"] = True
         elif kind not in (None, "text"):
             return fields, CallError(ErrorKind.BAD_REQUEST, f"unknown response_format {kind!r}")
     return fields, None
 
 
-def render(call: LLMCall, result: CallResult) -> JSONResponse:
-    """Render a ``CallResult`` as an OpenAI response."""
+def _requires_parameters(body: dict[str, Any]) -> bool:
+    provider = body.get("provider")
+    return isinstance(provider, dict) and provider.get("require_parameters") is True
+
+
+def flavoured_error(
+    flavour: Flavour,
+    status: int,
+    message: str,
+    type_: str,
+    code: str | None,
+    retry_after: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """An error in the shape the flavour's server uses."""
+    headers = {"Retry-After": format_seconds(retry_after)} if retry_after is not None else None
+    error: dict[str, Any]
+    if flavour.errors == "vllm":
+        body: dict[str, Any] = {
+            "object": "error",
+            "message": message,
+            "type": "BadRequestError" if status == 400 else type_,
+            "param": None,
+            "code": status,
+        }
+        return JSONResponse(body, status_code=status, headers=headers)
+    if flavour.errors == "llama-server":
+        error = {"code": status, "message": message, "type": type_}
+    elif flavour.errors == "openrouter":
+        error = {"code": status, "message": message}
+    elif flavour.errors == "azure":
+        error = {"code": code or str(status), "message": message, "param": None, "type": None}
+    elif flavour.json_schema == "500" and status >= 500:  # llama-cpp-python's handler
+        error = {"message": message, "type": "internal_server_error", "param": None, "code": None}
+    else:
+        error = {"message": message, "type": type_, "param": None, "code": code}
+    error.update(extra or {})
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def _usage(flavour: Flavour, result: CallResult) -> dict[str, Any]:
+    completion = result.completion_tokens + result.thought_tokens
+    usage: dict[str, Any] = {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": result.prompt_tokens + completion,
+    }
+    if flavour.reasoning_tokens_reported:
+        usage["completion_tokens_details"] = {"reasoning_tokens": result.thought_tokens}
+    if flavour.cached_tokens_reported:
+        usage["prompt_tokens_details"] = {"cached_tokens": result.cached_tokens}
+    return usage
+
+
+def _message(flavour: Flavour, result: CallResult) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": result.text, "refusal": None}
+    if not result.reasoning or flavour.reasoning == "hidden":
+        if flavour.reasoning == "parts":
+            message["content"] = [{"type": "text", "text": result.text}]
+        return message
+    if flavour.reasoning == "inline":
+        message["content"] = f"<think>\n{result.reasoning}\n</think>\n\n{result.text}"
+    elif flavour.reasoning == "parts":
+        message["content"] = [
+            {"type": "thinking", "thinking": [{"type": "text", "text": result.reasoning}]},
+            {"type": "text", "text": result.text},
+        ]
+    else:
+        message[flavour.reasoning] = result.reasoning
+    return message
+
+
+def render(
+    call: LLMCall, result: CallResult, flavour: Flavour = FLAVOURS["openai"]
+) -> JSONResponse:
+    """Render a ``CallResult`` as the flavour's server answers."""
     if result.error is not None:
         type_, code = _ERROR_TYPES[result.error.kind]
-        return error_response(
-            result.status, result.error.message, type_, code, result.error.retry_after
-        )
+        status, message = result.status, result.error.message
+        if flavour.errors == "openrouter" and status in (401, 403):
+            status = 401  # OpenRouter: a bad key is a 401 ("User not found."); 403 is moderation
+            message = "User not found." if result.error.kind is ErrorKind.INVALID_KEY else message
+        if flavour.errors == "azure" and status in (401, 403):
+            status, code = 401, "401"
+            message = (
+                "Access denied due to invalid subscription key or wrong API endpoint. Make "
+                "sure to provide a valid key for an active subscription and use a correct "
+                "regional API endpoint for your resource."
+            )
+        return flavoured_error(flavour, status, message, type_, code, result.error.retry_after)
     if result.prompt_blocked:
-        return error_response(
+        if flavour.errors == "openrouter":
+            return flavoured_error(
+                flavour,
+                403,
+                f"{call.model} requires moderation on OpenRouter. Your input was flagged.",
+                "moderation",
+                None,
+                extra={"metadata": {"reasons": ["violence"], "provider_name": "fake"}},
+            )
+        if flavour.errors == "azure":
+            return flavoured_error(
+                flavour,
+                400,
+                "The response was filtered due to the prompt triggering Azure OpenAI's "
+                "content management policy.",
+                "invalid_request_error",
+                "content_filter",
+                extra={
+                    "status": 400,
+                    "innererror": {
+                        "code": "ResponsibleAIPolicyViolation",
+                        "content_filter_result": {"violence": {"filtered": True}},
+                    },
+                },
+            )
+        return flavoured_error(
+            flavour,
             400,
             "The prompt was flagged by the content policy",
             "invalid_request_error",
             "content_policy_violation",
         )
-    body = {
+    body: dict[str, Any] = {
         "id": f"chatcmpl-{secrets.token_hex(12)}",
         "object": "chat.completion",
         "created": int(time.time()),
@@ -140,31 +272,87 @@ def render(call: LLMCall, result: CallResult) -> JSONResponse:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": result.text, "refusal": None},
+                "message": _message(flavour, result),
                 "logprobs": None,
                 "finish_reason": _FINISH[result.finish],
             }
         ],
-        "usage": {
-            "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens,
-            "total_tokens": result.prompt_tokens + result.completion_tokens,
-            "completion_tokens_details": {"reasoning_tokens": 0},
-        },
+        "usage": _usage(flavour, result),
     }
+    if flavour.fingerprint:
+        body["system_fingerprint"] = flavour.fingerprint
     return JSONResponse(body)
+
+
+def _fit_context(
+    flavour: Flavour, engine: Engine, fields: dict[str, Any]
+) -> CallError | JSONResponse | None:
+    """Ollama silently keeps the end of a long prompt; vLLM and llama-server refuse it."""
+    prompt = fields.get("prompt") or ""
+    tokens = estimate_tokens(prompt)
+    if flavour.truncates_prompt and tokens > engine.settings.ollama_num_ctx:
+        keep = engine.settings.ollama_num_ctx * 4
+        fields["prompt"] = prompt.encode()[-keep:].decode("utf-8", "ignore")
+        fields["user_texts"] = [fields["prompt"]]
+        return None
+    window = engine.settings.context_window
+    if flavour.rejects_long_prompt and tokens > window:
+        if flavour.errors == "llama-server":
+            return flavoured_error(
+                flavour,
+                400,
+                f"request ({tokens} tokens) exceeds the available context size "
+                f"({window} tokens), try increasing it",
+                "exceed_context_size_error",
+                None,
+                extra={"n_prompt_tokens": tokens, "n_ctx": window},
+            )
+        return flavoured_error(
+            flavour,
+            400,
+            f"This model's maximum context length is {window} tokens. However, you requested "
+            f"{tokens} tokens in the messages, Please reduce the length of the messages.",
+            "BadRequestError",
+            None,
+        )
+    return None
+
+
+async def _complete(request: Request, flavour: Flavour, key: str | None) -> JSONResponse:
+    engine = _engine(request)
+    body = await read_json(request)
+    fields, invalid = _parse(body, engine.settings.openai_json_schema, flavour)
+    if invalid is None:
+        refused = _fit_context(flavour, engine, fields)
+        if isinstance(refused, JSONResponse):
+            engine.stats.count(ENDPOINT, str(refused.status_code))
+            return refused
+    verdict = engine.check_key(key) if flavour.checks_keys else None
+    call = LLMCall(protocol="openai", endpoint=ENDPOINT, key=key, **fields)
+    result = await engine.run(call, pre_error=verdict or invalid)
+    return render(call, result, flavour)
 
 
 @router.post("/v1/chat/completions")
 @router.post("/api/v1/chat/completions")
 async def chat_completions(request: Request) -> JSONResponse:
-    engine = _engine(request)
-    key = _bearer(request)
-    body = await read_json(request)
-    fields, invalid = _parse(body, engine.settings.openai_json_schema)
-    call = LLMCall(protocol="openai", endpoint=ENDPOINT, key=key, **fields)
-    result = await engine.run(call, pre_error=engine.check_key(key) or invalid)
-    return render(call, result)
+    return await _complete(request, flavour_of(request.scope), _bearer(request))
+
+
+@router.post("/openai/deployments/{deployment}/chat/completions")
+async def azure_deployment_completions(deployment: str, request: Request) -> JSONResponse:
+    """Azure OpenAI: the deployment names the model; ``api-version`` is required."""
+    flavour = FLAVOURS["azure"]
+    if not request.query_params.get("api-version"):
+        _engine(request).stats.count(ENDPOINT, "404")
+        return flavoured_error(flavour, 404, "Resource not found", "invalid_request_error", "404")
+    return await _complete(request, flavour, request.headers.get("api-key") or None)
+
+
+@router.post("/openai/v1/chat/completions")
+async def azure_v1_completions(request: Request) -> JSONResponse:
+    """Azure OpenAI's version-less v1 API: the model in the body, the key in ``api-key``."""
+    return await _complete(request, FLAVOURS["azure"], request.headers.get("api-key") or None)
 
 
 def _model_entry(model: str) -> dict[str, Any]:

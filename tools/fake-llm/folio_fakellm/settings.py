@@ -32,6 +32,14 @@ class FakeLLMSettings(BaseSettings):
     seed: int = 0
     retry_after_s: float = Field(default=1.0, ge=0)
     openai_json_schema: bool = True
+    # Per key: 429 beyond this many requests in any 60 s / at once (0: no limit).
+    rpm_limit: int = Field(default=0, ge=0)
+    concurrency_limit: int = Field(default=0, ge=0)
+    # Ollama's default context window: its OpenAI endpoint silently keeps only this many
+    # prompt tokens (the ``ollama`` flavour).
+    ollama_num_ctx: int = Field(default=2048, ge=16)
+    # The context window of the vllm / llama-server flavours (400 beyond it).
+    context_window: int = Field(default=32768, ge=16)
     max_logged_requests: int = Field(default=20000, ge=0)
     log_level: str = "info"
 

@@ -115,3 +115,62 @@ def test_google_genai_sdk_vertex_service_account(base_url: str) -> None:
     )
     r = client.models.generate_content(model="gemini-2.5-flash", contents=SOURCE)
     assert r.text == pseudo_translate("Gregor Samsa met Grete in Prague. Then Gregor slept.", "ko")
+
+
+def test_anthropic_sdk(base_url: str) -> None:
+    anthropic = pytest.importorskip("anthropic")
+    client = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-x", max_retries=0)
+    text = client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=256,
+        system="Translate.",
+        messages=[{"role": "user", "content": SOURCE}],
+    )
+    assert text.stop_reason == "end_turn"
+    assert text.content[0].text == pseudo_translate(
+        "Gregor Samsa met Grete in Prague. Then Gregor slept.", "ko"
+    )
+    assert text.usage.input_tokens > 0 and text.usage.output_tokens > 0
+    tool = client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=512,
+        messages=[{"role": "user", "content": SOURCE}],
+        tools=[
+            {"name": "Terms", "description": "terms", "input_schema": Terms.model_json_schema()}
+        ],
+        tool_choice={"type": "tool", "name": "Terms"},
+    )
+    assert tool.stop_reason == "tool_use"
+    [block] = tool.content
+    terms = Terms.model_validate(block.input)
+    assert [t.term for t in terms.terms][:2] == ["Gregor", "Samsa"]
+    with pytest.raises(anthropic.RateLimitError) as info:
+        client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=64,
+            messages=[{"role": "user", "content": SOURCE + "[[fake:429:retry=2]]"}],
+        )
+    assert info.value.response.headers["retry-after"] == "2"
+    with pytest.raises(anthropic.AuthenticationError):
+        anthropic.Anthropic(base_url=base_url, api_key="invalid", max_retries=0).messages.create(
+            model="claude-haiku-4-5", max_tokens=8, messages=[{"role": "user", "content": "x"}]
+        )
+
+
+def test_openai_sdk_reads_reasoning_and_cache_usage(base_url: str) -> None:
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-x", max_retries=0)
+    r = client.chat.completions.create(
+        model="o4-mini", messages=[{"role": "user", "content": SOURCE}]
+    )
+    assert r.usage is not None and r.usage.completion_tokens_details is not None
+    assert r.usage.completion_tokens_details.reasoning_tokens > 0
+    assert r.usage.prompt_tokens_details is not None
+    assert r.usage.prompt_tokens_details.cached_tokens == 0
+    azure = openai.AzureOpenAI(
+        azure_endpoint=base_url, api_key="k", api_version="2024-10-21", max_retries=0
+    )
+    answer = azure.chat.completions.create(
+        model="my-deployment", messages=[{"role": "user", "content": SOURCE}]
+    )
+    assert answer.choices[0].message.content

@@ -12,13 +12,14 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from folio.contracts import PlannedUnit, TranslateSegment
+from folio.contracts import PlannedUnit
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
 from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
 from folio_worker.engine.languages import word_joiner
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
+from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import SafetyBlocked
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class UnitRequest:
     deviation: str | None
 
 
-def unit_requests(command: TranslateSegment) -> list[UnitRequest]:
+def unit_requests(command: SegmentWork) -> list[UnitRequest]:
     units = command.units
     requests = []
     for i, unit in enumerate(units):
@@ -64,7 +65,7 @@ def unit_requests(command: TranslateSegment) -> list[UnitRequest]:
 
 
 def build_prompt(
-    command: TranslateSegment,
+    command: SegmentWork,
     request: UnitRequest,
     text: str,
     frame: int = 0,
@@ -96,9 +97,7 @@ class SegmentTranslator:
         self.concurrency = max(1, concurrency)
         self._prompts: dict[tuple[int, str, int], str] = {}
 
-    def _prompt(
-        self, command: TranslateSegment, request: UnitRequest, text: str, frame: int
-    ) -> str:
+    def _prompt(self, command: SegmentWork, request: UnitRequest, text: str, frame: int) -> str:
         # Built once per unit, text and frame: the cache look-up and the retries share it.
         key = (request.unit.index, text, frame)
         prompt = self._prompts.get(key)
@@ -106,7 +105,7 @@ class SegmentTranslator:
             prompt = self._prompts[key] = build_prompt(command, request, text, frame)
         return prompt
 
-    async def translate(self, command: TranslateSegment) -> list[str]:
+    async def translate(self, command: SegmentWork) -> list[str]:
         requests = unit_requests(command)
         if command.mode == "strict":
             results: list[str] = []
@@ -134,9 +133,7 @@ class SegmentTranslator:
 
         return list(await asyncio.gather(*(bounded(r) for r in requests)))
 
-    async def _unit(
-        self, command: TranslateSegment, request: UnitRequest, text: str, depth: int
-    ) -> str:
+    async def _unit(self, command: SegmentWork, request: UnitRequest, text: str, depth: int) -> str:
         paragraphs = len(split_paragraphs(text)) or 1
         glossary_terms = tuple(g.translation for g in command.context.glossary)
         last: CheckFailure | None = None
@@ -184,7 +181,7 @@ class SegmentTranslator:
         )
 
     async def _split(
-        self, command: TranslateSegment, request: UnitRequest, text: str, depth: int
+        self, command: SegmentWork, request: UnitRequest, text: str, depth: int
     ) -> str:
         """A truncated answer means the unit was too long for the output limit: halve it."""
         if depth >= MAX_SPLIT_DEPTH:

@@ -3,37 +3,55 @@
 A book is thousands of calls on the user's own keys, so the client must survive throttling
 and flaky servers without wasting quota (bounded attempts, jittered back-off, honouring
 Retry-After), must stop at once when retrying cannot help (bad keys, bad requests, safety
-blocks, which the engine handles by rephrasing), and must report every attempt's tokens so
-usage accounting matches the provider's bill.
+blocks, which the engine handles by rephrasing), must not hold its command for long
+(a wait beyond ``max_wait_s`` becomes ``LLMDeferred``: the command is re-queued with a
+delay), and must report every attempt's tokens as the provider counted them, so usage
+accounting matches the provider's bill.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 
 import httpx
 
 from folio.contracts.providers import ProviderConfig
-from folio_worker.llm.concurrency import key_semaphore
+from folio_worker.llm.concurrency import ConcurrencyLimiter, LocalConcurrency
 from folio_worker.llm.errors import (
     InvalidStructuredOutput,
     LLMAuthError,
     LLMBadRequest,
+    LLMDeferred,
     LLMError,
     LLMExhausted,
+    LLMOutputTruncated,
     SafetyBlocked,
 )
 from folio_worker.llm.keys import Credential, KeyPool, full_jitter
 from folio_worker.llm.providers import Answer, AttemptFailed, Tokens, make_provider
 from folio_worker.llm.providers.schemas import SchemaError
-from folio_worker.llm.ratelimit import RateLimiter
+from folio_worker.llm.ratelimit import Pace, RateLimiter
+from folio_worker.llm.reasoning import split_reasoning
 from folio_worker.llm.structured import parse_structured
 from folio_worker.llm.types import CallUsage, LLMRequest, LLMResponse, Outcome
 
 log = logging.getLogger(__name__)
+
+# A structured answer cut at the output limit is asked again with a larger limit, at most
+# this often, up to this many tokens; beyond, only a smaller request can help.
+MAX_GROWTH = 2
+MAX_OUTPUT_LIMIT = 65536
+# RECITATION is answered by asking again a little more freely, at most this often.
+MAX_RECITATION_RETRIES = 2
+
+
+class _Cooling:
+    """The limiter said another replica's 429 rests this key: pick again (not a call)."""
 
 
 class LLMClient:
@@ -45,9 +63,11 @@ class LLMClient:
         http: httpx.AsyncClient,
         *,
         limiter: RateLimiter,
+        slots: ConcurrencyLimiter | None = None,
         max_attempts: int = 6,
         timeout_s: float = 300.0,
         max_concurrency_per_key: int = 32,
+        max_wait_s: float = 60.0,
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
         on_call: Callable[[CallUsage], None] | None = None,
@@ -55,16 +75,22 @@ class LLMClient:
         self._config = config
         self._http = http
         self._limiter = limiter
+        self._slots = slots or LocalConcurrency()
         self._max_attempts = max(1, max_attempts)
         self._timeout_s = timeout_s
-        self._max_concurrency = max(1, max_concurrency_per_key)
+        own = config.max_concurrency or max_concurrency_per_key
+        self._max_concurrency = max(1, min(max_concurrency_per_key, own))
+        self._max_wait_s = max_wait_s
         self._backoff_base_s = backoff_base_s
         self._backoff_cap_s = backoff_cap_s
         self._on_call = on_call
+        self._pace = Pace(config.requests_per_minute, config.tokens_per_minute)
         self._provider = make_provider(config, http, timeout_s)
         self._pool = KeyPool(
             self._provider.credentials(),
-            refused_reason=self._provider.refused_reason,
+            refused_reason=getattr(
+                self._provider, "refused_reason", f"{self._provider.label} refused every key"
+            ),
             backoff_base_s=backoff_base_s,
             backoff_cap_s=backoff_cap_s,
         )
@@ -82,27 +108,32 @@ class LLMClient:
         return f"LLMClient({self._config!r})"
 
     async def generate(self, request: LLMRequest) -> LLMResponse:
-        """The answer to ``request``, or an ``LLMError`` subclass saying why there is none.
+        """The answer to ``request``, or an ``LLMError`` subclass saying why there is none
+        (``LLMDeferred`` when the key cannot be used for longer than ``max_wait_s``).
 
-        Counted attempts are the retryable failures (429, 5xx, timeouts, connection errors,
-        invalid JSON). A refused key (rotate to the next), a fallback switch or a token
-        refresh (once each per call) are not counted: they are bounded by themselves.
+        Counted attempts are the retryable failures (5xx, timeouts, connection errors,
+        invalid JSON); 429s are counted apart and end in ``LLMDeferred``: throttling is
+        not the model failing. A refused key (rotate to the next), a fallback switch or a
+        token refresh (once each per call), a larger output limit (``MAX_GROWTH``) and a
+        recitation retry (``MAX_RECITATION_RETRIES``) are bounded by themselves.
         """
-        failures = 0
+        failures = throttled = grown = recitations = 0
         recovered: set[str] = set()
         while True:
-            credential = await self._pool.acquire()
+            credential = await self._pool.acquire(self._max_wait_s)
             result = await self._attempt(request, credential)
             if isinstance(result, LLMResponse):
                 self._pool.succeeded(credential)
                 return result
+            if isinstance(result, _Cooling):
+                continue
             failure = result
             if failure.recoverable and failure.outcome not in recovered:
                 recovered.add(failure.outcome)
                 log.info("llm %s: %s; retrying at once", self.model, failure.detail)
                 continue
             if failure.outcome == "auth":
-                self._pool.refuse(credential)
+                self._pool.refuse(credential, failure.detail)
                 log.warning(
                     "llm %s: key %s refused (%s); %d key(s) left",
                     self.model,
@@ -111,14 +142,47 @@ class LLMClient:
                     self._pool.usable,
                 )
                 continue
+            if failure.outcome == "length":
+                larger = self._larger_limit(request, failure.tokens)
+                if grown >= MAX_GROWTH or larger is None:
+                    raise LLMOutputTruncated(
+                        "the structured answer does not fit the model's output limit "
+                        f"(cut at {failure.tokens.output} tokens); ask for less at once"
+                    )
+                grown += 1
+                log.info("llm %s: structured answer cut; asking for %d tokens", self.model, larger)
+                request = dataclasses.replace(request, max_output_tokens=larger)
+                continue
             if failure.outcome == "bad_request":
+                if grown:  # the larger limit itself was refused: the model cannot give more
+                    raise LLMOutputTruncated(
+                        f"{self._provider.label}: the answer does not fit the model's output "
+                        f"limit ({failure.detail})"
+                    )
                 raise LLMBadRequest(f"{self._provider.label}: {failure.detail}")
-            failures += 1
+            if failure.outcome == "recitation":
+                recitations += 1
+                if recitations > MAX_RECITATION_RETRIES:
+                    raise SafetyBlocked("candidate", failure.detail, kind="recitation")
+                warmer = min(2.0, (request.temperature or 1.0) + 0.3)
+                request = dataclasses.replace(request, temperature=warmer)
+                continue
             if failure.outcome == "429":
-                self._pool.throttled(credential, failure.retry_after_s)
+                throttled += 1
+                rest = self._pool.throttled(credential, failure.retry_after_s)
+                await self._limiter.cool_down(credential.id, rest)
+                if throttled >= self._max_attempts:
+                    raise LLMDeferred(
+                        max(rest, self._backoff_cap_s),
+                        f"the provider kept rate limiting after {throttled} attempts",
+                    )
+                continue  # the key rests in the pool; another key may go at once
+            failures += 1
             if failures >= self._max_attempts:
                 raise self._final_error(request, failure, failures)
             delay = self._delay(failure, failures)
+            if delay > self._max_wait_s:
+                raise LLMDeferred(delay, f"the provider asked to wait {delay:.0f} s")
             log.warning(
                 "llm %s: attempt %d/%d failed with key %s (%s); retrying in %.2fs",
                 self.model,
@@ -131,11 +195,16 @@ class LLMClient:
             if delay > 0:
                 await asyncio.sleep(delay)
 
+    @staticmethod
+    def _larger_limit(request: LLMRequest, cut: Tokens) -> int | None:
+        """Twice the limit that cut the answer (or twice what came out without one)."""
+        used = max(request.max_output_tokens or 0, cut.output + cut.thinking)
+        larger = min(MAX_OUTPUT_LIMIT, max(1024, 2 * used))
+        return larger if larger > (request.max_output_tokens or 0) else None
+
     def _delay(self, failure: AttemptFailed, failures: int) -> float:
-        if failure.outcome in ("429", "invalid_json"):
-            # 429: the key rests in the pool, another key may go at once. Invalid JSON: the
-            # server is fine, ask again.
-            return 0.0
+        if failure.outcome == "invalid_json":
+            return 0.0  # the server is fine: ask again
         delay = full_jitter(failures - 1, self._backoff_base_s, self._backoff_cap_s)
         return max(delay, failure.retry_after_s or 0.0)
 
@@ -153,14 +222,30 @@ class LLMClient:
             attempts=failures,
         )
 
+    def _cost(self, request: LLMRequest) -> int:
+        """What a call counts against a tokens-per-minute quota before it is answered."""
+        prompt = math.ceil(len(((request.system or "") + request.prompt).encode()) / 4)
+        return prompt + (request.max_output_tokens or prompt)
+
     async def _attempt(
         self, request: LLMRequest, credential: Credential
-    ) -> LLMResponse | AttemptFailed:
+    ) -> LLMResponse | AttemptFailed | _Cooling:
         """One HTTP call under the key's concurrency cap and pacing; reports it once."""
-        async with key_semaphore(credential.id, self._max_concurrency):
-            rpm = self._config.requests_per_minute
-            if rpm:
-                await self._limiter.acquire(credential.id, rpm)
+        async with self._slots.slot(credential.id, self._max_concurrency):
+            cost = self._cost(request)
+            reservation = await self._limiter.reserve(
+                credential.id, self._pace, cost, self._max_wait_s
+            )
+            if reservation.status == "cooling":
+                self._pool.rest(credential, reservation.wait_s)
+                return _Cooling()
+            if reservation.status == "later":
+                raise LLMDeferred(
+                    reservation.wait_s,
+                    f"the key's rate limit has no free slot for {reservation.wait_s:.0f} s",
+                )
+            if reservation.wait_s > 0:
+                await asyncio.sleep(reservation.wait_s)
             started = time.perf_counter()
             try:
                 http_request = await self._provider.build(request, credential)
@@ -170,6 +255,7 @@ class LLMClient:
                     response = await self._http.send(http_request)
                 answer = self._provider.parse(request, response)
             except AttemptFailed as failure:
+                await self._settle(credential, cost, failure.tokens)
                 return self._failed(credential, failure, started)
             except (TimeoutError, httpx.TimeoutException):
                 failure = AttemptFailed("timeout", f"timeout after {self._timeout_s:g}s")
@@ -182,39 +268,53 @@ class LLMClient:
                 raise
             except SchemaError as exc:
                 raise LLMBadRequest(f"{self._provider.label}: {exc}") from exc
+            await self._settle(credential, cost, answer.tokens)
         return self._accept(request, credential, answer, started)
+
+    async def _settle(self, credential: Credential, cost: int, tokens: Tokens) -> None:
+        if self._pace.tokens_per_minute and (tokens.input or tokens.output):
+            used = tokens.input + tokens.output + tokens.thinking
+            await self._limiter.settle(credential.id, self._pace, used - cost)
 
     def _failed(
         self, credential: Credential, failure: AttemptFailed, started: float
     ) -> AttemptFailed:
         self._report(credential, failure.outcome, failure.tokens, started)
-        if failure.outcome == "safety_prompt":
-            raise SafetyBlocked("prompt") from None
-        if failure.outcome == "safety_candidate":
-            raise SafetyBlocked("candidate") from None
+        if failure.outcome in ("safety_prompt", "safety_candidate"):
+            level = "prompt" if failure.outcome == "safety_prompt" else "candidate"
+            raise SafetyBlocked(
+                level,
+                None if failure.safety in (None, "safety") else failure.detail,
+                kind=failure.safety or "safety",
+                rephrasable=failure.rephrasable,
+            ) from None
         return failure
 
     def _accept(
         self, request: LLMRequest, credential: Credential, answer: Answer, started: float
     ) -> LLMResponse | AttemptFailed:
+        text, reasoning = split_reasoning(answer.text)
+        tokens = answer.tokens
+        if reasoning and not tokens.thinking:
+            # The reasoning came inside the answer: its tokens are thinking, not output.
+            thought = min(tokens.output, math.ceil(len(reasoning.encode()) / 4))
+            tokens = dataclasses.replace(tokens, output=tokens.output - thought, thinking=thought)
         if request.schema is None:
             outcome: Outcome = "ok" if answer.finish == "stop" else "length"
-            usage = self._report(credential, outcome, answer.tokens, started)
-            return LLMResponse(answer.text, None, answer.finish, usage)
+            usage = self._report(credential, outcome, tokens, started)
+            return LLMResponse(text, None, answer.finish, usage)
         if answer.finish == "length":
-            failure = AttemptFailed(
-                "invalid_json", "the JSON answer was cut at the output token limit"
+            self._report(credential, "length", tokens, started)
+            return AttemptFailed(
+                "length", "the JSON answer was cut at the output token limit", tokens=tokens
             )
-        else:
-            try:
-                parsed, text = parse_structured(answer.text, request.schema)
-            except ValueError:
-                failure = AttemptFailed("invalid_json", "the answer did not validate")
-            else:
-                usage = self._report(credential, "ok", answer.tokens, started)
-                return LLMResponse(text, parsed, "stop", usage)
-        self._report(credential, "invalid_json", answer.tokens, started)
-        return failure
+        try:
+            parsed, json_text = parse_structured(text, request.schema)
+        except ValueError:
+            self._report(credential, "invalid_json", tokens, started)
+            return AttemptFailed("invalid_json", "the answer did not validate", tokens=tokens)
+        usage = self._report(credential, "ok", tokens, started)
+        return LLMResponse(json_text, parsed, "stop", usage)
 
     def _report(
         self, credential: Credential, outcome: Outcome, tokens: Tokens, started: float
@@ -225,6 +325,7 @@ class LLMClient:
             input_tokens=tokens.input,
             output_tokens=tokens.output,
             thinking_tokens=tokens.thinking,
+            cached_input_tokens=tokens.cached,
             latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
             outcome=outcome,
         )

@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from typing import Literal
 
+SafetyKind = Literal[
+    "safety",  # the configurable harm filter (Gemini SAFETY, OpenAI content_filter)
+    "prohibited",  # content the provider never produces (Gemini PROHIBITED_CONTENT)
+    "spii",  # the answer held sensitive personal data (Gemini SPII)
+    "blocklist",  # the answer hit a terminology blocklist (Gemini BLOCKLIST)
+    "recitation",  # the answer recited training data too closely (Gemini RECITATION)
+    "moderation",  # a gateway's moderation flagged the prompt (OpenRouter 403)
+    "refusal",  # the model refused (OpenAI refusal, Anthropic stop_reason refusal)
+]
+
 
 class LLMError(Exception):
     """Base class: the call produced no usable answer."""
@@ -20,14 +30,24 @@ class LLMError(Exception):
 class SafetyBlocked(LLMError):
     """The provider's safety system refused the prompt or withheld the answer.
 
-    Never retried by the client: the same prompt would be blocked again, so the engine
-    rephrases instead.
+    Never retried by the client as it is: the same prompt would be blocked again, so the
+    engine rephrases instead. ``rephrasable`` is False where new instructions cannot help
+    (the text itself is what the provider never outputs).
     """
 
-    def __init__(self, level: Literal["prompt", "candidate"], reason: str | None = None) -> None:
+    def __init__(
+        self,
+        level: Literal["prompt", "candidate"],
+        reason: str | None = None,
+        *,
+        kind: SafetyKind = "safety",
+        rephrasable: bool = True,
+    ) -> None:
         what = "prompt" if level == "prompt" else "answer"
         super().__init__(reason or f"the provider's safety filter blocked the {what}")
         self.level: Literal["prompt", "candidate"] = level
+        self.kind: SafetyKind = kind
+        self.rephrasable = rephrasable
 
 
 class LLMExhausted(LLMError):
@@ -47,9 +67,28 @@ class LLMBadRequest(LLMError):
     """The provider rejected the request itself (e.g. context too long, unknown model)."""
 
 
+class LLMOutputTruncated(LLMError):
+    """The answer does not fit the model's output limit even after raising it: only a
+    smaller request (fewer terms, a shorter chunk) can succeed."""
+
+
 class InvalidStructuredOutput(LLMError):
     """The model never produced JSON that validated against the schema."""
 
     def __init__(self, reason: str, *, attempts: int) -> None:
         super().__init__(reason)
         self.attempts = attempts
+
+
+class LLMDeferred(Exception):
+    """Waiting for the key would hold the command too long (a long ``Retry-After``, every
+    key resting, or pacing slots far ahead): the command should be re-queued with a delay.
+
+    Not an ``LLMError`` on purpose: code that tolerates failed calls (a skipped analysis
+    chunk) must not swallow it; it goes up to the message handler.
+    """
+
+    def __init__(self, retry_after_s: float, reason: str) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+        self.reason = reason

@@ -2,7 +2,11 @@
 
 Users bring several keys so that one throttled or revoked key does not stall a book: a
 refused key is dropped for good, a throttled key rests for as long as the provider asks
-while the other keys carry on, and calls only wait when every key is resting.
+while the other keys carry on, and calls only wait when every key is resting. Calls that
+waited for a rest to end are released over a jittered spread instead of all at once (a
+burst at the end of a cool-down is what earns the next 429). A wait longer than the
+caller allows is not waited for: ``acquire`` raises ``LLMDeferred`` so the command can be
+re-queued instead of held.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from folio_worker.llm.errors import LLMAuthError
+from folio_worker.llm.errors import LLMAuthError, LLMDeferred
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,13 @@ class _KeyState:
     credential: Credential
     disabled: bool = False
     cooldown_until: float = 0.0
+    rest_s: float = 0.0  # the length of the current (or last) rest
     throttled_streak: int = 0
+
+
+def release_spread(rest_s: float) -> float:
+    """Over how long callers that waited out a rest of ``rest_s`` are let go again."""
+    return min(10.0, max(0.25, rest_s / 2))
 
 
 class KeyPool:
@@ -45,7 +55,7 @@ class KeyPool:
         self,
         credentials: Sequence[Credential],
         *,
-        refused_reason: str = "every API key was refused (403)",
+        refused_reason: str = "every API key was refused",
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
@@ -58,6 +68,7 @@ class KeyPool:
         self._cap = backoff_cap_s
         self._clock = clock
         self._next = 0
+        self._last_refusal: str | None = None
 
     @property
     def usable(self) -> int:
@@ -79,16 +90,24 @@ class KeyPool:
                 return state.credential
         return None
 
-    async def acquire(self) -> Credential:
-        """The next ready key; waits while all usable keys rest; raises if none is left."""
+    async def acquire(self, max_wait_s: float | None = None) -> Credential:
+        """The next ready key; waits while all usable keys rest (``LLMDeferred`` when that
+        is longer than ``max_wait_s``); raises ``LLMAuthError`` when none is left."""
         while True:
             if self.usable == 0:
-                raise LLMAuthError(self._refused_reason)
+                reason = self._refused_reason
+                if self._last_refusal:
+                    reason = f"{reason}: {self._last_refusal}"
+                raise LLMAuthError(reason)
             credential = self._pick()
             if credential is not None:
                 return credential
-            ready_at = min(k.cooldown_until for k in self._keys if not k.disabled)
-            await asyncio.sleep(max(0.0, ready_at - self._clock()))
+            first = min((k for k in self._keys if not k.disabled), key=lambda k: k.cooldown_until)
+            wait = max(0.0, first.cooldown_until - self._clock())
+            if max_wait_s is not None and wait > max_wait_s:
+                raise LLMDeferred(wait, f"every key is rate limited for {wait:.0f} s")
+            jitter = random.uniform(0.0, release_spread(first.rest_s))  # noqa: S311
+            await asyncio.sleep(wait + jitter)
 
     def _state(self, credential: Credential) -> _KeyState:
         for state in self._keys:
@@ -112,9 +131,19 @@ class KeyPool:
         # Concurrent calls often hit the same 429 burst: count it once.
         if state.cooldown_until <= now:
             state.throttled_streak += 1
-        state.cooldown_until = max(state.cooldown_until, now + rest)
+        self.rest(credential, rest)
         return rest
 
-    def refuse(self, credential: Credential) -> None:
+    def rest(self, credential: Credential, seconds: float) -> None:
+        """Let a key rest (after our 429, or another replica's, learned from the limiter)."""
+        state = self._state(credential)
+        until = self._clock() + max(0.0, seconds)
+        if until > state.cooldown_until:
+            state.cooldown_until = until
+            state.rest_s = seconds
+
+    def refuse(self, credential: Credential, detail: str | None = None) -> None:
         """Disable a key for good (the provider said it is not valid / not allowed)."""
         self._state(credential).disabled = True
+        if detail:
+            self._last_refusal = detail

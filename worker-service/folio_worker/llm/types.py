@@ -27,6 +27,8 @@ Outcome = Literal[
     "auth",
     "bad_request",
     "transport",
+    "recitation",  # Gemini stopped an answer that recited its training data
+    "other",  # the provider stopped for an unnamed reason (Gemini OTHER): worth a retry
 ]
 
 
@@ -52,6 +54,8 @@ class CallUsage:
     thinking_tokens: int
     latency_ms: float
     outcome: str
+    # Part of input_tokens the provider read from its prompt cache (billed lower).
+    cached_input_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,20 @@ from typing import Any, Protocol
 
 import httpx
 
+from folio_worker.llm.errors import SafetyKind
 from folio_worker.llm.keys import Credential
 from folio_worker.llm.types import Finish, LLMRequest, Outcome
 
 
 @dataclass(frozen=True)
 class Tokens:
+    """As the provider reported them: ``output`` excludes ``thinking`` (each token counted
+    once), ``cached`` is the part of ``input`` read from the provider's prompt cache."""
+
     input: int = 0
     output: int = 0
     thinking: int = 0
+    cached: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class AttemptFailed(Exception):
         retry_after_s: float | None = None,
         tokens: Tokens | None = None,
         recoverable: bool = False,
+        safety: SafetyKind | None = None,
+        rephrasable: bool = True,
     ) -> None:
         super().__init__(detail)
         self.outcome: Outcome = outcome
@@ -57,13 +64,15 @@ class AttemptFailed(Exception):
         self.retry_after_s = retry_after_s
         self.tokens = tokens or Tokens()
         self.recoverable = recoverable
+        # For safety outcomes: what kind of block, and whether new instructions can help.
+        self.safety: SafetyKind | None = safety
+        self.rephrasable = rephrasable
 
 
 class Provider(Protocol):
     """One wire protocol (OpenAI-compatible, Gemini, Vertex AI)."""
 
     label: str  # for reasons shown to users, e.g. "Gemini"
-    refused_reason: str  # the LLMAuthError reason once every credential is refused
 
     def credentials(self) -> list[Credential]:
         """The credentials the key pool rotates over."""
@@ -87,11 +96,19 @@ _SECRET_PATTERNS = (
 )
 
 
+# Keys shorter than this (local servers' dummies: "x", "ollama", "none") are only redacted
+# where they stand alone, so that "x" never turns "tokens" into "to[redacted]ens".
+_SHORT_SECRET = 12
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` without any known secret or anything shaped like a key; kept short."""
-    for secret in secrets:
-        if secret:
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        if len(secret) >= _SHORT_SECRET:
             text = text.replace(secret, "[redacted]")
+        else:
+            alone = rf"(?<![A-Za-z0-9_\-]){re.escape(secret)}(?![A-Za-z0-9_\-])"
+            text = re.sub(alone, "[redacted]", text)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub("[redacted]", text)
     text = " ".join(text.split())
@@ -152,10 +169,32 @@ def status_outcome(status: int) -> Outcome | None:
     return None
 
 
+_STATUS_NAMES = {
+    401: "401 unauthorized",
+    402: "402 payment required",
+    403: "403 forbidden",
+    408: "408 request timeout",
+    429: "429 rate limited",
+    529: "529 overloaded",
+}
+
+
 def status_detail(status: int) -> str:
-    """How a retryable status reads in a reason ("429 rate limited", "server error 503")."""
-    if status == 429:
-        return "429 rate limited"
-    if status == 408:
-        return "408 request timeout"
-    return f"server error {status}"
+    """How a status reads in a reason ("429 rate limited", "401 unauthorized", …)."""
+    if status in _STATUS_NAMES:
+        return _STATUS_NAMES[status]
+    return f"server error {status}" if status >= 500 else f"status {status}"
+
+
+def error_message(body: Any) -> str:
+    """The provider's message wherever its server puts it: ``error.message`` (OpenAI and
+    most), a top-level ``message`` (older vLLM), ``error`` as a string (Ollama's native
+    API), ``detail`` (FastAPI servers such as llama-cpp-python's key check)."""
+    error = error_object(body)
+    if error.get("message") is not None:
+        return str(error["message"])
+    if isinstance(body, dict):
+        for field in ("message", "error", "detail"):
+            if isinstance(body.get(field), str):
+                return body[field]
+    return ""

@@ -8,11 +8,14 @@ set to ``BLOCK_NONE`` (the provider's non-configurable filters still apply and s
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, NoReturn
 
 import httpx
 
 from folio.contracts.providers import ProviderConfig, key_id
+from folio_worker.llm.errors import SafetyKind
 from folio_worker.llm.keys import Credential
 from folio_worker.llm.providers.base import (
     Answer,
@@ -37,10 +40,26 @@ HARM_CATEGORIES = (
     "HARM_CATEGORY_SEXUALLY_EXPLICIT",
     "HARM_CATEGORY_DANGEROUS_CONTENT",
 )
-_BLOCKED_FINISH = frozenset(
-    {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY", "RECITATION"}
+# Finish reasons that withhold the answer, as what each is (kind, whether rephrasing the
+# instructions can help). SAFETY is the configurable filter; PROHIBITED_CONTENT, SPII and
+# BLOCKLIST judge the text itself, which Folio never alters.
+_BLOCKED_FINISH: dict[str, tuple[SafetyKind, bool]] = {
+    "SAFETY": ("safety", True),
+    "IMAGE_SAFETY": ("safety", True),
+    "PROHIBITED_CONTENT": ("prohibited", False),
+    "IMAGE_PROHIBITED_CONTENT": ("prohibited", False),
+    "SPII": ("spii", False),
+    "BLOCKLIST": ("blocklist", False),
+}
+# The model stopped for a reason it does not name (or a tool-call glitch we never asked
+# for): another attempt usually succeeds.
+_RETRY_FINISH = frozenset(
+    {"OTHER", "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"}
 )
+# Thinking budgets per level for Gemini 2.5 (which take a budget, not a level).
+_BUDGETS = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+_VERSION = re.compile(r"gemini-(\d+)(?:\.\d+)?-")
 
 
 def model_path(model: str) -> str:
@@ -67,14 +86,53 @@ def generate_body(config: ProviderConfig, request: LLMRequest) -> dict[str, Any]
         generation["responseMimeType"] = "application/json"
         field, schema = gemini_response_schema(request.schema)
         generation[field] = schema
-    level = config.thinking_level
-    if level is None and "gemini-3" in config.model.lower():
-        level = "low"  # translation gains little from long thinking; it costs latency and tokens
-    if level is not None:
-        generation["thinkingConfig"] = {"thinkingLevel": level}
+    thinking = thinking_config(config)
+    if thinking is not None:
+        generation["thinkingConfig"] = thinking
     if generation:
         body["generationConfig"] = generation
     return body
+
+
+def thinking_config(config: ProviderConfig) -> dict[str, Any] | None:
+    """``thinkingLevel`` for Gemini 3.x (3, 3.1, …), ``thinkingBudget`` for 2.5.
+
+    Translation gains little from long thinking, which costs latency and output tokens, so
+    unless the job says otherwise: level ``low`` on 3.x, thinking off on 2.5 Flash and
+    Flash-Lite, and 2.5 Pro's minimum budget (128; it cannot turn thinking off).
+    """
+    name = config.model.lower()
+    version = _VERSION.search(name)
+    major = int(version.group(1)) if version else None
+    if major is None:  # an alias such as gemini-flash-latest: the model's own default
+        level = config.thinking_level
+        return {"thinkingLevel": level} if level else None
+    if "gemini-2.5" in name:
+        budget = config.thinking_budget
+        pro = "pro" in name
+        if budget is None and config.thinking_level is not None:
+            budget = _BUDGETS[config.thinking_level]
+        if budget is None:
+            budget = 0
+        if pro and 0 <= budget < 128:
+            budget = 128
+        return {"thinkingBudget": budget}
+    if major >= 3:
+        return {"thinkingLevel": config.thinking_level or "low"}
+    return None
+
+
+def thinking_allowance(config: ProviderConfig, output_tokens: int) -> int:
+    """Thinking tokens to expect for an answer of ``output_tokens`` (for estimates): at
+    most the 2.5 budget; on 3.x a share of the answer that grows with the level."""
+    thinking = thinking_config(config)
+    if thinking is None:
+        return 0
+    if "thinkingBudget" in thinking:
+        budget = thinking["thinkingBudget"]
+        return output_tokens if budget < 0 else min(budget, output_tokens)
+    share = {"minimal": 0.1, "low": 0.25, "medium": 0.5, "high": 1.0}[thinking["thinkingLevel"]]
+    return math.ceil(output_tokens * share)
 
 
 def parse_generate(response: httpx.Response, secrets: tuple[str, ...]) -> Answer:
@@ -89,14 +147,44 @@ def parse_generate(response: httpx.Response, secrets: tuple[str, ...]) -> Answer
     if not isinstance(candidates, list) or not candidates:
         feedback = body.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
-            raise AttemptFailed("safety_prompt", "the prompt was blocked", tokens=tokens)
+            block = str(feedback["blockReason"])
+            kind, rephrasable = _BLOCKED_FINISH.get(block, ("safety", True))
+            raise AttemptFailed(
+                "safety_prompt",
+                f"the prompt was blocked ({block})",
+                tokens=tokens,
+                safety=kind,
+                rephrasable=rephrasable,
+            )
         return Answer(text="", finish="stop", tokens=tokens)
     candidate = candidates[0] if isinstance(candidates[0], dict) else {}
     text = _text(candidate)
     reason = str(candidate.get("finishReason") or "STOP")
     if reason in _BLOCKED_FINISH:
-        # A partial answer cut by the filter is not a translation either: rephrase.
-        raise AttemptFailed("safety_candidate", f"the answer was blocked ({reason})", tokens=tokens)
+        # A partial answer cut by the filter is not a translation either.
+        kind, rephrasable = _BLOCKED_FINISH[reason]
+        raise AttemptFailed(
+            "safety_candidate",
+            f"the answer was blocked ({reason})",
+            tokens=tokens,
+            safety=kind,
+            rephrasable=rephrasable,
+        )
+    if reason in ("RECITATION", "IMAGE_RECITATION"):
+        raise AttemptFailed(
+            "recitation",
+            "the answer was stopped for reciting published text (RECITATION)",
+            tokens=tokens,
+            safety="recitation",
+        )
+    if reason == "LANGUAGE":
+        raise AttemptFailed(
+            "bad_request",
+            "the model does not support the language of this text (LANGUAGE)",
+            tokens=tokens,
+        )
+    if reason in _RETRY_FINISH:
+        raise AttemptFailed("other", f"the model stopped early ({reason})", tokens=tokens)
     finish: Finish = "length" if reason == "MAX_TOKENS" else "stop"
     return Answer(text=text, finish=finish, tokens=tokens)
 
@@ -108,7 +196,7 @@ def fail(response: httpx.Response, body: Any, secrets: tuple[str, ...]) -> NoRet
     message = str(error.get("message") or "")
     details = error.get("details") if isinstance(error.get("details"), list) else []
     if status in (401, 403) or (status == 400 and _key_invalid(message, details)):
-        raise AttemptFailed("auth", f"the credential was refused ({status})")
+        raise AttemptFailed("auth", f"the key was refused ({status_detail(status)})")
     retryable = status_outcome(status)
     if retryable is not None:
         hints = [header_retry_after(response.headers), _retry_delay(details)]
@@ -161,16 +249,17 @@ def _tokens(body: dict[str, Any]) -> Tokens:
         value = usage.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
+    prompt = count("promptTokenCount")
     return Tokens(
-        input=count("promptTokenCount"),
+        input=prompt,
         output=count("candidatesTokenCount"),
         thinking=count("thoughtsTokenCount"),
+        cached=min(prompt, count("cachedContentTokenCount")),
     )
 
 
 class GeminiProvider:
     label = "Gemini API"
-    refused_reason = "every API key was refused (403)"
 
     def __init__(self, config: ProviderConfig) -> None:
         self._config = config

@@ -117,7 +117,7 @@ class ServiceAccountTokens:
 
 class VertexProvider:
     label = "Vertex AI"
-    refused_reason = "Vertex AI refused the service account (401/403)"
+    refused_reason = "Vertex AI refused the service account"
 
     def __init__(self, config: ProviderConfig, http: httpx.AsyncClient, timeout_s: float) -> None:
         if config.service_account is None or not config.project:

@@ -1,0 +1,3 @@
+from bench.cache.run import main
+
+main()

@@ -1,0 +1,34 @@
+"""Queries of the ``translation_memory`` table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from folio_translation.models import TranslationMemory
+
+
+class MemoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lookup(self, fingerprints: Sequence[str]) -> dict[str, list[str]]:
+        if not fingerprints:
+            return {}
+        result = await self.session.execute(
+            update(TranslationMemory)
+            .where(TranslationMemory.fingerprint.in_(fingerprints))  # type: ignore[attr-defined]
+            .values(hits=TranslationMemory.hits + 1)
+            .returning(TranslationMemory.fingerprint, TranslationMemory.unit_translations)
+        )
+        return {fp: list(units) for fp, units in result.all()}
+
+    async def remember(self, fingerprint: str, model: str, unit_translations: list[str]) -> None:
+        await self.session.execute(
+            pg_insert(TranslationMemory)
+            .values(fingerprint=fingerprint, model=model, unit_translations=unit_translations)
+            .on_conflict_do_nothing(index_elements=["fingerprint"])
+        )

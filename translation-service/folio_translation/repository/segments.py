@@ -1,0 +1,169 @@
+"""Queries of the ``segments`` table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from folio.contracts import AssemblySegment, PlannedSegment
+from folio_translation.models import Job, Segment, SegmentStatus
+
+
+class SegmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, job_id: int, segments: Sequence[PlannedSegment]) -> None:
+        if not segments:
+            return
+        await self.session.execute(
+            insert(Segment.__table__),  # type: ignore[arg-type]  # Core: no ORM bulk cost
+            [
+                {
+                    "job_id": job_id,
+                    "index": s.index,
+                    "source_text": s.source_text,
+                    "status": SegmentStatus.PENDING,
+                    "chapter_index": s.chapter_index,
+                    "chapter_title": s.chapter_title,
+                    "unit_count": s.unit_count,
+                    "estimated_tokens": s.estimated_tokens,
+                    "digest": s.digest,
+                }
+                for s in segments
+            ],
+        )
+
+    async def for_assembly(self, job_id: int) -> list[AssemblySegment]:
+        """What assembling needs of each segment, in order."""
+        table = Segment.__table__
+        result = await self.session.execute(
+            select(
+                table.c.index,
+                table.c.chapter_index,
+                table.c.chapter_title,
+                table.c.source_text,
+                table.c.translated_text,
+                table.c.unit_translations,
+            )
+            .where(table.c.job_id == job_id)
+            .order_by(table.c.index)
+        )
+        return [
+            AssemblySegment(
+                index=row.index,
+                chapter_index=row.chapter_index,
+                chapter_title=row.chapter_title,
+                source_text=row.source_text,
+                translated_text=row.translated_text,
+                unit_translations=row.unit_translations or [],
+            )
+            for row in result
+        ]
+
+    async def states(self, job_id: int) -> list[tuple[int, str, int]]:
+        """(index, status, estimated tokens) of every segment: what dispatching needs."""
+        result = await self.session.execute(
+            select(Segment.index, Segment.status, Segment.estimated_tokens)
+            .where(Segment.job_id == job_id)  # type: ignore[arg-type]
+            .order_by(Segment.index)  # type: ignore[arg-type]
+        )
+        return [(i, status, tokens) for i, status, tokens in result.all()]
+
+    async def by_index(self, job_id: int, indexes: Sequence[int]) -> list[Segment]:
+        if not indexes:
+            return []
+        result = await self.session.exec(
+            select(Segment)
+            .where(Segment.job_id == job_id, Segment.index.in_(indexes))  # type: ignore[arg-type,attr-defined]
+            .order_by(Segment.index)  # type: ignore[arg-type]
+        )
+        return list(result.scalars().all())  # type: ignore[attr-defined]
+
+    async def claim_pending(self, job_id: int, limit: int) -> list[Segment]:
+        """The next pending segments, locked; rows another transaction holds are skipped
+        (a result being stored for them right now), never waited for."""
+        if limit <= 0:
+            return []
+        result = await self.session.exec(
+            select(Segment)
+            .where(Segment.job_id == job_id, Segment.status == SegmentStatus.PENDING)  # type: ignore[arg-type]
+            .order_by(Segment.index)  # type: ignore[arg-type]
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return list(result.scalars().all())  # type: ignore[attr-defined]
+
+    async def translated_text_of(self, job_id: int, index: int) -> str:
+        result = await self.session.execute(
+            select(Segment.translated_text).where(
+                Segment.job_id == job_id,
+                Segment.index == index,  # type: ignore[arg-type]
+            )
+        )
+        return result.scalar_one_or_none() or ""
+
+    async def translated_texts(self, job_id: int) -> list[str]:
+        result = await self.session.execute(
+            select(Segment.translated_text)
+            .where(Segment.job_id == job_id, Segment.translated_text.is_not(None))  # type: ignore[union-attr,arg-type]
+            .order_by(Segment.index)  # type: ignore[arg-type]
+        )
+        return [row[0] for row in result.all()]
+
+    async def mark_dispatched(self, job_id: int, fingerprints: dict[int, str]) -> None:
+        if not fingerprints:
+            return
+        table = Segment.__table__  # a Core executemany, not an ORM bulk update
+        await self.session.execute(
+            update(table)
+            .where(table.c.job_id == bindparam("job"), table.c.index == bindparam("idx"))
+            .values(status=SegmentStatus.DISPATCHED, fingerprint=bindparam("fp")),
+            [{"job": job_id, "idx": i, "fp": fp} for i, fp in fingerprints.items()],
+        )
+
+    async def store_translation(
+        self,
+        job_id: int,
+        index: int,
+        text: str,
+        unit_translations: list[str],
+        model: str,
+        *,
+        cached: bool = False,
+    ) -> str | None:
+        """Store a segment's translation once. Returns the job's owner (usage is
+        attributed to them), or None if the segment was already stored."""
+        table, jobs = Segment.__table__, Job.__table__  # Core: this runs for every result
+        result = await self.session.execute(
+            update(table)
+            .where(
+                table.c.job_id == job_id,
+                table.c.index == index,
+                table.c.status != SegmentStatus.TRANSLATED,
+                jobs.c.id == table.c.job_id,
+            )
+            .values(
+                translated_text=text,
+                unit_translations=unit_translations,
+                status=SegmentStatus.TRANSLATED,
+                model=model,
+                cached=cached,
+                error=None,
+                translated_at=datetime.now(UTC),
+            )
+            .returning(jobs.c.owner_id)
+        )
+        row = result.first()
+        return row[0] if row is not None else None
+
+    async def mark_failed(self, job_id: int, index: int, reason: str) -> None:
+        await self.session.execute(
+            update(Segment)
+            .where(Segment.job_id == job_id, Segment.index == index)  # type: ignore[arg-type]
+            .values(status=SegmentStatus.FAILED, error=reason)
+        )

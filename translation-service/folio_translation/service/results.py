@@ -1,0 +1,149 @@
+"""The worker's result events: what each does to its job.
+
+Each handler runs in the transaction of its inbox claim, so a redelivered event changes
+nothing; an event the job's state no longer expects (a late or repeated result) is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from folio.contracts import (
+    JobAssembled,
+    JobAssemblyFailed,
+    JobPlanned,
+    JobPlanningFailed,
+    JobPlanningPaused,
+    SegmentTranslated,
+    SegmentTranslationFailed,
+)
+from folio_translation import lifecycle
+from folio_translation.lifecycle import Trigger
+from folio_translation.models import Job
+from folio_translation.repository import JobRepository, MemoryRepository, SegmentRepository
+from folio_translation.service.deps import JobDeps
+from folio_translation.service.dispatch import Dispatcher
+from folio_translation.service.usage import UsageLedger
+
+log = logging.getLogger(__name__)
+
+
+class ResultService:
+    def __init__(self, session: AsyncSession, deps: JobDeps) -> None:
+        self.session = session
+        self.deps = deps
+        self.jobs = JobRepository(session)
+        self.segments = SegmentRepository(session)
+        self.memory = MemoryRepository(session)
+        self.usage = UsageLedger(session)
+        self.dispatcher = Dispatcher(session, deps)
+
+    async def _expecting(self, job_id: int, trigger: Trigger) -> Job | None:
+        """The job, locked, if its state expects this event."""
+        job = await self.jobs.get_for_update(job_id)
+        if job is None or not lifecycle.allows(job, trigger):
+            log.info("job %s: %s ignored (the job is not waiting for it)", job_id, trigger)
+            return None
+        return job
+
+    async def on_job_planned(self, event: JobPlanned) -> None:
+        job = await self._expecting(event.job_id, Trigger.PLANNED)
+        if job is None:
+            return
+        await self.usage.charge(job, event.calls)
+        if not event.segments:
+            lifecycle.advance(job, Trigger.PLANNING_FAILED, "The book contains no text.")
+            self.session.add(job)
+            return
+        await self.segments.add(event.job_id, event.segments)
+        job.total_segments = len(event.segments)
+        job.source_language = job.source_language or event.source_language
+        job.context = event.context.model_dump(mode="json")
+        job.estimate = {
+            **event.estimate.model_dump(mode="json"),
+            "total_tokens": event.estimate.total_tokens,
+        }
+        job.document = event.document.model_dump(mode="json") if event.document else None
+        job.plan_key = event.plan_key
+        lifecycle.advance(job, Trigger.PLANNED)
+        # The plan is in hand: the first window is dispatched from it, without reading
+        # back the rows just written (nobody else can see them before this commits).
+        await self.dispatcher.advance(job, fresh=event.segments)
+        self.session.add(job)
+
+    async def on_planning_paused(self, event: JobPlanningPaused) -> None:
+        job = await self._expecting(event.job_id, Trigger.PLANNING_CAPPED)
+        if job is None:
+            return
+        lifecycle.advance(job, Trigger.PLANNING_CAPPED, event.reason)
+        job.estimate = {
+            **event.estimate.model_dump(mode="json"),
+            "total_tokens": event.estimate.total_tokens,
+        }
+        self.session.add(job)
+
+    async def on_planning_failed(self, event: JobPlanningFailed) -> None:
+        job = await self._expecting(event.job_id, Trigger.PLANNING_FAILED)
+        if job is None:
+            return
+        await self.usage.charge(job, event.calls)
+        lifecycle.advance(job, Trigger.PLANNING_FAILED, event.reason)
+        self.session.add(job)
+
+    async def on_segment_translated(self, event: SegmentTranslated) -> None:
+        # Everything that concerns only this segment happens first; the job row is locked
+        # last (its counter update is the final statement before the commit), so results of
+        # one job serialise only on that short tail.
+        owner = await self.segments.store_translation(
+            event.job_id,
+            event.segment_index,
+            event.translated_text,
+            event.unit_translations,
+            event.model,
+        )
+        if owner is None:
+            return  # already in (a redelivery or a second worker's result), or no such job
+        if event.fingerprint and event.unit_translations:
+            await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
+        await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
+        translated, total, waiting = await self.jobs.count_translated(event.job_id, event.usage)
+        if waiting or translated >= total:
+            # More to dispatch, or the last one in: the full (locked) bookkeeping.
+            job = await self.jobs.get_for_update(event.job_id)
+            if job is not None:
+                await self.dispatcher.advance(job)
+                self.session.add(job)
+
+    async def on_segment_failed(self, event: SegmentTranslationFailed) -> None:
+        job = await self.jobs.get_for_update(event.job_id)
+        if job is None:
+            return
+        # Failed attempts cost tokens too (and count towards the cap), whatever the state.
+        await self.usage.charge(job, event.calls, event.segment_index)
+        await self.segments.mark_failed(event.job_id, event.segment_index, event.reason)
+        if lifecycle.allows(job, Trigger.SEGMENT_FAILED):
+            lifecycle.advance(
+                job,
+                Trigger.SEGMENT_FAILED,
+                f"Segment {event.segment_index} could not be translated: {event.reason}",
+            )
+        self.session.add(job)
+
+    async def on_job_assembled(self, event: JobAssembled) -> None:
+        job = await self._expecting(event.job_id, Trigger.ASSEMBLED)
+        if job is None:
+            return
+        job.outputs = dict(event.outputs)
+        lifecycle.advance(job, Trigger.ASSEMBLED)
+        self.session.add(job)
+
+    async def on_assembly_failed(self, event: JobAssemblyFailed) -> None:
+        job = await self._expecting(event.job_id, Trigger.ASSEMBLY_FAILED)
+        if job is None:
+            return
+        lifecycle.advance(
+            job, Trigger.ASSEMBLY_FAILED, f"The output files could not be built: {event.reason}"
+        )
+        self.session.add(job)

@@ -1,0 +1,127 @@
+"""``AssembleJob``: build the output files from translation-service's snapshot of the
+translations and the job's plan (which says where each unit's translation goes)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from folio.contracts import (
+    OUTPUT_FILES,
+    AssembleJob,
+    AssemblySnapshot,
+    JobAssembled,
+    JobAssemblyFailed,
+    JobPlan,
+    OutputKind,
+    PlannedUnit,
+)
+from folio.messaging import Delivery
+from folio.storage import StorageError
+from folio_worker.books import document_fingerprint, read_book
+from folio_worker.deps import WorkerDeps
+from folio_worker.engine.checks import split_paragraphs
+from folio_worker.engine.documents import DocumentError
+from folio_worker.engine.languages import code_of, word_joiner
+from folio_worker.outcomes import gave_up, last_attempt, publish_outcome
+from folio_worker.plans import PlanUnavailable
+
+
+class Assembler:
+    def __init__(self, deps: WorkerDeps) -> None:
+        self.deps = deps
+
+    async def assemble_job(self, command: AssembleJob, delivery: Delivery) -> None:
+        try:
+            outputs = await self._assemble(command)
+            event: JobAssembled | JobAssemblyFailed = JobAssembled(
+                job_id=command.job_id, outputs=outputs
+            )
+        except (DocumentError, StorageError, PlanUnavailable, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+            event = JobAssemblyFailed(job_id=command.job_id, reason=reason)
+        except Exception as exc:
+            if not last_attempt(delivery):
+                raise
+            event = JobAssemblyFailed(job_id=command.job_id, reason=gave_up("assembling", exc))
+        await publish_outcome(self.deps.publisher, event, delivery, "assembled")
+
+    async def _assemble(self, command: AssembleJob) -> dict[str, str]:
+        storage = self.deps.storage
+        snapshot = AssemblySnapshot.load(await storage.read_bytes(command.translations_key))
+        plan = await self.deps.plans.load(snapshot.plan_key)
+        original, document = await read_book(
+            storage, self.deps.documents, command.upload_key, command.filename
+        )
+        if (
+            command.document_fingerprint
+            and document_fingerprint(document) != command.document_fingerprint
+        ):
+            raise ValueError("the book no longer reads as it did when it was planned")
+        files = await self.deps.documents.build(
+            original,
+            document,
+            block_translations(
+                translated_units(snapshot, plan), joiner=word_joiner(command.target_language)
+            ),
+            target_language=code_of(command.target_language),
+            bilingual=command.bilingual,
+        )
+        files[OutputKind.SEGMENTS] = json.dumps(
+            [
+                {
+                    "segment_index": s.index,
+                    "chapter_index": s.chapter_index,
+                    "chapter_title": s.chapter_title,
+                    "source_text": s.source_text,
+                    "translated_text": s.translated_text,
+                }
+                for s in snapshot.segments
+            ],
+            ensure_ascii=False,
+            indent=1,
+        ).encode()
+        files[OutputKind.GLOSSARY] = json.dumps(
+            {g.term: g.translation for g in snapshot.glossary}, ensure_ascii=False, indent=1
+        ).encode()
+        stored = {}
+        for kind, content in files.items():
+            blob = await storage.put_bytes(
+                f"jobs/{command.job_id}/output",
+                content,
+                name=OUTPUT_FILES[OutputKind(kind)].suffix,
+            )
+            stored[kind] = blob.key
+        return stored
+
+
+def translated_units(
+    snapshot: AssemblySnapshot, plan: JobPlan
+) -> Iterable[tuple[PlannedUnit, str]]:
+    """Each translated unit of the plan with its translation (untranslated ones are left
+    out: their blocks keep the source)."""
+    for segment in snapshot.segments:
+        entry = plan.segments.get(segment.index)
+        if entry is None:
+            raise PlanUnavailable(f"the job's plan has no segment {segment.index}")
+        yield from zip(entry.units, segment.unit_translations, strict=False)
+
+
+def block_translations(units: Iterable[tuple[PlannedUnit, str]], *, joiner: str) -> dict[int, str]:
+    """Per-block translations from the per-unit ones (paragraph-aligned when possible)."""
+    parts: dict[int, list[str]] = defaultdict(list)
+    for unit, translation in units:
+        blocks: list[int] = []
+        for piece in unit.pieces:
+            if not blocks or blocks[-1] != piece.block:
+                blocks.append(piece.block)
+        paragraphs = split_paragraphs(translation)
+        if len(paragraphs) == len(blocks):
+            for block, paragraph in zip(blocks, paragraphs, strict=True):
+                parts[block].append(paragraph)
+        else:  # the model merged or split paragraphs: keep all the text, in order
+            parts[blocks[0]].append("\n".join(paragraphs))
+            for block in blocks[1:]:
+                parts[block].append("")
+    return {block: joiner.join(p for p in texts if p) for block, texts in parts.items()}

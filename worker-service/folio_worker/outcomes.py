@@ -1,0 +1,58 @@
+"""How a command's outcome leaves the worker: one result event, published before the
+command is acknowledged, with an id derived from the command's (so a redelivered command
+yields a duplicate that translation-service's inbox drops)."""
+
+from __future__ import annotations
+
+import logging
+
+from folio.contracts import CallRecord, Event
+from folio.messaging import Defer, Delivery, Publisher, derived_message_id
+from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
+from folio_worker.engine.calls import CallCollector
+from folio_worker.llm import LLMDeferred
+
+log = logging.getLogger(__name__)
+
+
+def last_attempt(delivery: Delivery) -> bool:
+    """Whether this is the last delivery the queue allows before dead-lettering."""
+    return delivery.delivery_count + 1 >= DEFAULT_DELIVERY_LIMIT
+
+
+def carried_calls(delivery: Delivery) -> list[CallRecord]:
+    """Calls made before this command was deferred: billed, so still to be recorded."""
+    calls = (delivery.carried or {}).get("calls") or []
+    return [CallRecord.model_validate(c) for c in calls if isinstance(c, dict)]
+
+
+def defer_or_reason(
+    exc: LLMDeferred, delivery: Delivery, collector: CallCollector, budget_s: float
+) -> str:
+    """Raise ``Defer`` (carrying the calls made so far) while the command may still wait;
+    past ``budget_s`` of waiting in all, the reason it fails instead."""
+    if delivery.deferred_s + exc.retry_after_s <= budget_s:
+        calls = [c.model_dump(mode="json") for c in collector.records]
+        raise Defer(exc.retry_after_s, exc.reason, carry={"calls": calls}) from exc
+    hours = delivery.deferred_s / 3600
+    return f"The model provider kept this waiting for {hours:.1f} hours ({exc.reason})."
+
+
+def gave_up(what: str, exc: Exception) -> str:
+    """The job's failure reason after an unexpected error on every delivery. The error's
+    text stays in the logs (it may hold anything); the job gets its kind only."""
+    log.error("%s failed on its last delivery", what, exc_info=exc)
+    return (
+        f"An internal error stopped {what} ({type(exc).__name__}) after "
+        f"{DEFAULT_DELIVERY_LIMIT} attempts."
+    )
+
+
+async def publish_outcome(
+    publisher: Publisher, event: Event, delivery: Delivery, purpose: str
+) -> None:
+    await publisher.publish(
+        event,
+        message_id=derived_message_id(delivery.envelope.message_id, purpose),
+        correlation_id=delivery.envelope.correlation_id,
+    )

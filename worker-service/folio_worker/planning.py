@@ -1,0 +1,195 @@
+"""``PlanJob``: parse the book, segment it, analyse it, estimate it, store the plan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from folio.contracts import (
+    CallRecord,
+    CostEstimate,
+    DocumentInfo,
+    JobContext,
+    JobPlan,
+    JobPlanned,
+    JobPlanningFailed,
+    JobPlanningPaused,
+    NarrativeStyle,
+    PhaseEstimate,
+    PlanJob,
+)
+from folio.messaging import Delivery
+from folio.storage import StorageError
+from folio_worker.books import document_fingerprint, read_book
+from folio_worker.clients import CredentialsUnavailable
+from folio_worker.deps import WorkerDeps
+from folio_worker.engine import estimate
+from folio_worker.engine.analysis import AnalysisFailed, analyse_book, chunk_units
+from folio_worker.engine.calls import CallCollector, current_collector
+from folio_worker.engine.documents import DocumentError
+from folio_worker.engine.languages import detect_language
+from folio_worker.engine.prompts import analysis_prompt
+from folio_worker.engine.segmentation import plan_segments
+from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.llm.providers import expected_thinking_tokens
+from folio_worker.outcomes import (
+    carried_calls,
+    defer_or_reason,
+    gave_up,
+    last_attempt,
+    publish_outcome,
+)
+from folio_worker.segment_plans import PlanIndexes, build_segment_plans
+
+log = logging.getLogger(__name__)
+
+
+class Planner:
+    def __init__(self, deps: WorkerDeps) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+
+    async def plan_job(self, command: PlanJob, delivery: Delivery) -> None:
+        collector = CallCollector(phase="analysis", records=carried_calls(delivery))
+        token = current_collector.set(collector)
+        try:
+            event = await self._plan(command, collector)
+        except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
+            reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
+            event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
+        except (
+            DocumentError,
+            StorageError,
+            AnalysisFailed,
+            CredentialsUnavailable,
+            LLMError,
+        ) as exc:
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            log.info("job %s: planning failed: %s", command.job_id, reason)
+            event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
+        except Exception as exc:
+            if not last_attempt(delivery):
+                raise  # perhaps transient: the broker redelivers it
+            event = JobPlanningFailed(
+                job_id=command.job_id, reason=gave_up("planning", exc), calls=collector.records
+            )
+        finally:
+            current_collector.reset(token)
+        await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
+
+    def _thinking(self, command: PlanJob) -> Callable[[int], int]:
+        """Thinking tokens to expect beside an answer of n output tokens (the job's
+        provider and thinking settings; Gemini 2.5 budgets, 3.x levels)."""
+        try:
+            config = self.deps.clients.config_for(command.model, command.credentials)
+        except CredentialsUnavailable:
+            return lambda _: 0
+        return lambda output: expected_thinking_tokens(config, output)
+
+    async def _plan(
+        self, command: PlanJob, collector: CallCollector
+    ) -> JobPlanned | JobPlanningPaused:
+        _, document = await read_book(
+            self.deps.storage, self.deps.documents, command.upload_key, command.filename
+        )
+        unit_size = min(self.settings.unit_size, command.segment_size)
+        segments = plan_segments(
+            document.blocks, segment_size=command.segment_size, unit_size=unit_size
+        )
+        units = [unit for segment in segments for unit in segment.units]
+        book_text = document.text()
+        source_language = command.source_language or document.language or detect_language(book_text)
+
+        indexes = PlanIndexes(segments)
+        analysis_spent = PhaseEstimate()
+        if command.mode == "turbo":
+            context = JobContext(
+                style=command.style or NarrativeStyle(), glossary=list(command.glossary)
+            )
+            deviations: dict[int, str] = {}
+        else:
+            chunks = chunk_units(units, self.settings.analysis_chunk_size)
+            thinking = self._thinking(command)
+            guess = estimate.analysis(
+                [
+                    analysis_prompt(
+                        text=c.text,
+                        target_language=command.target_language,
+                        source_language=source_language,
+                    )
+                    for c in chunks
+                ],
+                terms_guess=min(400, len(book_text) // 1500),
+            )
+            per_chunk = thinking(estimate.ANALYSIS_OUTPUT_TOKENS)
+            guess = guess.model_copy(
+                update={"output_tokens": guess.output_tokens + len(chunks) * per_chunk}
+            )
+            if command.max_tokens is not None and (
+                command.spent_tokens + guess.total_tokens > command.max_tokens
+            ):
+                return JobPlanningPaused(
+                    job_id=command.job_id,
+                    reason=(
+                        f"Paused before the analysis: it needs about {guess.total_tokens} "
+                        f"tokens and the spending cap is {command.max_tokens} "
+                        f"({command.spent_tokens} already spent). Raise max_tokens and "
+                        "resume the job."
+                    ),
+                    estimate=CostEstimate(analysis=guess),
+                )
+            caller = self.deps.clients.caller(command.model, command.credentials)
+            result = await analyse_book(
+                units,
+                caller=caller,
+                target_language=command.target_language,
+                source_language=source_language,
+                chunk_size=self.settings.analysis_chunk_size,
+                concurrency=self.settings.analysis_concurrency,
+                user_style=command.style,
+                user_glossary=command.glossary,
+                glossary_mode=command.glossary_mode,
+                while_rendering=indexes.prepare,
+            )
+            context, deviations = result.context, result.deviations
+            analysis_spent = _spent(collector.records)
+
+        planned = build_segment_plans(
+            command,
+            document,
+            segments,
+            context,
+            deviations,
+            source_language,
+            indexes,
+            thinking=self._thinking(command),
+        )
+        plan_key = await self.deps.plans.save(
+            JobPlan(job_id=command.job_id, segments=planned.plans)
+        )
+        return JobPlanned(
+            job_id=command.job_id,
+            source_language=source_language,
+            document=DocumentInfo(
+                format=document.format,
+                title=document.title,
+                authors=list(document.authors),
+                chapters=[c.title for c in document.chapters],
+                characters=len(book_text),
+                fingerprint=document_fingerprint(document),
+            ),
+            context=context,
+            segments=planned.segments,
+            estimate=CostEstimate(analysis=analysis_spent, translation=planned.estimate),
+            calls=collector.records,
+            plan_key=plan_key,
+        )
+
+
+def _spent(records: Sequence[CallRecord]) -> PhaseEstimate:
+    live = [r for r in records if not r.cached]
+    return PhaseEstimate(
+        calls=len(live),
+        input_tokens=sum(r.input_tokens for r in live),
+        output_tokens=sum(r.output_tokens + r.thinking_tokens for r in live),
+    )

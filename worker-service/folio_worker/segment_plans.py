@@ -1,0 +1,160 @@
+"""Each segment's part of the plan: its units, its slice of the job context and what
+translating it should cost (from the real prompts)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from folio.contracts import (
+    JobContext,
+    PhaseEstimate,
+    PlanJob,
+    PlannedSegment,
+    PlannedUnit,
+    SegmentContext,
+    SegmentPlan,
+    UnitPiece,
+)
+from folio_worker.engine import estimate
+from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
+from folio_worker.engine.documents import Document
+from folio_worker.engine.segmentation import Segment, Unit
+from folio_worker.engine.translator import PREVIOUS_TRANSLATION, build_prompt, unit_requests
+from folio_worker.engine.work import SegmentWork
+
+SEGMENT_NEIGHBOUR = 600  # characters of source before and after a segment
+
+
+class PlanIndexes:
+    """Word indexes of every segment and unit of a plan, built once: for the segments'
+    contexts and the cost estimate. ``prepare`` builds them (and learns where the given
+    terms occur) ahead of time, in a thread, while the model renders the glossary."""
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        self._segments = segments
+        self._by_segment: dict[int, TextIndex] = {}
+        self._by_unit: dict[int, TextIndex] = {}
+
+    def segment(self, i: int) -> TextIndex:
+        index = self._by_segment.get(i)
+        if index is None:
+            index = self._by_segment[i] = TextIndex(self._segments[i].text)
+        return index
+
+    def unit(self, segment: int, unit: int) -> TextIndex:
+        index = self._by_unit.get(unit)
+        if index is None:
+            text = next(u.text for u in self._segments[segment].units if u.index == unit)
+            index = self._by_unit[unit] = TextIndex(text)
+        return index
+
+    def prepare(self, terms: list[str]) -> None:
+        for i, segment in enumerate(self._segments):
+            found = [t for t in terms if self.segment(i).contains(t)]
+            for unit in segment.units:
+                # Hand the interpreter back often: the event loop must not wait for this
+                # thread to send the model's requests or read its answers.
+                time.sleep(0)
+                index = self.unit(i, unit.index)
+                for term in found:
+                    index.contains(term)
+
+
+@dataclass(frozen=True)
+class SegmentPlans:
+    plans: dict[int, SegmentPlan]  # what the stored plan holds
+    segments: list[PlannedSegment]  # what translation-service keeps
+    estimate: PhaseEstimate  # of translating them all
+
+
+def build_segment_plans(
+    command: PlanJob,
+    document: Document,
+    segments: Sequence[Segment],
+    context: JobContext,
+    deviations: dict[int, str],
+    source_language: str | None,
+    indexes: PlanIndexes,
+    thinking: Callable[[int], int] = lambda _: 0,
+) -> SegmentPlans:
+    total = PhaseEstimate()
+    plans: dict[int, SegmentPlan] = {}
+    planned: list[PlannedSegment] = []
+    for i, segment in enumerate(segments):
+        text = segment.text
+        index = indexes.segment(i)
+        plan = SegmentPlan(
+            units=[_planned_unit(u) for u in segment.units],
+            context=SegmentContext(
+                glossary=glossary_for(text, context.glossary, index),
+                characters=characters_for(text, context.characters, index),
+                deviations={
+                    u.index: deviations[u.index] for u in segment.units if u.index in deviations
+                },
+                previous_source=tail(segments[i - 1].text, SEGMENT_NEIGHBOUR) if i > 0 else "",
+                next_source=head(segments[i + 1].text, SEGMENT_NEIGHBOUR)
+                if i + 1 < len(segments)
+                else "",
+            ),
+        )
+        cost = _translation_cost(command, plan, context, source_language, indexes, i, thinking)
+        total = estimate.add(total, cost)
+        chapter = (
+            document.chapters[segment.chapter] if segment.chapter < len(document.chapters) else None
+        )
+        plans[i] = plan
+        planned.append(
+            PlannedSegment(
+                index=i,
+                source_text=text,
+                chapter_index=segment.chapter,
+                chapter_title=chapter.title if chapter else None,
+                unit_count=len(plan.units),
+                estimated_tokens=cost.total_tokens,
+                digest=plan.digest(),
+            )
+        )
+    return SegmentPlans(plans, planned, total)
+
+
+def _translation_cost(
+    command: PlanJob,
+    plan: SegmentPlan,
+    context: JobContext,
+    source_language: str | None,
+    indexes: PlanIndexes,
+    segment: int,
+    thinking: Callable[[int], int],
+) -> PhaseEstimate:
+    """The estimate of the segment's real prompts (strict mode adds the chained text)."""
+    work = SegmentWork(
+        target_language=command.target_language,
+        source_language=source_language,
+        mode=command.mode,
+        style=context.style,
+        units=plan.units,
+        context=plan.context,
+    )
+    cost = PhaseEstimate()
+    for request in unit_requests(work):
+        unit_index = indexes.unit(segment, request.unit.index)
+        prompt = build_prompt(work, request, request.unit.text, index=unit_index)
+        if command.mode == "strict":
+            prompt += "x" * PREVIOUS_TRANSLATION * 3  # the chained translation's bytes
+        call = estimate.translation_call(prompt, request.unit.text, command.target_language)
+        # the model's thinking is billed as output
+        call = call.model_copy(
+            update={"output_tokens": call.output_tokens + thinking(call.output_tokens)}
+        )
+        cost = estimate.add(cost, call)
+    return cost
+
+
+def _planned_unit(unit: Unit) -> PlannedUnit:
+    return PlannedUnit(
+        index=unit.index,
+        text=unit.text,
+        pieces=[UnitPiece(block=p.block, part=p.part, parts=p.parts) for p in unit.pieces],
+    )

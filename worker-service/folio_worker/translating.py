@@ -1,0 +1,79 @@
+"""``TranslateSegment``: translate one segment from its part of the stored plan."""
+
+from __future__ import annotations
+
+from folio.contracts import SegmentTranslated, SegmentTranslationFailed, TranslateSegment
+from folio.messaging import Delivery
+from folio_worker.clients import CredentialsUnavailable
+from folio_worker.deps import WorkerDeps
+from folio_worker.engine.calls import CallCollector, current_collector
+from folio_worker.engine.translator import SegmentTranslator, UnitFailed
+from folio_worker.engine.work import SegmentWork
+from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.outcomes import (
+    carried_calls,
+    defer_or_reason,
+    gave_up,
+    last_attempt,
+    publish_outcome,
+)
+from folio_worker.plans import PlanUnavailable
+
+
+class SegmentWorker:
+    def __init__(self, deps: WorkerDeps) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+
+    async def translate_segment(self, command: TranslateSegment, delivery: Delivery) -> None:
+        collector = CallCollector(phase="translation", records=carried_calls(delivery))
+        token = current_collector.set(collector)
+        try:
+            work = SegmentWork.of(command, await self.deps.plans.segment(command))
+            caller = self.deps.clients.caller(command.model, command.credentials)
+            translator = SegmentTranslator(
+                caller,
+                attempts=self.settings.answer_attempts,
+                concurrency=self.settings.unit_concurrency,
+            )
+            translations = await translator.translate(work)
+            event: SegmentTranslated | SegmentTranslationFailed = SegmentTranslated(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                translated_text="\n\n".join(t for t in translations if t),
+                unit_translations=translations,
+                model=caller.model,
+                calls=collector.records,
+                fingerprint=command.fingerprint,
+            )
+            purpose = "translated"
+        except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
+            reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
+            event = SegmentTranslationFailed(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=reason,
+                calls=collector.records,
+            )
+            purpose = "translation-failed"
+        except (UnitFailed, LLMError, CredentialsUnavailable, PlanUnavailable) as exc:
+            event = SegmentTranslationFailed(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=getattr(exc, "reason", None) or str(exc),
+                calls=collector.records,
+            )
+            purpose = "translation-failed"
+        except Exception as exc:
+            if not last_attempt(delivery):
+                raise
+            event = SegmentTranslationFailed(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=gave_up("translating this segment", exc),
+                calls=collector.records,
+            )
+            purpose = "translation-failed"
+        finally:
+            current_collector.reset(token)
+        await publish_outcome(self.deps.publisher, event, delivery, purpose)
