@@ -107,6 +107,16 @@ class KeepAliveProbe:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
 
     async def get(self) -> float:
+        try:
+            return await self._get()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # A server may close a keep-alive connection after so many requests (nginx
+            # does after 1000): measure again on a new one.
+            await self.close()
+            await self.open()
+            return await self._get()
+
+    async def _get(self) -> float:
         assert self.reader is not None and self.writer is not None
         started = time.perf_counter()
         self.writer.write(self.request)
