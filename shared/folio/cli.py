@@ -45,4 +45,12 @@ def run_service_cli(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_s),
+        # Longer than the gateway's pooled connections stay idle, so the gateway never
+        # sends a request on a connection this server is closing.
+        timeout_keep_alive=settings.http_keep_alive_s,
+        # Callers need not know what serves them; the gateway sends no Server header.
+        server_header=False,
+        # Which forwarding headers to believe is the gateway's decision (its
+        # trusted_proxy_hops), not the server's; services see the gateway as the client.
+        proxy_headers=False,
     )

@@ -38,11 +38,12 @@ async def run_checks(checks: Mapping[str, ReadinessCheck]) -> dict[str, str]:
 def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/healthz", include_in_schema=False)
+    # HEAD too: load balancers and uptime checkers probe with it.
+    @router.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", include_in_schema=False)
+    @router.api_route("/readyz", methods=["GET", "HEAD"], include_in_schema=False)
     async def readyz() -> JSONResponse:
         results = await run_checks(checks())
         if all(result == "ok" for result in results.values()):

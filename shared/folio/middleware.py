@@ -6,9 +6,7 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
 
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from folio.logging import request_id_var
@@ -60,30 +58,3 @@ class RequestIdMiddleware:
                     (time.perf_counter() - started) * 1000,
                 )
             request_id_var.reset(token)
-
-
-class TrailingSlashMiddleware:
-    """Serve ``/x/`` as ``/x`` (and ``/x`` as ``/x/``) instead of redirecting.
-
-    Starlette answers a path that differs from a route by its trailing slash with a 307 to
-    the other form, built from the Host header it received; behind the gateway that Host is
-    the service's internal address, so the client would be sent to an internal port. Here a
-    request whose path matches no route is routed to the other form when that one matches,
-    and the application is created with ``redirect_slashes=False``.
-    """
-
-    def __init__(self, app: ASGIApp, routes: list[Any]) -> None:
-        self.app = app
-        self.routes = routes
-
-    def _matches(self, scope: Scope) -> bool:
-        return any(route.matches(scope)[0] != Match.NONE for route in self.routes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            if path != "/" and not self._matches(scope):
-                other = path.rstrip("/") if path.endswith("/") else path + "/"
-                if other and self._matches({**scope, "path": other}):
-                    scope = {**scope, "path": other, "raw_path": other.encode()}
-        await self.app(scope, receive, send)

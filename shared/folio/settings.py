@@ -45,6 +45,7 @@ class ServiceSettings(BaseSettings):
     service_name: str = Field(default="folio-service", validation_alias="OTEL_SERVICE_NAME")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_keep_alive_s: int = 65
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
 

@@ -49,3 +49,35 @@ def test_bench_engine_runs_and_prints_its_summary(tmp_path):
     assert summary["input_tokens_parallel"] <= summary["input_tokens_strict"]
     report = json.loads((tmp_path / "engine.json").read_text())
     assert {run["mode"] for run in report["runs"]} == {"default", "strict"}
+
+
+def test_bench_gateway_runs_and_prints_its_summary(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.gateway",
+            "--rounds",
+            "1",
+            "--duration",
+            "1",
+            "--latency-requests",
+            "20",
+            "--output",
+            str(tmp_path / "gateway.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("rps_direct", "rps_gateway", "rps_nginx"):
+        assert summary[key] > 0, key
+    for key in ("p50_added_ms", "p99_added_ms", "rps_gateway_to_direct", "rps_gateway_to_nginx"):
+        assert isinstance(summary[key], float), key
+    report = json.loads((tmp_path / "gateway.json").read_text())
+    assert {s["target"] for s in report["load"]} == {"direct", "gateway", "nginx"}
+    assert all(s["errors"] == 0 and s["non_2xx"] == 0 for s in report["load"])

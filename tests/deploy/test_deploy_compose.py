@@ -194,7 +194,8 @@ def test_bootstrap_then_migrations_then_services(config: dict) -> None:
     assert deps(config, "worker-service")["rabbitmq"] == "service_healthy"
     assert "postgres" not in deps(config, "worker-service")
     assert deps(config, "gateway") == {
-        upstream: "service_healthy" for upstream in APP_SERVICES if upstream != "gateway"
+        **{upstream: "service_healthy" for upstream in APP_SERVICES if upstream != "gateway"},
+        "redis": "service_healthy",  # the rate-limit windows every replica shares
     }
 
 

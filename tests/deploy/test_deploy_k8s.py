@@ -494,7 +494,11 @@ def test_secret_template_holds_placeholders_only() -> None:
     assert (
         "REPLACE_ME" in SECRET_TEMPLATE.read_text() and "out of band" in SECRET_TEMPLATE.read_text()
     )
-    assert secrets["gateway-secrets"] == {"FOLIO_INTERNAL_TOKEN_PRIVATE_KEY"}
+    assert secrets["gateway-secrets"] == {
+        "FOLIO_INTERNAL_TOKEN_PRIVATE_KEY",
+        "FOLIO_REDIS_URL",
+        "FOLIO_ADMIN_SECRET",
+    }
     assert "FOLIO_INTERNAL_TOKEN_PRIVATE_KEY" not in {
         k for n, s in secrets.items() if n != "gateway-secrets" for k in s
     }

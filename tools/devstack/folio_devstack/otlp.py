@@ -1,4 +1,4 @@
-"""A tiny OTLP/HTTP trace receiver for tests: services export real spans to it."""
+"""A tiny OTLP/HTTP receiver for tests: services export real spans and metrics to it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -26,9 +29,21 @@ class ReceivedSpan:
     end_ns: int = 0
 
 
+@dataclass(frozen=True)
+class ReceivedPoint:
+    """One histogram or sum data point of an exported metric."""
+
+    service: str
+    metric: str
+    attributes: dict
+    count: int  # histogram count, or the sum's value
+    total: float
+
+
 class OtlpReceiver:
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
+        self.points: list[ReceivedPoint] = []
         self._lock = threading.Lock()
         receiver = self
 
@@ -39,6 +54,8 @@ class OtlpReceiver:
                     body = gzip.decompress(body)
                 if self.path.endswith("/v1/traces"):
                     receiver._ingest(body)
+                elif self.path.endswith("/v1/metrics"):
+                    receiver._ingest_metrics(body)
                 payload = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("content-type", "application/x-protobuf")
@@ -93,6 +110,44 @@ class OtlpReceiver:
                     )
         with self._lock:
             self.spans.extend(spans)
+
+    def _ingest_metrics(self, body: bytes) -> None:
+        request = ExportMetricsServiceRequest()
+        request.ParseFromString(body)
+        points = []
+        for resource_metrics in request.resource_metrics:
+            service = next(
+                (
+                    a.value.string_value
+                    for a in resource_metrics.resource.attributes
+                    if a.key == "service.name"
+                ),
+                "?",
+            )
+            for scope in resource_metrics.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.HasField("histogram"):
+                        data = [(p, p.count, p.sum) for p in metric.histogram.data_points]
+                    elif metric.HasField("sum"):
+                        data = [(p, p.as_int, p.as_double) for p in metric.sum.data_points]
+                    else:
+                        continue
+                    for point, count, total in data:
+                        attributes = {
+                            a.key: a.value.string_value or a.value.int_value
+                            for a in point.attributes
+                        }
+                        points.append(ReceivedPoint(service, metric.name, attributes, count, total))
+        with self._lock:
+            self.points.extend(points)
+
+    def metric(self, name: str, service: str | None = None) -> list[ReceivedPoint]:
+        with self._lock:
+            return [
+                p
+                for p in self.points
+                if p.metric == name and (service is None or p.service == service)
+            ]
 
     def trace(self, trace_id: str) -> list[ReceivedSpan]:
         with self._lock:

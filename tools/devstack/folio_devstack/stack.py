@@ -150,8 +150,15 @@ class Stack:
                     "FOLIO_AUTH_JWKS_URL": cfg.url("gateway") + "/dev-issuer/.well-known/jwks.json",
                     "FOLIO_DEV_ISSUER_PUBLIC_KEY": self.secrets.issuer_public_pem,
                     "FOLIO_INTERNAL_TOKEN_PRIVATE_KEY": self.secrets.internal_private_pem,
+                    # One developer (or one test run) is every user: relax the limits.
+                    "FOLIO_RATE_LIMIT_SCALE": "100",
+                    # The same x-admin-secret user-service guards announcements with.
+                    "FOLIO_ADMIN_SECRET": self.secrets.admin_secret,
                 }
             )
+            if cfg.redis_url:  # rate limits shared as between replicas
+                env["FOLIO_REDIS_URL"] = cfg.redis_url
+                env["FOLIO_REDIS_PREFIX"] = cfg.redis_prefix
         if name == "fake-llm":
             env.update({"FAKE_LLM_PORT": str(cfg.ports[name]), **cfg.fake_llm_env})
         env.update(cfg.service_env.get(name, {}))
