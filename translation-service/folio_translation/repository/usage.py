@@ -18,7 +18,7 @@ class UsageRepository:
 
     async def record_calls(
         self,
-        job_id: int,
+        job_id: int | None,
         owner_id: str,
         calls: Sequence[CallRecord],
         segment_index: int | None = None,

@@ -24,7 +24,9 @@ def spent_tokens(job: Job) -> int:
     return job.input_tokens + job.output_tokens + job.thinking_tokens
 
 
-def usage_events(job_id: int, owner_id: str, calls: Sequence[CallRecord]) -> list[UsageRecorded]:
+def usage_events(
+    job_id: int | None, owner_id: str, calls: Sequence[CallRecord]
+) -> list[UsageRecorded]:
     """One event per (model, phase) of the billed calls."""
     groups: dict[tuple[str, str], list[CallRecord]] = {}
     for call in calls:
@@ -59,7 +61,7 @@ class UsageLedger:
 
     async def _record(
         self,
-        job_id: int,
+        job_id: int | None,
         owner_id: str,
         calls: Sequence[CallRecord],
         segment_index: int | None,
@@ -68,7 +70,7 @@ class UsageLedger:
         await self.outbox.add_many(
             self.session,
             list(usage_events(job_id, owner_id, calls)),
-            correlation_id=f"job-{job_id}",
+            correlation_id=f"job-{job_id}" if job_id is not None else None,
         )
 
     async def charge(
@@ -94,3 +96,7 @@ class UsageLedger:
         JobRepository.add_usage(job, TokenUsage(), translated=1)
         job.progress = min(99, job.translated_segments * 100 // max(job.total_segments or 0, 1))
         self.jobs.record_segment_event(job, segment_index)
+
+    async def record_analysis(self, owner_id: str, calls: Sequence[CallRecord]) -> None:
+        """An analysis without a job (``/analysis/*``): the caller's, with no job."""
+        await self._record(None, owner_id, calls, None)
