@@ -175,6 +175,9 @@ def merge_reports(
                 entry["genders"][person.gender] += 1
             for speech in person.speaks_to:
                 listener = normalise_term(speech.listener)
+                # Models sometimes list a character as speaking to themselves: no register.
+                if listener.casefold() == name.casefold():
+                    continue
                 if listener and speech.formality != "unknown":
                     entry["speaks_to"][listener.casefold()] = (listener, speech.formality)
             merged.terms.setdefault(name.casefold(), (name, "person"))
