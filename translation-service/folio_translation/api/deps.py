@@ -54,7 +54,7 @@ def _glossary(request: Request, session: DbSession) -> GlossaryService:
     return GlossaryService(session, request.app.state.job_deps)
 
 
-def _analysis(request: Request, session: DbSession) -> AnalysisService:
+def _analysis(request: Request) -> AnalysisService:
     settings: TranslationSettings = request.app.state.runtime.settings
     limits = AnalysisLimits(
         timeout_s=settings.analysis_timeout_s,
@@ -62,7 +62,9 @@ def _analysis(request: Request, session: DbSession) -> AnalysisService:
         max_chars=settings.analysis_max_chars,
         max_upload_bytes=settings.analysis_max_upload_bytes,
     )
-    return AnalysisService(session, request.app.state.job_deps, request.app.state.rpc, limits)
+    return AnalysisService(
+        request.app.state.database, request.app.state.job_deps, request.app.state.rpc, limits
+    )
 
 
 def _tasks(request: Request, session: DbSession) -> TaskService:

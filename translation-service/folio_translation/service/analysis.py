@@ -3,8 +3,9 @@
 The upload is stored for the worker to read (like a job's), the caller's own provider is
 checked live and sealed, and the worker's engine answers over request/reply; the upload
 is removed as soon as the answer (or the deadline) is in. A signed-in caller may use the
-deployment's provider, and their usage is recorded; an anonymous caller must bring a key
-(the API enforces it).
+deployment's provider, and their usage is recorded (in its own transaction, as soon as
+the answer is in: calls are billed even when the analysis then fails); an anonymous caller
+must bring a key (the API enforces it).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from folio.contracts import AnalyseBook, BookAnalysed, BookAnalysisFailed, ProviderConfig
+from folio.db import Database
 from folio.errors import (
     InvalidInput,
     TimedOut,
@@ -62,9 +62,9 @@ class AnalysisRequest:
 
 class AnalysisService:
     def __init__(
-        self, session: AsyncSession, deps: JobDeps, rpc: RpcClient, limits: AnalysisLimits
+        self, database: Database, deps: JobDeps, rpc: RpcClient, limits: AnalysisLimits
     ) -> None:
-        self.session = session
+        self.database = database
         self.deps = deps
         self.rpc = rpc
         self.limits = limits
@@ -102,6 +102,7 @@ class AnalysisService:
             if blob.size == 0:
                 raise InvalidInput("The uploaded file is empty.")
             answer = await self._ask(
+                identity,
                 AnalyseBook(
                     upload_key=blob.key,
                     filename=filename,
@@ -117,16 +118,14 @@ class AnalysisService:
             )
         finally:
             await self._discard(blob.key)
-        if identity is not None:
-            await UsageLedger(self.session, self.deps.outbox).record_analysis(
-                identity.user_id, answer.calls
-            )
         return answer
 
     def _chars(self, kind: AnalysisKind) -> int:
         return self.limits.style_chars if kind == "style" else self.limits.max_chars
 
-    async def _ask(self, command: AnalyseBook, kind: AnalysisKind) -> BookAnalysed:
+    async def _ask(
+        self, identity: Identity | None, command: AnalyseBook, kind: AnalysisKind
+    ) -> BookAnalysed:
         try:
             answer = await self.rpc.request(command, timeout_s=self.limits.timeout_s)
         except RpcTimeout as exc:
@@ -134,6 +133,12 @@ class AnalysisService:
                 f"The analysis did not finish within {self.limits.timeout_s:.0f} seconds; "
                 "try a shorter file or again later."
             ) from exc
+        calls = getattr(answer, "calls", None)
+        if identity is not None and calls:
+            async with self.database.transaction() as session:
+                await UsageLedger(session, self.deps.outbox).record_analysis(
+                    identity.user_id, calls
+                )
         if isinstance(answer, BookAnalysed):
             return answer
         if not isinstance(answer, BookAnalysisFailed):
