@@ -1,5 +1,6 @@
 """Versioned message contracts: the single source of truth for every message on the bus."""
 
+from folio.contracts.analysis import AnalyseBook, BookAnalysed, BookAnalysisFailed
 from folio.contracts.announcements import (
     AnnouncementCreated,
     AnnouncementDeleted,
@@ -13,6 +14,8 @@ from folio.contracts.base import (
     Command,
     Event,
     Message,
+    Reply,
+    Request,
     all_message_classes,
     message_class,
 )
@@ -48,6 +51,18 @@ from folio.contracts.glossary import JobGlossary, glossary_digest
 from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
+from folio.contracts.tasks import (
+    TASK_EVENTS,
+    TaskCancelled,
+    TaskEvent,
+    TaskFailed,
+    TaskKind,
+    TaskProgressed,
+    TaskRetried,
+    TaskStarted,
+    TaskSucceeded,
+    task_name,
+)
 from folio.contracts.translation import (
     AssembleJob,
     DocumentInfo,
@@ -70,7 +85,9 @@ __all__ = [
     "ENGINE_VERSION",
     "EVENTS_EXCHANGE",
     "OUTPUT_FILES",
+    "TASK_EVENTS",
     "WORK_EXCHANGE",
+    "AnalyseBook",
     "AnnouncementCreated",
     "AnnouncementDeleted",
     "AnnouncementUpdated",
@@ -79,6 +96,8 @@ __all__ = [
     "AssemblySnapshot",
     "BlobContract",
     "BlobContractError",
+    "BookAnalysed",
+    "BookAnalysisFailed",
     "CallRecord",
     "CategoryCreated",
     "CategoryDeleted",
@@ -113,11 +132,21 @@ __all__ = [
     "PostDeleted",
     "PostUpdated",
     "ProviderConfig",
+    "Reply",
+    "Request",
     "SegmentContext",
     "SegmentPlan",
     "SegmentTranslated",
     "SegmentTranslationFailed",
     "SpeechStyle",
+    "TaskCancelled",
+    "TaskEvent",
+    "TaskFailed",
+    "TaskKind",
+    "TaskProgressed",
+    "TaskRetried",
+    "TaskStarted",
+    "TaskSucceeded",
     "TokenUsage",
     "TranslateSegment",
     "UnitPiece",
@@ -130,4 +159,5 @@ __all__ = [
     "download_name",
     "glossary_digest",
     "message_class",
+    "task_name",
 ]

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from folio.contracts import PlannedUnit
+from folio_worker.engine import progress
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
 from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
@@ -121,15 +122,22 @@ class SegmentTranslator:
                 translation = await self._unit(command, chained, request.unit.text, 0)
                 results.append(translation)
                 previous = translation
+                await progress.report(len(results), len(requests), "units translated")
             return results
         limit = asyncio.Semaphore(self.concurrency)
         await self.caller.look_up(
             [self._prompt(command, request, request.unit.text, 0) for request in requests]
         )
 
+        done = 0
+
         async def bounded(request: UnitRequest) -> str:
+            nonlocal done
             async with limit:
-                return await self._unit(command, request, request.unit.text, 0)
+                translation = await self._unit(command, request, request.unit.text, 0)
+            done += 1
+            await progress.report(done, len(requests), "units translated")
+            return translation
 
         return list(await asyncio.gather(*(bounded(r) for r in requests)))
 
