@@ -45,7 +45,14 @@ from folio.contracts.engine import (
     UnitPiece,
 )
 from folio.contracts.glossary import JobGlossary, glossary_digest
-from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
+from folio.contracts.outputs import (
+    OUTPUT_FILES,
+    UNTRANSLATED_MARKER,
+    OutputFile,
+    OutputKind,
+    download_name,
+    mark_untranslated,
+)
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
 from folio.contracts.translation import (
@@ -61,6 +68,7 @@ from folio.contracts.translation import (
     SegmentTranslated,
     SegmentTranslationFailed,
     TranslateSegment,
+    UnitFailure,
 )
 from folio.contracts.usage import UsageCategory, UsageRecorded
 from folio.contracts.users import UserCreated, UserDeleted, UserUpdated
@@ -70,6 +78,7 @@ __all__ = [
     "ENGINE_VERSION",
     "EVENTS_EXCHANGE",
     "OUTPUT_FILES",
+    "UNTRANSLATED_MARKER",
     "WORK_EXCHANGE",
     "AnnouncementCreated",
     "AnnouncementDeleted",
@@ -120,6 +129,7 @@ __all__ = [
     "SpeechStyle",
     "TokenUsage",
     "TranslateSegment",
+    "UnitFailure",
     "UnitPiece",
     "UsageCategory",
     "UsageRecorded",
@@ -129,5 +139,6 @@ __all__ = [
     "all_message_classes",
     "download_name",
     "glossary_digest",
+    "mark_untranslated",
     "message_class",
 ]
