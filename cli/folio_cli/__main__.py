@@ -1,0 +1,3 @@
+from folio_cli.app import main
+
+main()
