@@ -1,3 +1,3 @@
-from folio_cli.app import main
+from folio_cli.main import main
 
 main()

@@ -86,10 +86,3 @@ def connection(
 def gateway_of(ctx: typer.Context) -> Gateway:
     connection: Connection = ctx.find_object(Connection)  # type: ignore[assignment]
     return connection.gateway()
-
-
-def main() -> None:
-    # Imported for their commands (they register on ``app``).
-    from folio_cli import manage, translate  # noqa: F401
-
-    app()

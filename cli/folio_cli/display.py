@@ -93,7 +93,7 @@ class JobProgress:
 
     def status(self, change: dict[str, Any]) -> None:
         """A ``status`` event: the job's state or phase changed."""
-        self._announce({**self.job, **change})
+        self.update({**self.job, **change})
 
     def segment(self, event: dict[str, Any]) -> None:
         self.update({**self.job, **{k: v for k, v in event.items() if k != "segment_index"}})

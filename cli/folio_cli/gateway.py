@@ -4,17 +4,20 @@ carrying the problem's ``detail`` and an exit code."""
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from email.message import Message
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import unquote
 
 import httpx
 
 from folio_cli.errors import CliError, ExitCode, code_for_status
 
 API = "/api/v1"
+EXTENDED_NAME = re.compile(r"filename\*\s*=\s*([\w-]*)'[^']*'([^;\s]+)", re.I)
 RETRYABLE_STATUSES = (502, 503, 504)
 SUBMIT_ATTEMPTS = 4
 
@@ -48,9 +51,17 @@ def attachment_name(response: httpx.Response, fallback: str) -> str:
     """The file name a download offers (RFC 6266, ``filename*`` preferred), reduced to a
     bare name: a server cannot make us write outside the output folder."""
     header = response.headers.get("content-disposition", "")
-    message = Message()
-    message["content-disposition"] = header
-    name = message.get_filename() or fallback
+    extended = EXTENDED_NAME.search(header)
+    if extended:  # RFC 5987: charset''percent-encoded (the plain name is its ASCII fallback)
+        charset = extended.group(1) or "utf-8"
+        try:
+            name = unquote(extended.group(2), encoding=charset, errors="replace")
+        except LookupError:  # a charset Python does not know
+            name = unquote(extended.group(2), errors="replace")
+    else:
+        message = Message()
+        message["content-disposition"] = header
+        name = message.get_filename() or fallback
     name = PurePosixPath(name.replace("\\", "/")).name.strip()
     return name if name not in ("", ".", "..") else fallback
 

@@ -11,7 +11,10 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
+
+from folio_devstack.faults import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "dream-of-a-ridiculous-man.txt"
@@ -229,3 +232,89 @@ async def test_a_bad_token_and_a_missing_job_fail_in_one_line(stack, dev_token, 
 
     no_token = await run_folio("jobs", url=url, token=None, cwd=tmp_path)
     assert no_token.returncode == 3 and "FOLIO_TOKEN" in no_token.stderr
+
+
+async def test_translate_survives_a_cut_connection_and_resumes_the_stream(
+    stack, dev_token, tmp_path
+):
+    """The client talks to the gateway through a proxy that drops every connection mid
+    stream: the client reconnects with the last event's id and misses nothing."""
+    host, port = stack.config.url("gateway").removeprefix("http://").split(":")
+    proxy = TcpProxy(host, int(port))
+    url = f"http://127.0.0.1:{await proxy.start()}"
+    token = dev_token(f"cli-cut-{uuid.uuid4().hex[:6]}")
+    slow = tmp_path / "slow.txt"
+    slow.write_text(
+        "\n\n".join(
+            f"Paragraph {i}. Grete opened the window [[fake:slow=1]] and looked at the rain."
+            for i in range(300)
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+    env.update(FOLIO_URL=url, FOLIO_TOKEN=token)
+    follower = await asyncio.create_subprocess_exec(
+        str(FOLIO), "translate", str(slow), "--turbo", "--segment-size", "1000", "--output", "txt",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        lines = []
+        while not any(": translating" in line for line in lines):
+            line = (await asyncio.wait_for(follower.stdout.readline(), timeout=120)).decode()
+            assert line, lines
+            lines.append(line)
+        await proxy.cut()  # every connection dropped, new ones refused for a moment
+        await asyncio.sleep(1)
+        await proxy.restore()
+        out, err = await asyncio.wait_for(follower.communicate(), timeout=240)
+    finally:
+        if follower.returncode is None:
+            follower.kill()
+            await follower.wait()
+        await proxy.close()
+    stdout = "".join(lines) + out.decode()
+    assert follower.returncode == 0, err.decode()
+    job_id = re.search(r"job (\d+) submitted", stdout).group(1)
+    assert re.search(
+        rf"^job {job_id}: event stream dropped, reconnecting after event \d+$", stdout, re.M
+    )
+    stages = [s for s in re.findall(rf"^job {job_id}: (\w+)$", stdout, re.M)]
+    assert [s for s in stages if s != "assembling"] == ["planning", "translating", "completed"]
+    assert re.search(rf"^job {job_id} completed: 100% · (\d+)/\1 segments", stdout, re.M)
+    assert HANGUL.search((tmp_path / "slow_translated.txt").read_text())
+
+
+async def test_estimate_spends_nothing_and_leaves_no_job(translated, stack, dev_token, tmp_path):
+    url, token = stack.config.url("gateway"), dev_token(f"cli-est-{uuid.uuid4().hex[:6]}")
+    tag = f"estimatebook{uuid.uuid4().hex[:8]}"
+    book = tmp_path / "book.txt"
+    book.write_text(f"{tag}\n\n" + SAMPLE.read_text())
+    result = await run_folio(
+        "estimate", str(book), "--to", "ko", "--segment-size", "5000", "--json",
+        url=url, token=token, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    estimate = json.loads(result.stdout)
+    # The translated sample's own plan (same options) agrees with the estimate.
+    headers = {"Authorization": f"Bearer {translated['token']}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+        real = (await client.get(f"/api/v1/jobs/{translated['job_id']}")).json()
+    assert estimate["segments"] == real["total_segments"]
+    assert estimate["translation"]["calls"] == real["estimate"]["translation"]["calls"]
+    assert estimate["analysis"]["calls"] >= 1 and estimate["analysis"]["input_tokens"] > 0
+    assert estimate["total_tokens"] == sum(
+        estimate[p]["input_tokens"] + estimate[p]["output_tokens"]
+        for p in ("analysis", "translation")
+    )
+    async with httpx.AsyncClient(base_url=stack.config.url("fake-llm")) as fake:
+        rows = (await fake.get("/_fake/requests")).json()
+    rows = rows["requests"] if isinstance(rows, dict) else rows
+    assert not [r for r in rows if tag in r.get("prompt", "")]  # no model call made
+    listed = await run_folio("jobs", "--json", url=url, token=token, cwd=tmp_path)
+    assert json.loads(listed.stdout) == []  # the probe jobs were deleted
+
+    plain = await run_folio("estimate", str(book), "--turbo", url=url, token=token, cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert re.match(
+        r"book\.txt: \d+ segments; about [\d,]+ tokens in \d+ model calls\n", plain.stdout
+    )
+    assert "  analysis: 0 calls" in plain.stdout
