@@ -319,3 +319,14 @@ async def test_responses_carry_the_gateway_s_headers_and_bad_requests_are_4xx(gr
 async def test_introspection_is_on_in_development(graph):
     body = await ask(graph, "{ __schema { queryType { name } } }")
     assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_ids_are_64_bit(graph, board):
+    board.posts = 3
+    big = await ask(graph, "{ post(id: 9007199254740991) { id } }")
+    assert big == {"data": {"post": None}, "extensions": {"upstreamCalls": 1}}
+    found = await ask(graph, "query($id: Long!) { post(id: $id) { id title } }", id=2)
+    assert found["data"]["post"] == {"id": 2, "title": "Post 2"}
+    for wrong in ("true", '"2"', str(2**64)):
+        refused = await ask(graph, f"{{ post(id: {wrong}) {{ id }} }}")
+        assert refused.get("data") is None and refused["errors"], refused

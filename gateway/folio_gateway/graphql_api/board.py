@@ -13,13 +13,13 @@ from typing import Any
 
 import strawberry
 
-from folio_gateway.graphql_api.context import Info, build
+from folio_gateway.graphql_api.context import Info, Long, build
 from folio_gateway.routes import COMMUNITY
 
 
 @strawberry.type(description="A board category.")
 class Category:
-    id: int
+    id: Long
     name: str
     display_name: str
     description: str | None
@@ -34,15 +34,15 @@ class Category:
 
 @strawberry.type(description="Who wrote a post or comment (id 0 once the account is deleted).")
 class Author:
-    id: int
+    id: Long
     name: str | None
 
 
 @strawberry.type(description="A comment you may see, with the replies you may see.")
 class Comment:
-    id: int
-    post_id: int
-    parent_id: int | None
+    id: Long
+    post_id: Long
+    parent_id: Long | None
     content: str
     content_html: str
     is_private: bool
@@ -63,7 +63,7 @@ class Comment:
 
 @strawberry.type(description="A post you may see.")
 class Post:
-    id: int
+    id: Long
     title: str
     author: Author
     category: Category | None
@@ -125,7 +125,7 @@ async def categories(info: Info) -> list[Category]:
     return [Category.of(c) for c in listed]
 
 
-async def category(info: Info, id: int) -> Category | None:
+async def category(info: Info, id: Long) -> Category | None:
     data = await info.context.services.get_json(COMMUNITY, f"/api/v1/community/categories/{id}")
     return Category.of(data)
 
@@ -139,7 +139,7 @@ async def posts(
     return PostPage(total=total, skip=skip, limit=limit, items=[Post.of(p) for p in listed])
 
 
-async def post(info: Info, id: int) -> Post | None:
+async def post(info: Info, id: Long) -> Post | None:
     detail = await info.context.loaders.post_details.load(id)
     if detail is None:  # missing, or not yours to see: as the batch read says
         return None

@@ -11,16 +11,16 @@ from typing import Any
 
 import strawberry
 
-from folio_gateway.graphql_api.context import Info, build
+from folio_gateway.graphql_api.context import Info, Long, build
 from folio_gateway.routes import TRANSLATION
 
 
 @strawberry.type(description="Tokens a job's model calls used, as the providers reported.")
 class JobUsage:
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    thinking_tokens: int
+    calls: Long
+    input_tokens: Long
+    output_tokens: Long
+    thinking_tokens: Long
 
 
 @strawberry.type(description="One segment of a book: its source and translation.")
@@ -54,7 +54,7 @@ class SegmentPage:
     )
 )
 class Job:
-    id: int
+    id: Long
     status: str
     phase: str
     progress: int
@@ -72,7 +72,7 @@ class Job:
     source_language: str | None
     mode: str | None
     model: str | None
-    max_tokens: int | None
+    max_tokens: Long | None
     bilingual: bool | None
     owner_id: str | None
     outputs: list[str] | None
@@ -97,5 +97,5 @@ async def jobs(info: Info, skip: int = 0, limit: int = 20) -> list[Job]:
     return [Job.of(job) for job in listed]
 
 
-async def job(info: Info, id: int) -> Job | None:
+async def job(info: Info, id: Long) -> Job | None:
     return Job.of(await info.context.loaders.jobs.load(id))

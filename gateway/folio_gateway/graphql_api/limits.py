@@ -37,7 +37,7 @@ LIST_SIZES = {
     "PostPage.items": 1,
     "SegmentPage.segments": 1,
     "Post.comments": 10,
-    "Comment.replies": 3,
+    "Comment.replies": 2,
     "Query.categories": 10,
 }
 # The largest ``limit`` each field accepts (also what a variable limit is taken to be).

@@ -6,30 +6,30 @@ from typing import Any
 
 import strawberry
 
-from folio_gateway.graphql_api.context import Info, build
+from folio_gateway.graphql_api.context import Info, Long, build
 from folio_gateway.routes import USERS
 
 
 @strawberry.type
 class TokenTotals:
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
+    input_tokens: Long
+    output_tokens: Long
+    total_tokens: Long
 
 
 @strawberry.type
 class ModelTokens:
     model: str
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
+    input_tokens: Long
+    output_tokens: Long
+    total_tokens: Long
 
 
 @strawberry.type
 class IllustrationTokens:
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
+    input_tokens: Long
+    output_tokens: Long
+    total_tokens: Long
     image_count: int
     per_model: list[ModelTokens]
 
@@ -59,7 +59,7 @@ class TokenUsage:
 
 @strawberry.type(description="The signed-in user.")
 class User:
-    id: int
+    id: Long
     clerk_user_id: str
     email: str | None
     name: str | None
@@ -74,7 +74,7 @@ class User:
 
 @strawberry.type(description="An announcement from the operators.")
 class Announcement:
-    id: int
+    id: Long
     message: str
     message_html: str
     is_active: bool
