@@ -260,7 +260,7 @@ async def test_a_page_of_posts_with_authors_costs_a_bounded_number_of_calls(
         # as for 12 ...
         assert answer["extensions"]["upstreamCalls"] == 2
         # ... as community-service itself saw them (its own server spans in this trace).
-        for _ in range(100):
+        for _ in range(300):
             served = [
                 s
                 for s in otlp_receiver.trace(trace_id)
