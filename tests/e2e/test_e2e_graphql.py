@@ -182,6 +182,7 @@ async def test_another_users_job_is_never_returned(gateway, dev_token):
           id status progress filename targetLanguage totalSegments translatedSegments
           usage { calls inputTokens outputTokens thinkingTokens }
           segments(limit: 10) { total hasMore segments { segmentIndex sourceText translatedText } }
+          tasks { id kind status celeryState segmentIndex progress message attempts }
         }
         jobs(limit: 50) { id filename }
       }
@@ -208,6 +209,15 @@ async def test_another_users_job_is_never_returned(gateway, dev_token):
         for s in rest_segments["segments"]
     ]
     assert job["id"] in {j["id"] for j in mine["data"]["jobs"]}
+    rest_tasks = (await owner.get(f"/tasks/job/{job['id']}/tasks")).json()
+    assert rest_tasks, "a finished job has tasks"
+    assert [
+        (t["id"], t["kind"], t["status"], t["celeryState"], t["segmentIndex"], t["attempts"])
+        for t in got["tasks"]
+    ] == [
+        (t["id"], t["kind"], t["status"], t["celery_state"], t["segment_index"], t["attempts"])
+        for t in rest_tasks
+    ]
 
     theirs = await graphql(intruder, query, id=job["id"])
     assert theirs["data"]["job"] is None
@@ -221,6 +231,12 @@ async def test_another_users_job_is_never_returned(gateway, dev_token):
     assert polled["data"]["job"]["status"] == "COMPLETED"
     assert polled["data"]["job"]["filename"] is None
     assert polled["data"]["job"]["segments"] is None and polled["data"]["job"]["usage"] is None
+    # Its tasks as the anonymous REST poll shows them: kind and state, no messages.
+    polled_tasks = polled["data"]["job"]["tasks"]
+    assert [(t["id"], t["status"]) for t in polled_tasks] == [
+        (t["id"], t["status"]) for t in got["tasks"]
+    ]
+    assert all(t["message"] is None and t["attempts"] is None for t in polled_tasks)
     assert polled["data"]["jobs"] is None
     assert polled["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "Gregor" not in str(polled)

@@ -1,8 +1,8 @@
-"""The caller's translation jobs (translation-service): status, usage, segments.
+"""The caller's translation jobs (translation-service): status, usage, segments, tasks.
 
-translation-service decides what a caller sees: the owner (or an admin) the whole job,
-another user nothing (not found), an anonymous caller the status of one job only. Tasks
-are not in the schema: translation-service serves no task routes yet.
+translation-service decides what a caller sees: the owner (or an admin) the whole job and
+its tasks, another user nothing (not found), an anonymous caller the status of one job and
+of its tasks only.
 """
 
 from __future__ import annotations
@@ -31,6 +31,29 @@ class Segment:
     chapter_index: int | None
     chapter_title: str | None
     status: str
+
+
+@strawberry.type(
+    description=(
+        "One unit of work of a job (planning, a segment, assembly...). Signed out, only "
+        "its kind, state and progress: the rest is null."
+    )
+)
+class Task:
+    id: str
+    kind: str
+    name: str
+    status: str
+    celery_state: str | None
+    segment_index: int | None
+    progress: int | None
+    created_at: str
+    updated_at: str | None
+    message: str | None = None
+    attempts: int | None = None
+    last_error: str | None = None
+    duration: float | None = None
+    queue_duration: float | None = None
 
 
 @strawberry.type(description="A page of a job's segments.")
@@ -88,6 +111,10 @@ class Job:
         if self.filename is None:  # the status-only view: nothing of the book
             return None
         return SegmentPage.of(await info.context.loaders.segments.load((self.id, offset, limit)))
+
+    @strawberry.field(description="The job's tasks, oldest first.")
+    async def tasks(self, info: Info) -> list[Task]:
+        return [build(Task, task) for task in await info.context.loaders.tasks.load(self.id)]
 
 
 async def jobs(info: Info, skip: int = 0, limit: int = 20) -> list[Job]:

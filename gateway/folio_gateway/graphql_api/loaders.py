@@ -43,6 +43,7 @@ class Loaders:
     post_details: DataLoader[int, dict[str, Any] | None]
     jobs: DataLoader[int, dict[str, Any]]
     segments: DataLoader[SegmentsKey, dict[str, Any]]
+    tasks: DataLoader[int, list[dict[str, Any]]]
     me: DataLoader[str, dict[str, Any]]
     token_usage: DataLoader[str, dict[str, Any]]
 
@@ -67,6 +68,9 @@ def loaders_for(services: ServiceCalls) -> Loaders:
             TRANSLATION, f"/api/v1/jobs/{job_id}/segments", {"offset": offset, "limit": limit}
         )
 
+    async def tasks(job_id: int) -> list[dict[str, Any]]:
+        return await services.get_json(TRANSLATION, f"/api/v1/tasks/job/{job_id}/tasks")
+
     async def me(_: str) -> dict[str, Any]:
         return await services.get_json(USERS, "/api/v1/users/me")
 
@@ -77,6 +81,7 @@ def loaders_for(services: ServiceCalls) -> Loaders:
         post_details=DataLoader(post_details, max_batch_size=BATCH_MAX),
         jobs=DataLoader(_each(job)),
         segments=DataLoader(_each(segments)),
+        tasks=DataLoader(_each(tasks)),
         me=DataLoader(_each(me)),
         token_usage=DataLoader(_each(token_usage)),
     )
