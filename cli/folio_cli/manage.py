@@ -97,7 +97,8 @@ def resume(
         job = gateway.resume(job_id, body)
         console.print(f"job {job['id']}: {job['status'].lower()}")
         if follow:
-            finish(gateway, console, watch(gateway, console, job), formats, out_dir)
+            final = watch(gateway, console, job, after=None)  # from now: not its history
+            finish(gateway, console, final, formats, out_dir)
     finally:
         gateway.close()
 

@@ -274,22 +274,33 @@ def translate(
         gateway.close()
 
 
-def watch(gateway: Gateway, console: Console, job: dict[str, Any]) -> dict[str, Any]:
-    """Follows the job with a progress bar until it stops; the job as it ended."""
+def watch(
+    gateway: Gateway, console: Console, job: dict[str, Any], *, after: int | None = 0
+) -> dict[str, Any]:
+    """Follows the job with a progress bar until it stops; the job as it ended. ``after``:
+    the first event to show (0: since the job began; None: from now on)."""
+    job_id = job["id"]
     with JobProgress(console, job) as bar:
-        for event in follow(
-            gateway,
-            job["id"],
-            on_reconnect=lambda seen: console.print(
-                f"job {job['id']}: event stream dropped, reconnecting after event {seen}"
-            ),
-        ):
-            if event.kind == "job":
-                bar.update(event.data)
-            elif event.kind == "status":
-                bar.status(event.data)
-            else:
-                bar.segment(event.data)
+        try:
+            for event in follow(
+                gateway,
+                job_id,
+                after=after,
+                on_reconnect=lambda seen: console.print(
+                    f"job {job_id}: event stream dropped, reconnecting after event {seen}"
+                ),
+            ):
+                if event.kind == "job":
+                    bar.update(event.data)
+                elif event.kind == "status":
+                    bar.status(event.data)
+                else:
+                    bar.segment(event.data)
+        except KeyboardInterrupt:
+            raise CliError(
+                f"interrupted; job {job_id} goes on (folio show {job_id}, folio cancel {job_id})",
+                ExitCode.INTERRUPTED,
+            ) from None
         return bar.job
 
 
