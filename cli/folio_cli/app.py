@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from folio_cli.errors import EXIT_CODES_HELP, CliError, ExitCode
 from folio_cli.gateway import Gateway
@@ -17,17 +19,36 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class FolioGroup(TyperGroup):
-    """Reports a :class:`CliError` as one line on stderr and exits with its code."""
+    """Reports every failure as one line on stderr (``folio: error: ...``) and exits with
+    its code: a :class:`CliError`, or a usage error (bad arguments) instead of a help box."""
 
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+        with _one_line_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        with _one_line_errors():
             return super().invoke(ctx)
-        except CliError as exc:
-            typer.echo(f"folio: error: {exc.message}", err=True)
-            raise typer.Exit(int(exc.code)) from None
-        except KeyboardInterrupt:
-            typer.echo("folio: interrupted", err=True)
-            raise typer.Exit(130) from None
+
+
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    try:
+        yield
+    except CliError as exc:
+        typer.echo(f"folio: error: {exc.message}", err=True)
+        raise typer.Exit(int(exc.code)) from None
+    except TyperException as exc:
+        message = " ".join(exc.format_message().split())
+        if exc.exit_code != ExitCode.USAGE or not message:
+            raise  # not a usage error, or the help shown for a bare ``folio``
+        sub = getattr(exc, "ctx", None)
+        where = sub.command_path if sub is not None else "folio"
+        typer.echo(f"folio: error: {message} (see: {where} --help)", err=True)
+        raise typer.Exit(ExitCode.USAGE) from None
+    except KeyboardInterrupt:
+        typer.echo("folio: interrupted", err=True)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 app = typer.Typer(

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     SERVER = 6  # the gateway or a service failed
     UNREACHABLE = 7  # the gateway could not be reached
     PAUSED = 8  # the job paused (spending cap): resume it
+    INTERRUPTED = 130  # Ctrl-C (the job goes on on the server)
 
 
 EXIT_CODES_HELP = (

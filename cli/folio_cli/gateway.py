@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -18,7 +18,8 @@ from folio_cli.errors import CliError, ExitCode, code_for_status
 
 API = "/api/v1"
 EXTENDED_NAME = re.compile(r"filename\*\s*=\s*([\w-]*)'[^']*'([^;\s]+)", re.I)
-RETRYABLE_STATUSES = (502, 503, 504)
+RETRYABLE_STATUSES = (429, 502, 503, 504)
+MAX_RETRY_AFTER_S = 30.0
 SUBMIT_ATTEMPTS = 4
 
 
@@ -94,8 +95,6 @@ class Gateway:
         book: Path,
         fields: dict[str, str],
         idempotency_key: str,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> dict[str, Any]:
         """Uploads the book. A dropped connection or an unavailable gateway is retried with
         the same ``Idempotency-Key``, so however many attempts it takes, one job is made."""
@@ -114,7 +113,11 @@ class Gateway:
             else:
                 if response.status_code not in RETRYABLE_STATUSES or attempt == SUBMIT_ATTEMPTS:
                     return check(response).json()
-            sleep(min(2.0**attempt, 10.0))
+                wait = _retry_after(response)
+                if wait is not None:
+                    time.sleep(wait)
+                    continue
+            time.sleep(min(2.0**attempt, 10.0))
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def jobs(self, skip: int, limit: int) -> list[dict[str, Any]]:
@@ -161,6 +164,14 @@ class Gateway:
             finally:
                 partial.unlink(missing_ok=True)
         return target
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The wait a ``Retry-After`` header asks for (in seconds; capped), if any."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value.isdigit():
+        return None
+    return min(float(value), MAX_RETRY_AFTER_S)
 
 
 def _copy(response: httpx.Response, out: IO[bytes]) -> None:

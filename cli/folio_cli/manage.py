@@ -11,7 +11,8 @@ from rich.console import Console
 
 from folio_cli.app import app, gateway_of
 from folio_cli.display import job_details, jobs_table
-from folio_cli.translate import OUTPUT_FORMATS, finish, parse_outputs, watch
+from folio_cli.params import OUTPUT_FORMATS, parse_outputs
+from folio_cli.translate import finish, watch
 
 JobId = Annotated[int, typer.Argument(min=1, help="The job's id (see `folio jobs`).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the gateway's JSON.")]
@@ -97,7 +98,8 @@ def resume(
         job = gateway.resume(job_id, body)
         console.print(f"job {job['id']}: {job['status'].lower()}")
         if follow:
-            finish(gateway, console, watch(gateway, console, job), formats, out_dir)
+            final = watch(gateway, console, job, after=None)  # from now: not its history
+            finish(gateway, console, final, formats, out_dir)
     finally:
         gateway.close()
 

@@ -136,12 +136,20 @@ def test_bad_arguments_exit_2_before_anything_is_sent(folio, server, tmp_path, a
     result = folio("translate", str(book), *args)
     assert result.exit_code == ExitCode.USAGE, result.output
     assert message in result.stderr
+    assert result.stderr.startswith("folio: error: ") and result.stderr.count("\n") == 1
     assert server.seen == []
 
 
 def test_a_missing_book_is_a_usage_error(folio, server, tmp_path):
     result = folio("translate", str(tmp_path / "nowhere.txt"))
     assert result.exit_code == ExitCode.USAGE and "does not exist" in result.stderr
+    assert result.stderr.endswith("(see: folio translate --help)\n")
+    assert result.stderr.count("\n") == 1
+    unknown = folio("translat", "book.txt")
+    assert unknown.exit_code == ExitCode.USAGE and unknown.stderr.count("\n") == 1
+    option = folio("--bogus", "jobs")
+    assert option.stderr == "folio: error: No such option: --bogus (see: folio --help)\n"
+    assert option.exit_code == ExitCode.USAGE
     assert server.seen == []
 
 

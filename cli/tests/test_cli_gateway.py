@@ -53,8 +53,10 @@ def test_an_unreachable_gateway_is_exit_7(folio):
 
 
 def test_a_submit_the_gateway_could_not_answer_is_retried_with_the_same_key(
-    folio, server, tmp_path
+    folio, server, tmp_path, monkeypatch
 ):
+    waits = []
+    monkeypatch.setattr("folio_cli.gateway.time.sleep", waits.append)
     book = tmp_path / "b.txt"
     book.write_text("text")
     server.on(
@@ -66,9 +68,23 @@ def test_a_submit_the_gateway_could_not_answer_is_retried_with_the_same_key(
     result = folio("translate", str(book), "--detach")
     assert result.exit_code == 0, result.output
     attempts = server.requests_to("POST", "/jobs")
-    assert len(attempts) == 3
+    assert len(attempts) == 3 and waits == [2.0, 4.0]  # backing off
     assert len({a.headers["Idempotency-Key"] for a in attempts}) == 1
     assert all(b"text" in a.body for a in attempts)  # the whole book every time
+
+
+def test_a_rate_limited_submit_waits_as_asked_then_succeeds(folio, server, tmp_path, monkeypatch):
+    waits = []
+    monkeypatch.setattr("folio_cli.gateway.time.sleep", waits.append)
+    book = tmp_path / "b.txt"
+    book.write_text("text")
+    limited = problem(429, "Too many requests")
+    limited.headers["retry-after"] = "3"
+    server.on("POST", "/jobs", limited, answer_json(job()))
+    result = folio("translate", str(book), "--detach")
+    assert result.exit_code == 0, result.output
+    assert waits == [3.0]
+    assert len(server.requests_to("POST", "/jobs")) == 2
 
 
 def test_a_given_idempotency_key_is_sent(folio, server, tmp_path):

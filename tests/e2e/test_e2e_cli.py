@@ -318,3 +318,30 @@ async def test_estimate_spends_nothing_and_leaves_no_job(translated, stack, dev_
         r"book\.txt: \d+ segments; about [\d,]+ tokens in \d+ model calls\n", plain.stdout
     )
     assert "  analysis: 0 calls" in plain.stdout
+
+
+async def test_a_capped_job_pauses_with_exit_8_and_resume_finishes_it(stack, dev_token, tmp_path):
+    url, token = stack.config.url("gateway"), dev_token(f"cli-cap-{uuid.uuid4().hex[:6]}")
+    book = tmp_path / "capped.txt"
+    book.write_text("\n\n".join(SAMPLE.read_text().split("\n\n")[:12]))
+    paused = await run_folio(
+        "translate", str(book), "--turbo", "--segment-size", "1000", "--max-tokens", "1",
+        url=url, token=token, cwd=tmp_path,
+    )  # fmt: skip
+    assert paused.returncode == 8, paused.stderr
+    job_id = re.search(r"job (\d+) submitted", paused.stdout).group(1)
+    assert re.search(rf"^job {job_id}: paused: Paused: the spending cap", paused.stdout, re.M)
+    assert paused.stderr.startswith(f"folio: error: job {job_id} paused: ")
+    assert paused.stderr.rstrip().endswith(f"(continue with: folio resume {job_id} --max-tokens N)")
+    assert not (tmp_path / "capped_translated.txt").exists()
+
+    resumed = await run_folio(
+        "resume", job_id, "--max-tokens", "10000000", "--follow", "--output", "txt",
+        url=url, token=token, cwd=tmp_path,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert re.search(rf"^job {job_id} completed: 100% · (\d+)/\1 segments", resumed.stdout, re.M)
+    assert "planning" not in resumed.stdout  # followed from the resume on, not its history
+    assert HANGUL.search((tmp_path / "capped_translated.txt").read_text())
+    shown = await run_folio("show", job_id, url=url, token=token, cwd=tmp_path)
+    assert re.search(r"^spending cap\s+10,000,000 tokens$", shown.stdout, re.M)
