@@ -140,6 +140,13 @@ class Job(JobBase, table=True):
     status_detail: str | None = Field(default=None, sa_column=Column(Text))
     # Sealed provider configuration (keys); erased once the job no longer needs it.
     credentials: str | None = Field(default=None, sa_column=Column(Text))
+    # Whether the job runs on the user's own provider (then resuming or re-translating it
+    # after its keys were erased needs them again).
+    own_provider: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    # Whose finished work the job may reuse (service.tenancy): one owner and provider.
+    reuse_scope: str | None = Field(default=None, max_length=64)
     style_input: dict | None = jsonb()
     glossary_input: list | None = jsonb()
     glossary_mode: str = Field(default="seed", max_length=10)
@@ -218,6 +225,9 @@ class Segment(Base, table=True):
     chapter_title: str | None = Field(default=None, sa_column=Column(Text))
     model: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # Units kept untranslated and marked (folio.contracts.UnitFailure, as JSON); None when
+    # every unit was translated.
+    failures: list | None = jsonb()
     translated_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

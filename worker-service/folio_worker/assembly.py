@@ -80,6 +80,9 @@ class Assembler:
                     "chapter_title": s.chapter_title,
                     "source_text": s.source_text,
                     "translated_text": s.translated_text,
+                    # Units kept in the source language (marked in translated_text).
+                    "failed": bool(s.unit_failures),
+                    "unit_failures": [f.model_dump(mode="json") for f in s.unit_failures],
                 }
                 for s in snapshot.segments
             ],

@@ -147,7 +147,9 @@ class Planner:
                     estimate=CostEstimate(analysis=guess),
                 )
             caller = self.deps.clients.caller(
-                command.analysis_model or command.model, command.credentials
+                command.analysis_model or command.model,
+                command.credentials,
+                scope=command.reuse_scope,
             )
             result = await analyse_book(
                 units,

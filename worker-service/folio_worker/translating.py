@@ -8,7 +8,7 @@ from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import CallCollector, current_collector
-from folio_worker.engine.translator import SegmentTranslator, UnitFailed
+from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMDeferred, LLMError
 from folio_worker.outcomes import (
@@ -37,21 +37,27 @@ class SegmentWorker:
         try:
             async with control.running(command.job_id):
                 work = SegmentWork.of(command, await self.deps.plans.segment(command))
-                caller = self.deps.clients.caller(command.model, command.credentials)
+                caller = self.deps.clients.caller(
+                    command.model,
+                    command.credentials,
+                    scope=command.reuse_scope,
+                    reuse=not command.refresh,
+                )
                 translator = SegmentTranslator(
                     caller,
                     attempts=self.settings.answer_attempts,
                     concurrency=self.settings.unit_concurrency,
                 )
-                translations = await translator.translate(work)
+                result = await translator.translate(work)
             event: SegmentTranslated | SegmentTranslationFailed = SegmentTranslated(
                 job_id=command.job_id,
                 segment_index=command.segment_index,
-                translated_text="\n\n".join(t for t in translations if t),
-                unit_translations=translations,
+                translated_text="\n\n".join(t for t in result.translations if t),
+                unit_translations=result.translations,
                 model=caller.model,
                 calls=collector.records,
                 fingerprint=command.fingerprint,
+                unit_failures=result.failures,
             )
             purpose = "translated"
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
@@ -64,7 +70,6 @@ class SegmentWorker:
             )
             purpose = "translation-failed"
         except (
-            UnitFailed,
             LLMError,
             CredentialsUnavailable,
             PlanUnavailable,

@@ -48,7 +48,14 @@ from folio.contracts.engine import (
     UnitPiece,
 )
 from folio.contracts.glossary import JobGlossary, glossary_digest
-from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
+from folio.contracts.outputs import (
+    OUTPUT_FILES,
+    UNTRANSLATED_MARKER,
+    OutputFile,
+    OutputKind,
+    download_name,
+    mark_untranslated,
+)
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
 from folio.contracts.tasks import (
@@ -76,6 +83,7 @@ from folio.contracts.translation import (
     SegmentTranslated,
     SegmentTranslationFailed,
     TranslateSegment,
+    UnitFailure,
 )
 from folio.contracts.usage import UsageCategory, UsageRecorded
 from folio.contracts.users import UserCreated, UserDeleted, UserUpdated
@@ -86,6 +94,7 @@ __all__ = [
     "EVENTS_EXCHANGE",
     "OUTPUT_FILES",
     "TASK_EVENTS",
+    "UNTRANSLATED_MARKER",
     "WORK_EXCHANGE",
     "AnalyseBook",
     "AnnouncementCreated",
@@ -149,6 +158,7 @@ __all__ = [
     "TaskSucceeded",
     "TokenUsage",
     "TranslateSegment",
+    "UnitFailure",
     "UnitPiece",
     "UsageCategory",
     "UsageRecorded",
@@ -158,6 +168,7 @@ __all__ = [
     "all_message_classes",
     "download_name",
     "glossary_digest",
+    "mark_untranslated",
     "message_class",
     "task_name",
 ]
