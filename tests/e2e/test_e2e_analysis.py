@@ -150,3 +150,32 @@ async def test_bad_files_and_refused_keys_are_clear_4xx(stack, gateway, dev_toke
         assert response.status_code == 422, (bad, response.text)
     missing = await gateway.post("/api/v1/analysis/glossary", headers=bearer, data={"x": "1"})
     assert missing.status_code == 422
+
+
+async def test_an_analysis_is_never_served_from_another_callers_answers(
+    gateway, fake_llm, dev_token
+):
+    tag = f"tenancy{uuid.uuid4().hex[:8]}"
+    text = f"{tag}. " + ENGLISH
+
+    async def calls() -> int:
+        rows = (await fake_llm.get("/_fake/requests")).json()
+        rows = rows["requests"] if isinstance(rows, dict) else rows
+        return sum(1 for r in rows if tag in r.get("prompt", ""))
+
+    async def analyse(user: str) -> dict:
+        response = await gateway.post(
+            "/api/v1/analysis/style",
+            headers={"Authorization": f"Bearer {dev_token(user)}"},
+            files=upload("book.txt", text),
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    await analyse("reader-one")
+    first = await calls()
+    assert first >= 1
+    await analyse("reader-one")  # the same caller again: their cached answers
+    assert await calls() == first
+    await analyse("reader-two")  # someone else: asked anew
+    assert await calls() > first

@@ -113,7 +113,9 @@ class BookAnalyst:
         source_language = request.source_language or document.language or detect_language(text)
         result = await analyse_book(
             units,
-            caller=self.deps.clients.caller(request.model, request.credentials),
+            caller=self.deps.clients.caller(
+                request.model, request.credentials, scope=request.reuse_scope
+            ),
             target_language=request.target_language,
             source_language=source_language,
             chunk_size=self.settings.analysis_chunk_size,

@@ -10,6 +10,7 @@ must bring a key (the API enforces it).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -58,6 +59,17 @@ class AnalysisRequest:
     target_language: str
     source_language: str | None = None
     provider: ProviderConfig | None = None
+
+
+def reuse_scope(identity: Identity | None, provider: ProviderConfig | None) -> str:
+    """Whose cached answers an analysis may reuse: the signed-in caller's, or (anonymous)
+    those made with the same keys; and only with the same provider."""
+    who = f"user:{identity.user_id}" if identity is not None else "anonymous"
+    if provider is None:
+        via = "deployment"
+    else:
+        via = "|".join([provider.provider, provider.base_url or "", *sorted(provider.key_ids())])
+    return hashlib.sha256(f"analysis\0{who}\0{via}".encode()).hexdigest()
 
 
 class AnalysisService:
@@ -113,6 +125,7 @@ class AnalysisService:
                     max_chars=self._chars(request.kind),
                     render_terms=request.kind != "style",
                     owner_id=identity.user_id if identity else None,
+                    reuse_scope=reuse_scope(identity, request.provider),
                 ),
                 request.kind,
             )
