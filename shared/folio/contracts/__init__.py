@@ -56,6 +56,7 @@ from folio.contracts.outputs import (
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
 from folio.contracts.translation import (
+    UNIT_CHECKS,
     AssembleJob,
     DocumentInfo,
     JobAssembled,
@@ -78,6 +79,7 @@ __all__ = [
     "ENGINE_VERSION",
     "EVENTS_EXCHANGE",
     "OUTPUT_FILES",
+    "UNIT_CHECKS",
     "UNTRANSLATED_MARKER",
     "WORK_EXCHANGE",
     "AnnouncementCreated",
