@@ -162,9 +162,9 @@ async def test_an_epub_keeps_the_failed_passage_marked_in_place(gw, fake, dev_to
         "/api/v1/jobs",
         headers=auth(token),
         files={"file": ("book.epub", books.make_epub(chapters, title="T"), "application/epub+zip")},
-        # Turbo: no analysis pass, whose single chunk (the whole small book) would be
-        # blocked too.
-        data={"segment_size": "1000", "turbo_mode": "true"},
+        # With the analysis: its single chunk (the whole small book) is blocked too, and the
+        # book is still translated, without the analysed context.
+        data={"segment_size": "1000"},
     )
     assert response.status_code == 200, response.text
     done = await wait_for_job(gw, token, response.json()["id"], timeout_s=120)
