@@ -298,3 +298,75 @@ class JobEvent(Base, table=True):
         default_factory=utcnow,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+
+
+class TaskStatus(StrEnum):
+    """The upstream's TaskStatus values (what the API shows)."""
+
+    PENDING = "pending"  # queued, not started yet
+    STARTED = "started"
+    RUNNING = "running"  # started and reporting progress
+    RETRY = "retry"  # a run ended early; the command comes back
+    SUCCESS = "success"
+    FAILURE = "failure"
+    REVOKED = "revoked"  # cancelled
+
+
+TASK_FINISHED = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.REVOKED})
+
+
+class TaskExecution(Base, table=True):
+    """One work command sent to the worker, and what became of it (task monitoring).
+
+    The id is the command's message id. The row is written when the command is queued
+    (in the same transaction) and then follows the worker's task events."""
+
+    __tablename__ = "task_executions"
+    __table_args__ = (
+        Index("ix_task_executions_status_kind", "status", "kind"),
+        Index("ix_task_executions_job_created", "job_id", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(default="translation", max_length=30, index=True)
+    name: str = Field(max_length=100)
+    status: str = Field(default=TaskStatus.PENDING, max_length=20, index=True)
+    job_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True),
+    )
+    owner_id: str | None = Field(default=None, max_length=255, index=True)
+    segment_index: int | None = Field(default=None)
+    progress: int | None = Field(default=None)
+    message: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = Field(default=0)
+    max_retries: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_retry_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    queue_time: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    start_time: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    end_time: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # Seconds: the runs' working time in all, and the wait before the first run.
+    duration: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    queue_duration: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    # TaskEvent.order() of the latest event applied: an older one never moves it back.
+    event_order: int = Field(
+        default=-1, sa_column=Column(BigInteger, nullable=False, server_default="-1")
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(
+            DateTime(timezone=True), nullable=False, server_default=func.now(), index=True
+        ),
+    )
+    updated_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

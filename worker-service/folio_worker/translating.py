@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from folio.contracts import SegmentTranslated, SegmentTranslationFailed, TranslateSegment
+from folio.contracts import Event, SegmentTranslated, SegmentTranslationFailed, TranslateSegment
 from folio.messaging import Delivery
 from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
@@ -26,10 +26,12 @@ class SegmentWorker:
         self.deps = deps
         self.settings = deps.settings
 
-    async def translate_segment(self, command: TranslateSegment, delivery: Delivery) -> None:
+    async def translate_segment(
+        self, command: TranslateSegment, delivery: Delivery
+    ) -> Event | None:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
-            return  # the job was cancelled: its queued work is dropped, nothing is spent
+            return None  # the job was cancelled: its queued work is dropped, nothing is spent
         collector = CallCollector(phase="translation", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
@@ -94,3 +96,4 @@ class SegmentWorker:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, purpose)
+        return event

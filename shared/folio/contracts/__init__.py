@@ -1,5 +1,6 @@
 """Versioned message contracts: the single source of truth for every message on the bus."""
 
+from folio.contracts.analysis import AnalyseBook, BookAnalysed, BookAnalysisFailed
 from folio.contracts.announcements import (
     AnnouncementCreated,
     AnnouncementDeleted,
@@ -13,6 +14,8 @@ from folio.contracts.base import (
     Command,
     Event,
     Message,
+    Reply,
+    Request,
     all_message_classes,
     message_class,
 )
@@ -55,6 +58,18 @@ from folio.contracts.outputs import (
 )
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
+from folio.contracts.tasks import (
+    TASK_EVENTS,
+    TaskCancelled,
+    TaskEvent,
+    TaskFailed,
+    TaskKind,
+    TaskProgressed,
+    TaskRetried,
+    TaskStarted,
+    TaskSucceeded,
+    task_name,
+)
 from folio.contracts.translation import (
     UNIT_CHECKS,
     AssembleJob,
@@ -79,9 +94,11 @@ __all__ = [
     "ENGINE_VERSION",
     "EVENTS_EXCHANGE",
     "OUTPUT_FILES",
+    "TASK_EVENTS",
     "UNIT_CHECKS",
     "UNTRANSLATED_MARKER",
     "WORK_EXCHANGE",
+    "AnalyseBook",
     "AnnouncementCreated",
     "AnnouncementDeleted",
     "AnnouncementUpdated",
@@ -90,6 +107,8 @@ __all__ = [
     "AssemblySnapshot",
     "BlobContract",
     "BlobContractError",
+    "BookAnalysed",
+    "BookAnalysisFailed",
     "CallRecord",
     "CategoryCreated",
     "CategoryDeleted",
@@ -124,11 +143,21 @@ __all__ = [
     "PostDeleted",
     "PostUpdated",
     "ProviderConfig",
+    "Reply",
+    "Request",
     "SegmentContext",
     "SegmentPlan",
     "SegmentTranslated",
     "SegmentTranslationFailed",
     "SpeechStyle",
+    "TaskCancelled",
+    "TaskEvent",
+    "TaskFailed",
+    "TaskKind",
+    "TaskProgressed",
+    "TaskRetried",
+    "TaskStarted",
+    "TaskSucceeded",
     "TokenUsage",
     "TranslateSegment",
     "UnitFailure",
@@ -143,4 +172,5 @@ __all__ = [
     "glossary_digest",
     "mark_untranslated",
     "message_class",
+    "task_name",
 ]

@@ -31,6 +31,7 @@ from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.dispatch import Dispatcher
 from folio_translation.service.jobs import plan_command
+from folio_translation.service.task_tracking import send_work
 from folio_translation.service.tenancy import reuse_scope
 
 
@@ -94,9 +95,7 @@ class JobControl:
             await SegmentRepository(self.session).reset_failed(job.id)
         if lifecycle.advance(job, Trigger.RESUMED) is JobState.PLANNING:
             # It paused (or failed) before its plan was stored: plan again.
-            await self.deps.outbox.add(
-                self.session, plan_command(job), correlation_id=f"job-{job.id}"
-            )
+            await send_work(self.session, self.deps, job, [plan_command(job)])
         else:
             await Dispatcher(self.session, self.deps).advance(job)
         self.session.add(job)

@@ -25,6 +25,7 @@ from folio_translation.models import Job, new_job_id
 from folio_translation.repository import JobRepository, SegmentRepository
 from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
+from folio_translation.service.task_tracking import send_work
 from folio_translation.service.tenancy import reuse_scope
 from folio_translation.service.usage import spent_tokens
 
@@ -207,7 +208,7 @@ class JobService:
         if stored is not job:  # a concurrent request with the same key won
             await self._discard(blob.key)
             return stored
-        await self.deps.outbox.add(self.session, plan_command(job), correlation_id=f"job-{job.id}")
+        await send_work(self.session, self.deps, job, [plan_command(job)])
         return job
 
     async def _earlier(self, identity: Identity, key: str, digest: str) -> Job | None:

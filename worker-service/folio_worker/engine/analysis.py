@@ -26,6 +26,7 @@ from folio.contracts import (
     NarrativeStyle,
     SpeechStyle,
 )
+from folio_worker.engine import progress
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.context import TextIndex, occurs
 from folio_worker.engine.prompts import (
@@ -283,7 +284,16 @@ async def analyse_book(
                     return None
             return None
 
-    reports = await asyncio.gather(*(analyse(p) for p in prompts))
+    analysed = 0
+
+    async def counted(prompt: str) -> ChunkAnalysis | None:
+        nonlocal analysed
+        report = await analyse(prompt)
+        analysed += 1
+        await progress.report(analysed, len(prompts), "parts of the book analysed")
+        return report
+
+    reports = await asyncio.gather(*(counted(p) for p in prompts))
     # Only safety blocks: a passage the provider refuses, not a broken provider. The book
     # is translated without the analysed context; the refused passages end up marked.
     if chunks and all(r is None for r in reports) and unreadable:

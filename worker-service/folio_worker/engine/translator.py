@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 
 from folio.contracts import PlannedUnit, UnitFailure, mark_untranslated
+from folio_worker.engine import progress
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
 from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
@@ -138,15 +139,21 @@ class SegmentTranslator:
                 outcomes.append(outcome)
                 if isinstance(outcome, str):  # a marked source is no context to continue
                     previous = outcome
+                await progress.report(len(outcomes), len(requests), "units translated")
         else:
             limit = asyncio.Semaphore(self.concurrency)
             await self.caller.look_up(
                 [self._prompt(command, request, request.unit.text, 0) for request in requests]
             )
+            done = 0
 
             async def bounded(request: UnitRequest, position: int) -> str | UnitFailure:
+                nonlocal done
                 async with limit:
-                    return await self._guarded(command, request, position)
+                    outcome = await self._guarded(command, request, position)
+                done += 1
+                await progress.report(done, len(requests), "units translated")
+                return outcome
 
             outcomes = list(await asyncio.gather(*(bounded(r, i) for i, r in enumerate(requests))))
         refused = [o for o in outcomes if isinstance(o, UnitFailure) and o.check == "bad_request"]
