@@ -205,6 +205,33 @@ class ResumeRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
 
 
+class ChapterRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first: int = Field(ge=0, le=1_000_000)
+    last: int = Field(ge=0, le=1_000_000)
+
+
+class RetranslateRequest(ResumeRequest):
+    """Which segments of a completed job to translate again — exactly one of
+    ``segment_indices``, ``filter: "failed"`` (those with marked units), ``check`` (those
+    with a unit marked by that check) or ``chapters`` — plus, for a job on your own
+    provider, its key again (the provider fields of ``ResumeRequest``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    segment_indices: list[int] | None = Field(default=None, min_length=1, max_length=100_000)
+    filter: Literal["failed"] | None = None
+    check: str | None = Field(default=None, max_length=30)
+    chapters: ChapterRange | None = None
+
+
+class RetranslationPublic(BaseModel):
+    job_id: int
+    status: str
+    segment_indices: list[int]
+
+
 class SegmentPublic(BaseModel):
     segment_index: int
     source_text: str

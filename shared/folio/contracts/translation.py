@@ -164,6 +164,18 @@ class JobPlanningPaused(Event):
     estimate: CostEstimate = CostEstimate()
 
 
+# What a UnitFailure's ``check`` may be: the answer checks, and the provider's verdicts.
+UNIT_CHECKS = (
+    "empty",
+    "untranslated",
+    "length",
+    "paragraphs",
+    "truncated",
+    "safety",
+    "bad_request",
+)
+
+
 class UnitFailure(BaseModel):
     """A unit of a segment that had no usable translation after its bounded retries: its
     place in the segment (0-based), why, after how many answers. Its entry in

@@ -7,12 +7,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Header, Query, Response, UploadFile
 
+from folio.contracts import ProviderConfig
 from folio.errors import Problem
 from folio.identity import CurrentIdentity, OptionalIdentity
 from folio_translation import inputs
 from folio_translation.api.deps import Control, JobId, Jobs, Settings
-from folio_translation.schemas import JobPublic, JobStatusView, JobSummary, ResumeRequest
-from folio_translation.service import JobOptions, Resumption
+from folio_translation.schemas import (
+    JobPublic,
+    JobStatusView,
+    JobSummary,
+    ResumeRequest,
+    RetranslateRequest,
+    RetranslationPublic,
+)
+from folio_translation.service import JobOptions, Resumption, Selection
 
 router = APIRouter(tags=["jobs"])
 UPLOAD_CHUNK = 256 * 1024
@@ -158,28 +166,61 @@ async def delete_job(
 @router.post(
     "/jobs/{job_id}/resume",
     response_model=JobPublic,
-    summary="Resume a paused job (optionally with a higher cap or another key)",
+    summary="Resume a paused or failed job (optionally with a higher cap or another key)",
 )
 async def resume_job(
     control: Control, identity: CurrentIdentity, job_id: JobId, body: ResumeRequest | None = None
 ) -> JobPublic:
     body = body or ResumeRequest()
-    provider = None
-    if (body.api_key or "").strip() or body.backup_api_keys or body.api_provider == "vertex":
-        provider = inputs.parse_provider(
-            api_provider=body.api_provider,
-            api_key=body.api_key,
-            backup_api_keys=body.backup_api_keys,
-            model_name=body.translation_model_name or body.model_name,
-            api_base_url=body.api_base_url,
-            requests_per_minute=body.requests_per_minute,
-            thinking_level=body.thinking_level,
-            provider_config=body.provider_config,
-        )
     job = await control.resume(
-        identity, job_id, Resumption(max_tokens=body.max_tokens, provider=provider)
+        identity, job_id, Resumption(max_tokens=body.max_tokens, provider=_provider_of(body))
     )
     return JobPublic.of(job)
+
+
+def _provider_of(body: ResumeRequest) -> ProviderConfig | None:
+    """The provider a resume or re-translation sends: only with a key (or Vertex)."""
+    if not ((body.api_key or "").strip() or body.backup_api_keys or body.api_provider == "vertex"):
+        return None
+    return inputs.parse_provider(
+        api_provider=body.api_provider,
+        api_key=body.api_key,
+        backup_api_keys=body.backup_api_keys,
+        model_name=body.translation_model_name or body.model_name,
+        api_base_url=body.api_base_url,
+        requests_per_minute=body.requests_per_minute,
+        thinking_level=body.thinking_level,
+        provider_config=body.provider_config,
+    )
+
+
+@router.post(
+    "/jobs/{job_id}/segments/retranslate",
+    status_code=202,
+    response_model=RetranslationPublic,
+    summary="Translate chosen segments of a completed job again, then rebuild its files",
+    description=(
+        'Folio\'s extension. Choose the segments by `segment_indices`, `filter: "failed"` '
+        "(those with units marked untranslated), `check` (those with a unit marked by that "
+        "check: empty, untranslated, length, paragraphs, truncated, safety, bad_request) or "
+        "`chapters` (`{first, last}`, inclusive). The job goes back to PROCESSING and "
+        "completes again with new files; segments not chosen cost nothing, and a segment "
+        "with marked units pays only for those. A job on your own provider needs its key "
+        "again (its keys were erased when it completed)."
+    ),
+)
+async def retranslate_segments(
+    control: Control, identity: CurrentIdentity, job_id: JobId, body: RetranslateRequest
+) -> RetranslationPublic:
+    selection = Selection(
+        indices=tuple(body.segment_indices) if body.segment_indices is not None else None,
+        failed=body.filter == "failed",
+        check=body.check,
+        chapters=(body.chapters.first, body.chapters.last) if body.chapters else None,
+    )
+    job, indexes = await control.retranslate(identity, job_id, selection, _provider_of(body))
+    assert job.id is not None
+    return RetranslationPublic(job_id=job.id, status=job.status, segment_indices=indexes)
 
 
 @router.post(

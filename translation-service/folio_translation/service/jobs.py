@@ -26,6 +26,7 @@ from folio_translation.repository import JobRepository, SegmentRepository
 from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.task_tracking import send_work
+from folio_translation.service.tenancy import reuse_scope
 from folio_translation.service.usage import spent_tokens
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def plan_command(job: Job) -> PlanJob:
         max_tokens=job.max_tokens,
         spent_tokens=spent_tokens(job),
         analysis_model=job.analysis_model,
+        reuse_scope=job.reuse_scope or "",
     )
 
 
@@ -199,6 +201,8 @@ class JobService:
             validation_sample_rate=options.validation_sample_rate,
             post_edit_enabled=options.post_edit_enabled,
             analysis_model=analysis_model,
+            own_provider=options.provider is not None,
+            reuse_scope=reuse_scope(identity.user_id, options.provider),
         )
         stored = await self._insert(job, identity, key, digest)
         if stored is not job:  # a concurrent request with the same key won

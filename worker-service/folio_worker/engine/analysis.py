@@ -256,6 +256,7 @@ async def analyse_book(
     limit = asyncio.Semaphore(max(1, concurrency))
 
     failures: list[str] = []
+    unreadable: list[str] = []  # chunks that failed for another reason than a safety block
 
     prompts = [
         analysis_prompt(
@@ -274,11 +275,14 @@ async def analyse_book(
                     return await caller.structured(frame + prompt, ChunkAnalysis)
                 except SafetyBlocked as exc:
                     failures.append(exc.reason)
+                    if not exc.rephrasable:
+                        return None
                 except LLMAuthError:
                     raise
                 except LLMError as exc:
                     # One unreadable chunk must not sink the book: the others still count.
                     failures.append(exc.reason)
+                    unreadable.append(exc.reason)
                     log.warning("analysis of a chunk failed: %s", exc.reason)
                     return None
             return None
@@ -293,7 +297,9 @@ async def analyse_book(
         return report
 
     reports = await asyncio.gather(*(counted(p) for p in prompts))
-    if chunks and all(r is None for r in reports):
+    # Only safety blocks: a passage the provider refuses, not a broken provider. The book
+    # is translated without the analysed context; the refused passages end up marked.
+    if chunks and all(r is None for r in reports) and unreadable:
         detail = f": {failures[-1]}" if failures else ""
         raise AnalysisFailed(f"the model could not analyse any part of the book{detail}")
     book = TextIndex(book_text)

@@ -156,6 +156,11 @@ class SegmentTranslator:
                 return outcome
 
             outcomes = list(await asyncio.gather(*(bounded(r, i) for i, r in enumerate(requests))))
+        refused = [o for o in outcomes if isinstance(o, UnitFailure) and o.check == "bad_request"]
+        if refused and len(refused) == len(requests):
+            # Every unit refused as a bad request: the request is wrong (an unknown model, a
+            # setting the provider rejects), not the text. The segment fails; resumable.
+            raise LLMBadRequest(refused[0].reason)
         translations, failures = [], []
         for position, (request, outcome) in enumerate(zip(requests, outcomes, strict=True)):
             if isinstance(outcome, UnitFailure):
