@@ -133,6 +133,8 @@ class JobPublic(JobSummary):
     estimate: dict[str, Any] | None = None
     document: dict[str, Any] | None = None
     glossary_mode: str = "seed"
+    # What the analysis could not do (a part of the book, a glossary batch), in words.
+    warnings: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, job: Job | Mapping[str, Any]) -> Self:
@@ -143,6 +145,7 @@ class JobPublic(JobSummary):
         pairs = glossary_pairs(values)
         return view.model_copy(
             update={
+                "warnings": list((values.get("context") or {}).get("warnings") or []),
                 "final_glossary": dict(pairs),
                 "structured_glossary": TranslatedTerms(
                     translations=[TranslatedTerm(source=s, korean=t) for s, t in pairs]

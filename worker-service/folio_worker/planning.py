@@ -27,6 +27,7 @@ from folio_worker.deps import WorkerDeps
 from folio_worker.engine import estimate
 from folio_worker.engine.analysis import AnalysisFailed, analyse_book, chunk_units
 from folio_worker.engine.calls import CallCollector, current_collector
+from folio_worker.engine.context import inflects
 from folio_worker.engine.documents import DocumentError
 from folio_worker.engine.languages import detect_language
 from folio_worker.engine.prompts import analysis_prompt
@@ -106,7 +107,7 @@ class Planner:
         book_text = document.text()
         source_language = command.source_language or document.language or detect_language(book_text)
 
-        indexes = PlanIndexes(segments)
+        indexes = PlanIndexes(segments, inflecting=inflects(source_language))
         analysis_spent = PhaseEstimate()
         if command.mode == "turbo":
             context = JobContext(

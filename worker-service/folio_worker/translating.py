@@ -50,6 +50,7 @@ class SegmentWorker:
                 model=caller.model,
                 calls=collector.records,
                 fingerprint=command.fingerprint,
+                warnings=translator.warnings,
             )
             purpose = "translated"
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed

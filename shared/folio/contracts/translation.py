@@ -167,6 +167,8 @@ class SegmentTranslated(Event):
     model: str
     calls: list[CallRecord] = Field(default_factory=list)
     fingerprint: str = ""
+    # What the translation still lacks after its retries (a glossary rendering not used).
+    warnings: list[str] = Field(default_factory=list)
 
     @property
     def usage(self) -> TokenUsage:

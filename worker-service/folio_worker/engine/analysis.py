@@ -26,8 +26,10 @@ from folio.contracts import (
     NarrativeStyle,
     SpeechStyle,
 )
+from folio_worker.engine import terms as vetting
 from folio_worker.engine.calls import ModelCaller
-from folio_worker.engine.context import TextIndex, occurs
+from folio_worker.engine.context import TextIndex, inflects, occurs
+from folio_worker.engine.families import alias_map, family_key
 from folio_worker.engine.prompts import (
     SAFETY_FRAMES,
     analysis_prompt,
@@ -41,9 +43,8 @@ log = logging.getLogger(__name__)
 
 MAX_TERMS = 400
 TERMS_PER_BATCH = 24
-_QUOTES = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb()[]"
-_POSSESSIVE = re.compile("[\u2019']s$")
-_ARTICLES = re.compile(r"^(the|a|an|le|la|les|el|los|las|der|die|das)\s+", re.IGNORECASE)
+ATTEMPTS = 2  # a failed chunk or glossary batch is asked once more before it is reported
+SUMMARY_CHARS = 400  # of one chapter's summary in the context
 
 
 # ---- what the model reports (structured outputs) ------------------------------------
@@ -81,6 +82,7 @@ class DeviationNote(BaseModel):
 
 class ChunkAnalysis(BaseModel):
     narration: NarrationNotes
+    summary: str = Field(default="", max_length=600)
     terms: list[TermNote] = Field(default_factory=list, max_length=30)
     characters: list[CharacterNote] = Field(default_factory=list, max_length=10)
     deviations: list[DeviationNote] = Field(default_factory=list, max_length=3)
@@ -128,8 +130,7 @@ def chunk_units(units: Sequence[Unit], chunk_size: int) -> list[Chunk]:
 
 
 def normalise_term(term: str) -> str:
-    term = _ARTICLES.sub("", term.strip().strip(_QUOTES)).strip()
-    return _POSSESSIVE.sub("", term).strip()
+    return vetting.clean(term)
 
 
 @dataclass
@@ -143,29 +144,43 @@ class _Merged:
     terms: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (term, kind)
     characters: dict[str, dict] = field(default_factory=dict)
     protagonists: Counter[str] = field(default_factory=Counter)
-    first_narration: NarrationNotes | None = None
+    narrations: list[tuple[NarrationNotes, int]] = field(default_factory=list)  # (notes, size)
+    summaries: dict[int, list[str]] = field(default_factory=dict)  # chapter -> summaries
     deviations: dict[int, str] = field(default_factory=dict)
 
 
 def merge_reports(
     chunks: Sequence[Chunk], reports: Sequence[ChunkAnalysis | None], book: TextIndex
 ) -> _Merged:
+    """One job-wide context from the chunk reports, in book order. Terms must be names the
+    book really uses (``terms.vet``); how a character speaks to another is kept per chapter
+    where it changes."""
     merged = _Merged()
+    vetted: dict[tuple[str, str], str | None] = {}
+
+    def vet(raw: str, kind: str) -> str | None:
+        key = (raw, kind)
+        if key not in vetted:
+            term = vetting.vet(raw, kind, book.text)
+            vetted[key] = term if term and book.contains(term) else None
+        return vetted[key]
+
     for chunk, report in zip(chunks, reports, strict=True):
         if report is None:
             continue
-        if merged.first_narration is None:
-            merged.first_narration = report.narration
-        if report.narration.protagonist and book.contains(report.narration.protagonist):
-            merged.protagonists[report.narration.protagonist.strip()] += 1
+        chapter = chunk.units[0].chapter if chunk.units else 0
+        merged.narrations.append((report.narration, len(chunk.text)))
+        if report.summary.strip():
+            merged.summaries.setdefault(chapter, []).append(report.summary.strip())
+        protagonist = report.narration.protagonist
+        if protagonist and (name := vet(protagonist, "person")):
+            merged.protagonists[name] += 1
         for note in report.terms:
-            term = normalise_term(note.term)
-            if len(term) < 2 or not book.contains(term):
-                continue  # never keep a term the book does not contain
-            merged.terms.setdefault(term.casefold(), (term, note.kind))
+            if term := vet(note.term, note.kind):
+                merged.terms.setdefault(term.casefold(), (term, note.kind))
         for person in report.characters:
-            name = normalise_term(person.name)
-            if not name or not book.contains(name):
+            name = vet(person.name, "person")
+            if not name:
                 continue
             entry = merged.characters.setdefault(
                 name.casefold(), {"name": name, "genders": Counter(), "speaks_to": {}}
@@ -173,9 +188,12 @@ def merge_reports(
             if person.gender != "unknown":
                 entry["genders"][person.gender] += 1
             for speech in person.speaks_to:
-                listener = normalise_term(speech.listener)
+                listener = vet(speech.listener, "person")
                 if listener and speech.formality != "unknown":
-                    entry["speaks_to"][listener.casefold()] = (listener, speech.formality)
+                    history = entry["speaks_to"].setdefault(listener.casefold(), [listener, []])
+                    changes = history[1]
+                    if not changes or changes[-1][1] != speech.formality:
+                        changes.append((chapter, speech.formality))
             merged.terms.setdefault(name.casefold(), (name, "person"))
         for deviation in report.deviations:
             start = deviation.starts_with.strip()[:80]
@@ -183,6 +201,9 @@ def merge_reports(
                 if start and start in unit.text:
                     merged.deviations.setdefault(unit.index, deviation.instruction.strip())
                     break
+    parts = vetting.subsumed([t for t, _ in merged.terms.values()], book.text)
+    merged.terms = {k: v for k, v in merged.terms.items() if v[0] not in parts}
+    merged.characters = {k: v for k, v in merged.characters.items() if v["name"] not in parts}
     return merged
 
 
@@ -200,11 +221,13 @@ def term_batches(
 
     by_word: dict[str, int] = {}
     for i, (term, _) in enumerate(terms):
-        for word in re.findall(r"\w{3,}", term.casefold()):
+        for word in family_key(term):
             if word in by_word:
                 parent[find(i)] = find(by_word[word])
             else:
                 by_word[word] = i
+    for i, j in alias_map([t for t, _ in terms]).items():
+        parent[find(i)] = find(j)
     groups: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for i, term in enumerate(terms):
         groups[find(i)].append(term)
@@ -252,6 +275,7 @@ async def analyse_book(
     limit = asyncio.Semaphore(max(1, concurrency))
 
     failures: list[str] = []
+    warnings: list[str] = []
 
     prompts = [
         analysis_prompt(
@@ -261,29 +285,44 @@ async def analyse_book(
     ]
     await caller.look_up([SAFETY_FRAMES[0] + p for p in prompts], ChunkAnalysis)
 
-    async def analyse(prompt: str) -> ChunkAnalysis | None:
+    async def analyse(prompt: str) -> ChunkAnalysis | str:
+        """The chunk's report, or why it could not be had."""
         async with limit:
             # A safety block is answered like in translation: the same text, with the
             # instructions reframed. Refused keys end the analysis (nothing else will work).
+            reason = "no answer"
             for frame in SAFETY_FRAMES:
-                try:
-                    return await caller.structured(frame + prompt, ChunkAnalysis)
-                except SafetyBlocked as exc:
-                    failures.append(exc.reason)
-                except LLMAuthError:
-                    raise
-                except LLMError as exc:
-                    # One unreadable chunk must not sink the book: the others still count.
-                    failures.append(exc.reason)
-                    log.warning("analysis of a chunk failed: %s", exc.reason)
-                    return None
-            return None
+                for _ in range(ATTEMPTS):
+                    try:
+                        return await caller.structured(frame + prompt, ChunkAnalysis)
+                    except SafetyBlocked as exc:
+                        failures.append(exc.reason)
+                        reason = exc.reason
+                        break  # the next frame
+                    except LLMAuthError:
+                        raise
+                    except LLMError as exc:
+                        # Asked once more; then the chunk is reported, not silently dropped.
+                        failures.append(exc.reason)
+                        reason = exc.reason
+                        log.warning("analysis of a chunk failed: %s", exc.reason)
+                else:
+                    return reason
+            return reason
 
-    reports = await asyncio.gather(*(analyse(p) for p in prompts))
+    answers = await asyncio.gather(*(analyse(p) for p in prompts))
+    reports = [a if isinstance(a, ChunkAnalysis) else None for a in answers]
     if chunks and all(r is None for r in reports):
         detail = f": {failures[-1]}" if failures else ""
         raise AnalysisFailed(f"the model could not analyse any part of the book{detail}")
-    book = TextIndex(book_text)
+    for number, (chunk, answer) in enumerate(zip(chunks, answers, strict=True), start=1):
+        if isinstance(answer, str):
+            warnings.append(
+                f"Part {number} of {len(chunks)} of the book (chapter {chunk.units[0].chapter + 1},"
+                f' from "{chunk.text[:40].strip()}…") could not be analysed ({answer}): its '
+                "names, characters and style notes are missing from the context."
+            )
+    book = TextIndex(book_text, inflecting=inflects(source_language))
     merged = merge_reports(chunks, reports, book)
 
     user_terms = {g.term.casefold(): g for g in user_glossary}
@@ -301,6 +340,7 @@ async def analyse_book(
             book_text=book_text,
             known=list(user_glossary),
             limit=limit,
+            warnings=warnings,
         )
         if while_rendering is None:
             rendered = await rendering
@@ -315,35 +355,64 @@ async def analyse_book(
                     GlossaryEntry(term=term, translation=rendered[term], kind=kind),
                 )
 
+    return AnalysisResult(
+        context=JobContext(
+            style=_style(merged, user_style),
+            glossary=sorted(glossary.values(), key=lambda g: g.term.casefold()),
+            characters=_characters(merged, glossary, target_language),
+            chapter_summaries={
+                chapter: " ".join(parts)[:SUMMARY_CHARS]
+                for chapter, parts in sorted(merged.summaries.items())
+            },
+            warnings=warnings,
+        ),
+        deviations=merged.deviations,
+    )
+
+
+def _characters(
+    merged: _Merged, glossary: dict[str, GlossaryEntry], target_language: str
+) -> list[Character]:
+    """Characters with their renderings; one mentioned by a short form of another's name
+    (Gregor, 小雨) is that character, and the short form becomes an alias."""
+    entries = list(merged.characters.values())
+    aliases = alias_map([e["name"] for e in entries])
+    owners = {i: j for i, j in aliases.items() if j not in aliases}
     characters = []
-    for entry in merged.characters.values():
+    for i, entry in enumerate(entries):
+        if i in owners:
+            continue
         name = entry["name"]
-        gender = entry["genders"].most_common(1)[0][0] if entry["genders"] else "unknown"
+        genders = Counter(entry["genders"])
+        speaks = dict(entry["speaks_to"])
+        alias_names = []
+        for k, owner in owners.items():
+            if owner == i:
+                alias_names.append(entries[k]["name"])
+                genders.update(entries[k]["genders"])
+                for key, value in entries[k]["speaks_to"].items():
+                    speaks.setdefault(key, value)
+        gender = genders.most_common(1)[0][0] if genders else "unknown"
         rendering = glossary.get(name.casefold())
         characters.append(
             Character(
                 name=name,
                 translation=rendering.translation if rendering else None,
                 gender=gender,
+                aliases=alias_names,
                 speaks_to=[
                     SpeechStyle(
                         listener=listener,
                         formality=formality,
                         note=formality_hint(target_language, formality),
+                        from_chapter=chapter if n else None,
                     )
-                    for listener, formality in entry["speaks_to"].values()
+                    for listener, changes in speaks.values()
+                    for n, (chapter, formality) in enumerate(changes)
                 ],
             )
         )
-
-    return AnalysisResult(
-        context=JobContext(
-            style=_style(merged, user_style),
-            glossary=sorted(glossary.values(), key=lambda g: g.term.casefold()),
-            characters=characters,
-        ),
-        deviations=merged.deviations,
-    )
+    return characters
 
 
 async def _render_terms(
@@ -354,6 +423,7 @@ async def _render_terms(
     book_text: str,
     known: Sequence[GlossaryEntry],
     limit: asyncio.Semaphore,
+    warnings: list[str],
 ) -> dict[str, str]:
     async def render(batch: list[tuple[str, str]]) -> dict[str, str]:
         terms = [t for t, _ in batch]
@@ -362,11 +432,23 @@ async def _render_terms(
             target_language=target_language,
             known=[g for g in known if any(occurs(w, " ".join(terms)) for w in g.term.split())],
         )
+        reason = "no answer"
         async with limit:
-            try:
-                answer = await caller.structured(prompt, renderings_schema(terms))
-            except LLMError as exc:
-                log.warning("glossary rendering failed for a batch: %s", exc)
+            for _ in range(ATTEMPTS):
+                try:
+                    answer = await caller.structured(prompt, renderings_schema(terms))
+                    break
+                except LLMAuthError:
+                    raise
+                except LLMError as exc:
+                    reason = exc.reason
+                    log.warning("glossary rendering failed for a batch: %s", exc)
+            else:
+                shown = ", ".join(terms[:6]) + (", …" if len(terms) > 6 else "")
+                warnings.append(
+                    f"The glossary renderings of {len(terms)} terms ({shown}) could not be "
+                    f"made ({reason}): they are translated without a fixed rendering."
+                )
                 return {}
         return {
             item.term: item.translation.strip()  # type: ignore[attr-defined]
@@ -382,17 +464,31 @@ async def _render_terms(
 
 
 def _style(merged: _Merged, user: NarrativeStyle | None) -> NarrativeStyle:
-    notes = merged.first_narration
+    """The narration of the whole book: each field the choice of most of its text (a
+    foreword or a letter does not set the book's voice)."""
     protagonist = merged.protagonists.most_common(1)[0][0] if merged.protagonists else None
-    auto = NarrativeStyle(
-        protagonist=protagonist or (notes.protagonist if notes else None),
-        narration=(
-            f"{notes.point_of_view.replace('_', ' ')}; {notes.voice}".strip("; ") if notes else None
-        ),
-        formality=notes.formality or None if notes else None,
-        tone=list(notes.tone) if notes else [],
-        key_rule=notes.key_rule or None if notes else None,
-    )
+    auto = NarrativeStyle()
+    if merged.narrations:
+        views: Counter[str] = Counter()
+        for notes, size in merged.narrations:
+            views[notes.point_of_view] += size
+        view = views.most_common(1)[0][0]
+        typical = [(n, size) for n, size in merged.narrations if n.point_of_view == view]
+        voice = _weighted_pick([(n.voice, size) for n, size in typical])
+        formality = _weighted_pick([(n.formality, size) for n, size in merged.narrations])
+        rule = _weighted_pick([(n.key_rule, size) for n, size in typical])
+        tones: Counter[str] = Counter()
+        for notes, size in merged.narrations:
+            for tone in notes.tone:
+                tones[tone.strip().casefold()] += size
+        auto = NarrativeStyle(
+            protagonist=protagonist
+            or next((n.protagonist for n, _ in typical if n.protagonist), None),
+            narration=f"{view.replace('_', ' ')}; {voice}".strip("; "),
+            formality=formality or None,
+            tone=[t for t, _ in tones.most_common(5)],
+            key_rule=rule or None,
+        )
     if user is None:
         return auto
     # User fields win where given; the analysis fills the rest.
@@ -403,6 +499,18 @@ def _style(merged: _Merged, user: NarrativeStyle | None) -> NarrativeStyle:
         tone=user.tone or auto.tone,
         key_rule=user.key_rule or auto.key_rule,
     )
+
+
+def _weighted_pick(values: Sequence[tuple[str, int]]) -> str:
+    """The value (by its normalised text) that covers the most text; ties: the first."""
+    weights: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for value, size in values:
+        key = " ".join(value.split()).casefold()
+        if key:
+            weights[key] += size
+            first.setdefault(key, value.strip())
+    return first[weights.most_common(1)[0][0]] if weights else ""
 
 
 class AnalysisFailed(Exception):

@@ -12,10 +12,18 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from folio.contracts import PlannedUnit
+from folio.contracts import GlossaryEntry, PlannedUnit
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
-from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
+from folio_worker.engine.context import (
+    TextIndex,
+    characters_for,
+    glossary_for,
+    head,
+    inflects,
+    occurs,
+    tail,
+)
 from folio_worker.engine.languages import word_joiner
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
@@ -72,7 +80,8 @@ def build_prompt(
     index: TextIndex | None = None,
 ) -> str:
     turbo = command.mode == "turbo"
-    index = index or TextIndex(text)  # one word index for both lookups
+    # one word index for both lookups
+    index = index or TextIndex(text, inflecting=inflects(command.source_language))
     return translation_prompt(
         source_text=text,
         target_language=command.target_language,
@@ -87,7 +96,34 @@ def build_prompt(
         previous_translation=request.previous_translation,
         turbo=turbo,
         frame=frame,
+        chapter_summary=command.context.chapter_summary,
     )
+
+
+def missing_renderings(command: SegmentWork, text: str, answer: str) -> list[GlossaryEntry]:
+    """The glossary entries whose term occurs in ``text`` but whose rendering is not in the
+    answer (renderings are matched by stem in a target that inflects names)."""
+    index = TextIndex(text, inflecting=inflects(command.source_language))
+    inflecting = inflects(command.target_language)
+    return [
+        entry
+        for entry in glossary_for(text, command.context.glossary, index)
+        if entry.translation.strip()
+        and entry.translation not in answer
+        and not occurs(entry.translation, answer, inflecting=inflecting)
+    ]
+
+
+def glossary_reminder(prompt: str, missing: list[GlossaryEntry]) -> str:
+    """The prompt with a note on the renderings an earlier answer left out (before the
+    source, so the job-constant prefix of the prompt is unchanged)."""
+    lines = "\n".join(f"- {g.term} => {g.translation}" for g in missing)
+    note = (
+        "\nAn earlier translation of this passage did not use these glossary renderings; "
+        f"use exactly them:\n{lines}\n"
+    )
+    at = prompt.rfind("\n<target_language>")
+    return prompt[:at] + note + prompt[at:] if at >= 0 else prompt + note
 
 
 class SegmentTranslator:
@@ -96,6 +132,9 @@ class SegmentTranslator:
         self.attempts = max(1, attempts)
         self.concurrency = max(1, concurrency)
         self._prompts: dict[tuple[int, str, int], str] = {}
+        # What the segment's translation still lacks after the retries, per unit: shown
+        # with the segment ("unit 3: 'Haruka' is not rendered as 'ハルカ'").
+        self.warnings: list[str] = []
 
     def _prompt(self, command: SegmentWork, request: UnitRequest, text: str, frame: int) -> str:
         # Built once per unit, text and frame: the cache look-up and the retries share it.
@@ -156,7 +195,9 @@ class SegmentTranslator:
                     ):
                         if not answer.cached:
                             await self.caller.remember(prompt, answer.text.strip())
-                        return answer.text.strip()
+                        return await self._with_glossary(
+                            command, request, text, prompt, answer.text.strip(), paragraphs
+                        )
                     if failure.kind == "truncated":
                         return await self._split(command, request, text, depth)
                     log.info("unit %d: %s; asking again", request.unit.index, failure.detail)
@@ -179,6 +220,47 @@ class SegmentTranslator:
             "the provider's safety filter blocked this passage, even with reframed "
             "instructions; the source text was not altered",
         )
+
+    async def _with_glossary(
+        self,
+        command: SegmentWork,
+        request: UnitRequest,
+        text: str,
+        prompt: str,
+        answer: str,
+        paragraphs: int,
+    ) -> str:
+        """A checked answer that leaves out glossary renderings is asked again once, with
+        the missing ones named; the better of the two answers is kept, and what is still
+        missing is reported."""
+        missing = missing_renderings(command, text, answer)
+        if not missing:
+            return answer
+        log.info(
+            "unit %d: glossary renderings missing (%s); asking again",
+            request.unit.index,
+            ", ".join(g.term for g in missing),
+        )
+        retry = await self.caller.text(glossary_reminder(prompt, missing))
+        failure = check_answer(
+            text,
+            retry.text,
+            retry.finish,
+            target_language=command.target_language,
+            source_language=command.source_language,
+            paragraphs=paragraphs,
+            glossary_terms=tuple(g.translation for g in command.context.glossary),
+        )
+        if failure is None:
+            still = missing_renderings(command, text, retry.text)
+            if len(still) < len(missing):
+                answer, missing = retry.text.strip(), still
+        for entry in missing:
+            self.warnings.append(
+                f'unit {request.unit.index}: "{entry.term}" is not rendered as '
+                f'"{entry.translation}"'
+            )
+        return answer
 
     async def _split(
         self, command: SegmentWork, request: UnitRequest, text: str, depth: int
