@@ -218,6 +218,8 @@ class Segment(Base, table=True):
     chapter_title: str | None = Field(default=None, sa_column=Column(Text))
     model: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # What the translation still lacks after the engine's retries (a glossary rendering).
+    warnings: list | None = jsonb()
     translated_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

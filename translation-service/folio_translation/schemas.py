@@ -182,6 +182,8 @@ class SegmentPublic(BaseModel):
     chapter_index: int | None = None
     chapter_title: str | None = None
     status: str
+    # What the translation still lacks after the engine's retries.
+    warnings: list[str] = Field(default_factory=list)
 
 
 class SegmentsPage(BaseModel):

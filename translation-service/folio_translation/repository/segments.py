@@ -76,6 +76,7 @@ class SegmentRepository:
                 table.c.chapter_index,
                 table.c.chapter_title,
                 table.c.status,
+                table.c.warnings,
             )
             .where(table.c.job_id == job_id)
             .order_by(table.c.index)
@@ -166,6 +167,7 @@ class SegmentRepository:
         model: str,
         *,
         cached: bool = False,
+        warnings: list[str] | None = None,
     ) -> str | None:
         """Store a segment's translation once. Returns the job's owner (usage is
         attributed to them), or None if the segment was already stored."""
@@ -185,6 +187,7 @@ class SegmentRepository:
                 model=model,
                 cached=cached,
                 error=None,
+                warnings=warnings or None,
                 translated_at=datetime.now(UTC),
             )
             .returning(jobs.c.owner_id)

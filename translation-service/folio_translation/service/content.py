@@ -57,6 +57,7 @@ class ContentService:
                     chapter_index=r["chapter_index"],
                     chapter_title=r["chapter_title"],
                     status=r["status"],
+                    warnings=r.get("warnings") or [],
                 )
                 for r in rows
             ],

@@ -110,6 +110,7 @@ class ResultService:
             event.translated_text,
             event.unit_translations,
             event.model,
+            warnings=event.warnings,
         )
         if owner is None:
             return  # already in (a redelivery or a second worker's result), or no such job

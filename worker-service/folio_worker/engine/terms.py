@@ -6,9 +6,11 @@ prompt it appears in, so a junk entry does real damage ("will" rendered as a nam
 is kept only with evidence from the book itself:
 
 * a capitalised term (a name) must occur, exactly as written, somewhere *not* at the start
-  of a sentence: "And" or "The" reported from sentence starts go, "Will" stays when the
-  book says "and Will, you will not"; a name of several capitalised words may stand at a
-  sentence start ("Will Harper came"), but a leading opener is dropped ("And Gregor");
+  of a sentence, or never in lower case (a name that always opens its sentences); a
+  function word needs the first: "And" or "The" reported from sentence starts go, "Will"
+  stays when the book says "and Will, you will not"; a name of several capitalised words
+  may stand at a sentence start ("Will Harper came"), but a leading opener is dropped
+  ("And Gregor");
 * a lower-case term must occur as written, not be a function word and not be reported as
   a person or place;
 * a term in a script without case (CJK, Thai, Arabic, …) must occur as written and be
@@ -118,6 +120,12 @@ def vet(raw: str, kind: str, text: str) -> str | None:
         function_word = term.casefold() in FUNCTION_WORDS
         if occurs_as_name(term, text, alone=function_word):
             return term
+        if (
+            not function_word
+            and _exact(term).search(text)
+            and not _exact(term.lower()).search(text)
+        ):
+            return term  # it always opens sentences, but is never written in lower case
         words = term.split()
         if len(words) > 1 and all(w[:1].isupper() for w in words) and _exact(term).search(text):
             # A name of several capitalised words is one wherever it stands, unless its

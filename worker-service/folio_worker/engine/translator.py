@@ -27,13 +27,12 @@ from folio_worker.engine.context import (
 from folio_worker.engine.languages import word_joiner
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
+from folio_worker.engine.sizing import neighbour_sizes
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import SafetyBlocked
 
 log = logging.getLogger(__name__)
 
-NEIGHBOUR_BEFORE = 600
-NEIGHBOUR_AFTER = 300
 PREVIOUS_TRANSLATION = 800
 MAX_SPLIT_DEPTH = 4
 
@@ -57,14 +56,16 @@ class UnitRequest:
 def unit_requests(command: SegmentWork) -> list[UnitRequest]:
     units = command.units
     requests = []
+    # The neighbouring source grows and shrinks with the units (so with the model's window).
+    before_chars, after_chars = neighbour_sizes(max((len(u.text) for u in units), default=0))
     for i, unit in enumerate(units):
         before = units[i - 1].text if i > 0 else command.context.previous_source
         after = units[i + 1].text if i + 1 < len(units) else command.context.next_source
         requests.append(
             UnitRequest(
                 unit=unit,
-                previous_source=tail(before, NEIGHBOUR_BEFORE),
-                next_source=head(after, NEIGHBOUR_AFTER),
+                previous_source=tail(before, before_chars),
+                next_source=head(after, after_chars),
                 previous_translation="",
                 deviation=command.context.deviations.get(unit.index),
             )
