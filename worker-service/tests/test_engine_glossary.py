@@ -5,15 +5,10 @@ families; whole-book style; relationships per chapter."""
 from __future__ import annotations
 
 from folio.contracts import Character, SpeechStyle
-from folio_worker.engine.analysis import (
-    Chunk,
-    ChunkAnalysis,
-    _style,
-    merge_reports,
-    term_batches,
-)
 from folio_worker.engine.context import TextIndex, speech_at
 from folio_worker.engine.families import alias_map
+from folio_worker.engine.merging import merge_reports, style, term_batches
+from folio_worker.engine.reports import Chunk, ChunkAnalysis
 from folio_worker.engine.segmentation import Piece, Unit
 from folio_worker.engine.terms import vet
 
@@ -122,8 +117,8 @@ def test_style_comes_from_most_of_the_book_and_speech_changes_are_kept_per_chapt
     ]
     book = TextIndex("\n\n".join(texts))
     merged = merge_reports(chunks, reports, book)
-    style = _style(merged, None)
-    assert style.narration == "third person; close, restrained"
+    narrative = style(merged, None)
+    assert narrative.narration == "third person; close, restrained"
     assert merged.summaries == {1: ["Will arrives."], 2: ["They walk home."]}
     _listener, changes = merged.characters["will"]["speaks_to"]["margaret"]
     assert changes == [(0, "formal"), (2, "intimate")]

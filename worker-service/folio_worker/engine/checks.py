@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from folio_worker.engine.languages import (
@@ -30,6 +31,8 @@ COPIED_PAIRS = 0.5
 # Share of an answer's letters in the source's script beyond which it was left untranslated.
 LEFTOVER_LETTERS = 0.3
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*")
+_SEPARATOR = re.compile(r"[.,\u00a0\u202f ]")
 _CJK_RUN = re.compile(
     r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+"
 )
@@ -37,7 +40,7 @@ _CJK_RUN = re.compile(
 
 @dataclass(frozen=True)
 class CheckFailure:
-    kind: str  # empty, truncated, untranslated, length, paragraphs
+    kind: str  # empty, truncated, untranslated, length, paragraphs, numbers
     detail: str
 
 
@@ -78,7 +81,22 @@ def check_answer(
             "paragraphs",
             f"the answer has {len(split_paragraphs(text))} paragraphs, the source {paragraphs}",
         )
+    missing = missing_numbers(source, text)
+    if missing:
+        return CheckFailure("numbers", f"the answer leaves out {', '.join(sorted(missing))}")
     return None
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers written with digits (full-width ones too), without their group separators, so
+    that 2,400 and 2.400 are one number."""
+    return {_SEPARATOR.sub("", n) for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
+
+
+def missing_numbers(source: str, answer: str) -> set[str]:
+    """Numbers of the source the answer does not contain (models drop them now and then)."""
+    wanted = _numbers(source)
+    return wanted - _numbers(answer) if wanted else set()
 
 
 def untranslated(

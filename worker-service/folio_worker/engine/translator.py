@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 PREVIOUS_TRANSLATION = 800
 MAX_SPLIT_DEPTH = 4
+# Failures an answer may still have on the last attempt: the text is there, its shape or a
+# detail is off (better than failing the book).
+ACCEPTED_LAST = frozenset({"paragraphs", "numbers"})
 
 
 class UnitFailed(Exception):
@@ -192,7 +195,7 @@ class SegmentTranslator:
                         glossary_terms=glossary_terms,
                     )
                     if failure is None or (
-                        failure.kind == "paragraphs" and attempt == self.attempts - 1
+                        failure.kind in ACCEPTED_LAST and attempt == self.attempts - 1
                     ):
                         if not answer.cached:
                             await self.caller.remember(prompt, answer.text.strip())
