@@ -94,8 +94,9 @@ def _numbers(text: str) -> set[str]:
 
 
 def missing_numbers(source: str, answer: str) -> set[str]:
-    """Numbers of the source the answer does not contain (models drop them now and then)."""
-    wanted = _numbers(source)
+    """Numbers of two digits or more in the source that the answer does not contain (models
+    drop them now and then; single digits are often, rightly, written as words)."""
+    wanted = {n for n in _numbers(source) if len(n) > 1}
     return wanted - _numbers(answer) if wanted else set()
 
 
