@@ -132,7 +132,10 @@ def untranslated(
         return True
     if source_language and code_of(source_language) == code_of(target_language):
         return False  # a variant of the same language (zh-Hans -> zh-Hant) may share much
-    return copied_share(source, cleaned) > COPIED_PAIRS
+    cjk = source_script in CJK_SCRIPTS and target_script in CJK_SCRIPTS
+    if source_script != target_script and not cjk:
+        return False  # nothing to copy from: the leftover letters above were the test
+    return copied_share(source, cleaned, cjk=cjk) > COPIED_PAIRS
 
 
 def _leftover_share(profile, letters: int, source_script: str, target_script: str) -> float:  # type: ignore[no-untyped-def]
@@ -157,13 +160,14 @@ def _pairs(text: str, cjk: bool) -> list[tuple[str, str]]:
     return list(itertools.pairwise(words))
 
 
-def copied_share(source: str, answer: str) -> float:
+def copied_share(source: str, answer: str, *, cjk: bool | None = None) -> float:
     """Share of the answer's adjacent word pairs (CJK: character pairs) that occur in the
     source. 0 when the answer is too short to judge."""
-    cjk = (
-        text_script(script_profile(answer)) in CJK_SCRIPTS
-        and text_script(script_profile(source)) in CJK_SCRIPTS
-    )
+    if cjk is None:
+        cjk = (
+            text_script(script_profile(answer)) in CJK_SCRIPTS
+            and text_script(script_profile(source)) in CJK_SCRIPTS
+        )
     answer_pairs = _pairs(answer, cjk)
     if len(answer_pairs) < (12 if cjk else 8):
         return 0.0
