@@ -107,7 +107,7 @@ async def test_a_rendering_the_model_leaves_out_is_asked_for_again(caller, fake)
     tag = uuid.uuid4().hex[:8]
     text = f"Gregor looked at Grete ({tag}) [[fake:drop-term*1]] while the rain fell on the roof."
     translator = SegmentTranslator(caller, attempts=3)
-    [translation] = await translator.translate(work(text, GLOSSARY))
+    [translation] = (await translator.translate(work(text, GLOSSARY))).translations
     sent = await requests(fake, tag)
     assert [r["outcome"] for r in sent] == ["mistake:drop-term", "ok"]
     assert "did not use these glossary renderings" in sent[1]["prompt"]
@@ -120,9 +120,20 @@ async def test_a_rendering_still_missing_after_the_retry_is_reported(caller, fak
     tag = uuid.uuid4().hex[:8]
     text = f"Gregor looked at Grete ({tag}) [[fake:drop-term*2]] while the rain fell on the roof."
     translator = SegmentTranslator(caller, attempts=3)
-    [translation] = await translator.translate(work(text, GLOSSARY))
+    [translation] = (await translator.translate(work(text, GLOSSARY))).translations
     assert len(await requests(fake, tag)) == 2  # one targeted retry, no more
     assert translation
     assert len(translator.warnings) == 1
     assert translator.warnings[0].startswith("unit 0: ")
     assert "is not rendered as" in translator.warnings[0]
+
+
+async def test_a_number_the_model_drops_is_reported_with_the_segment(caller, fake):
+    tag = uuid.uuid4().hex[:8]
+    text = f"In 1931 ({tag}) [[fake:drop-number*1]] the rain fell on the roof for hours."
+    translator = SegmentTranslator(caller, attempts=3)
+    result = await translator.translate(work(text, []))
+    assert "1931" not in result.translations[0]
+    assert translator.warnings == [
+        "unit 0: the number(s) 1931 of the source are not in the translation"
+    ]

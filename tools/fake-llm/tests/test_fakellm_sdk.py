@@ -51,7 +51,7 @@ def test_openai_sdk(base_url: str) -> None:
     assert terms is not None
     listed = [t.term for t in terms.terms]
     assert listed[:4] == ["Gregor", "Samsa", "Grete", "Prague"]
-    assert set(listed[4:]) <= {"Gregor Samsa", "Then"}  # what real models add too
+    assert set(listed[4:]) <= {"Gregor Samsa", "Then", "Then Gregor"}  # as real models do
     with pytest.raises(openai.RateLimitError) as info:
         client.chat.completions.create(
             model="gpt-4o-mini",

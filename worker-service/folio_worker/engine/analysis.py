@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from folio.contracts import GlossaryEntry, JobContext, NarrativeStyle
+from folio_worker.engine import progress
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.context import TextIndex, inflects, occurs
 from folio_worker.engine.merging import characters, merge_reports, style, term_batches
@@ -112,7 +113,16 @@ async def analyse_book(
                     return reason
             return reason
 
-    answers = await asyncio.gather(*(analyse(p) for p in prompts))
+    analysed = 0
+
+    async def counted(prompt: str) -> ChunkAnalysis | str:
+        nonlocal analysed
+        answer = await analyse(prompt)
+        analysed += 1
+        await progress.report(analysed, len(prompts), "parts of the book analysed")
+        return answer
+
+    answers = await asyncio.gather(*(counted(p) for p in prompts))
     reports = [a if isinstance(a, ChunkAnalysis) else None for a in answers]
     if chunks and all(r is None for r in reports):
         detail = f": {failures[-1]}" if failures else ""

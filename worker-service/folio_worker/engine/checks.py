@@ -40,7 +40,7 @@ _CJK_RUN = re.compile(
 
 @dataclass(frozen=True)
 class CheckFailure:
-    kind: str  # empty, truncated, untranslated, length, paragraphs, numbers
+    kind: str  # empty, truncated, untranslated, length, paragraphs
     detail: str
 
 
@@ -81,9 +81,6 @@ def check_answer(
             "paragraphs",
             f"the answer has {len(split_paragraphs(text))} paragraphs, the source {paragraphs}",
         )
-    missing = missing_numbers(source, text)
-    if missing:
-        return CheckFailure("numbers", f"the answer leaves out {', '.join(sorted(missing))}")
     return None
 
 
