@@ -1,10 +1,13 @@
 """One short book per language pair, end to end through the services: every paragraph in
-place, the output in the target's script, the source language detected; and the glossary
-of a book with "Will"/"will" and "Los Angeles" (junk left out, a dropped rendering retried).
+place, the output in the target's script, the source language detected, with a model that
+makes the mistakes real ones make (merged and split paragraphs, a dropped name or number);
+and the glossary of a book with "Will"/"will" and "Los Angeles" (junk left out, a dropped
+rendering asked for again).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -13,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from folio_devstack.pytest_plugin import stack_config
+from folio_devstack.stack import Stack
 from folio_worker.engine.languages import script_profile
 
 from .conftest import wait_for_job
@@ -30,6 +35,26 @@ PAIRS = [
     ("ru", "en"),
     ("ja", "ko"),
 ]
+
+
+@pytest.fixture(scope="module")
+async def mistaken(folio_infra, database_factory, module_amqp_url, tmp_path_factory):
+    """A stack whose model gets one answer in eight wrong (deterministic per request: the
+    books below are fixed, so every run sees the same mistakes)."""
+    config = stack_config(
+        tmp_path_factory.mktemp("pairs-stack"),
+        await database_factory(),
+        module_amqp_url,
+        folio_infra,
+        fake_llm_env={"FAKE_LLM_MISTAKE_RATE": "0.125"},
+    )
+    stack = Stack(config)
+    try:
+        await stack.start()
+        async with httpx.AsyncClient(base_url=config.url("gateway"), timeout=60) as client:
+            yield stack, client
+    finally:
+        await asyncio.to_thread(stack.stop)
 
 
 def paragraphs(text: str) -> list[str]:
@@ -75,13 +100,13 @@ async def translate(gateway, token: str, name: str, body: bytes, **form) -> dict
 
 @pytest.mark.parametrize(("source", "target"), PAIRS, ids=[f"{s}-{t}" for s, t in PAIRS])
 async def test_a_book_per_pair_keeps_every_paragraph_in_the_target_script(
-    gateway, dev_token, source, target
+    mistaken, dev_token, source, target
 ):
+    _, gateway = mistaken
     token = dev_token(f"pair-{source}-{target}")
     headers = {"Authorization": f"Bearer {token}"}
-    # A line of its own makes the book new to the translation memory and the answer cache.
-    body = (SAMPLES / f"{source}.txt").read_text("utf-8") + f"\n\n{uuid.uuid4().hex[:8]}\n"
-    done = await translate(gateway, token, f"{source}.txt", body.encode(), target_language=target)
+    body = (SAMPLES / f"{source}.txt").read_bytes()
+    done = await translate(gateway, token, f"{source}.txt", body, target_language=target)
     assert done["source_language"].split("-")[0] == source  # detected from the text
     rows = json.loads(
         (
@@ -95,12 +120,17 @@ async def test_a_book_per_pair_keeps_every_paragraph_in_the_target_script(
         translated = paragraphs(row["translated_text"])
         assert len(translated) == len(source_paragraphs), row
         for original, translation in zip(source_paragraphs, translated, strict=True):
-            if re.fullmatch(r"[0-9a-f]{8}", original):
-                continue  # the marker line
             assert translation != original
             assert in_target_script(translation, target), (original, translation)
     if target == "zh-Hant":
         assert TRADITIONAL & set("".join(r["translated_text"] for r in rows))
+
+
+async def test_the_pairs_model_did_make_mistakes(mistaken):
+    """The books above came through a model that erred (the checks caught it)."""
+    stack, _ = mistaken
+    outcomes = [r["outcome"] for r in await fake_requests(stack.config.url("fake-llm"))]
+    assert any(o.startswith("mistake:") for o in outcomes)
 
 
 async def test_names_not_junk_and_a_dropped_rendering_is_asked_for_again(

@@ -264,7 +264,7 @@ class Engine:
         """A translation as a model gives it: the prompt's glossary followed, now and then
         a mistake (``mistakes.py``); the mistake made is left in ``last_mistake``."""
         glossary = glossary_in(call.prompt, source)
-        mistake = self.mistakes.draw(call.prompt)
+        mistake = self.mistakes.draw(call.prompt, source_block("\n\n".join(call.user_texts)))
         dropped = None
         if mistake is not None and mistake.kind == "drop-term":
             found = occurring(glossary, source)

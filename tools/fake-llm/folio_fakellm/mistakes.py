@@ -10,7 +10,8 @@ failures that really happen:
 * **Mistakes**, on free-text answers only: with ``FAKE_LLM_MISTAKE_RATE`` per answer, or for
   answers whose source carries ``[[fake:merge*N]]``, ``[[fake:split*N]]``,
   ``[[fake:drop-number*N]]`` or ``[[fake:drop-term*N]]`` (counted over translation answers
-  only, so an analysis request does not use them up). Which mistake, and whether one
+  whose text to translate carries them: an analysis request, or a neighbour quoting the
+  passage as context, does not use them up). Which mistake, and whether one
   happens, is drawn from SHA-256 of the prompt and how often that prompt was seen: the same
   run of requests always gets the same answers, and a retry can succeed.
 """
@@ -138,8 +139,10 @@ class MistakeMaker:
                 self._seen.clear()
             return seen
 
-    def draw(self, prompt: str) -> Mistake | None:
-        marked = self._marked(prompt)
+    def draw(self, prompt: str, source: str | None = None) -> Mistake | None:
+        """``source``: the text to translate, markers included (a marker counts there only,
+        not where a neighbouring passage quotes it as context); the prompt by default."""
+        marked = self._marked(prompt if source is None else source)
         if marked is not None:
             return marked
         if self.rate <= 0:
