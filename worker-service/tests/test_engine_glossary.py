@@ -10,7 +10,7 @@ from folio_worker.engine.families import alias_map
 from folio_worker.engine.merging import merge_reports, style, term_batches
 from folio_worker.engine.reports import Chunk, ChunkAnalysis
 from folio_worker.engine.segmentation import Piece, Unit
-from folio_worker.engine.terms import vet
+from folio_worker.engine.terms import subsumed, vet
 
 BOOK = (
     "Will Harper came to Los Angeles in the spring. The city was loud. And the rain fell.\n\n"
@@ -134,3 +134,12 @@ def test_a_character_speaks_as_of_the_chapter():
     )
     assert [s.formality for s in speech_at(will, 1).speaks_to] == ["formal"]
     assert [s.formality for s in speech_at(will, 3).speaks_to] == ["intimate"]
+
+
+def test_a_term_that_only_occurs_inside_a_longer_one_is_dropped():
+    text = (
+        "Will Harper came to Los Angeles. Will smiled. Angeles County is far. "
+        "林小雨来了。小雨笑了。"
+    )
+    terms = ["Will", "Will Harper", "Harper", "Los", "Los Angeles", "Angeles", "林小雨", "小雨"]
+    assert subsumed(terms, text) == {"Los", "Harper"}

@@ -141,19 +141,27 @@ def vet(raw: str, kind: str, text: str) -> str | None:
 
 def subsumed(terms: list[str], text: str) -> set[str]:
     """Terms that never occur on their own, only inside a longer term ("Los" of "Los
-    Angeles"): they would only add a confusing entry."""
+    Angeles"): they would only add a confusing entry. Candidates are found by shared words
+    (CJK: among CJK terms), so a book with thousands of terms stays cheap."""
+    by_word: dict[str, list[str]] = {}
+    uncased = [t for t in terms if not has_case(t)]
+    for term in terms:
+        for word in set(term.split()):
+            by_word.setdefault(word, []).append(term)
+    spans: dict[str, list[tuple[int, int]]] = {}
+
+    def where(term: str) -> list[tuple[int, int]]:
+        if term not in spans:
+            spans[term] = [m.span() for m in _exact(term).finditer(text)]
+        return spans[term]
+
     out: set[str] = set()
     for short in terms:
-        longer = [t for t in terms if len(t) > len(short) and _exact(short).search(t)]
+        pool = uncased if not has_case(short) else by_word.get(short.split()[0], [])
+        longer = [t for t in pool if len(t) > len(short) and _exact(short).search(t)]
         if not longer:
             continue
-        alone = _exact(short).sub("", _remove(text, longer))
-        if alone == _remove(text, longer):  # nothing removed: no occurrence of its own
+        covers = sorted(span for t in longer for span in where(t))
+        if all(any(a <= s0 and e0 <= b for a, b in covers) for s0, e0 in where(short)):
             out.add(short)
     return out
-
-
-def _remove(text: str, terms: list[str]) -> str:
-    for term in sorted(terms, key=len, reverse=True):
-        text = _exact(term).sub(" ", text)
-    return text
