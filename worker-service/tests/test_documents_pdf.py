@@ -132,7 +132,9 @@ DIARY_DAYS = (3, 5, 8, 11, 14, 17, 19, 22, 24, 25)
 
 @pytest.mark.parametrize("furniture", [False, True], ids=["bare-page", "with-header-and-number"])
 @pytest.mark.parametrize("page_count", [1, 4])
-def test_pdf_lines_that_differ_only_in_digits_are_all_kept(furniture: bool, page_count: int) -> None:
+def test_pdf_lines_that_differ_only_in_digits_are_all_kept(
+    furniture: bool, page_count: int
+) -> None:
     pages = [
         [f"Day {day + 31 * page}: rain again, {day} mm." for day in DIARY_DAYS]
         for page in range(page_count)

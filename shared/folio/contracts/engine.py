@@ -17,7 +17,7 @@ from folio.contracts.common import TokenUsage
 
 # Bump when prompts or the translation procedure change: translations made by another
 # version are not reused from the translation memory.
-ENGINE_VERSION = "2026.11.1"
+ENGINE_VERSION = "2026.12.1"
 
 Formality = Literal["formal", "polite", "casual", "intimate", "unknown"]
 Gender = Literal["male", "female", "nonbinary", "unknown"]

@@ -26,6 +26,7 @@ from folio_fakellm.behaviour import (
 )
 from folio_fakellm.faults import ConfiguredFaults, FaultPlan, MarkerCounter
 from folio_fakellm.latency import delay_seconds, sleep_for
+from folio_fakellm.layout import LAYOUT_FAULTS, LayoutFaults, disturb, translate_keeping_tags
 from folio_fakellm.prompt import (
     extract_embedded_schema,
     extract_names,
@@ -179,6 +180,7 @@ class Engine:
         self._token_lock = threading.Lock()
         self.prefixes = PrefixCache()
         self.limits = KeyLimits(settings.rpm_limit, settings.concurrency_limit)
+        self.layout = LayoutFaults(settings.layout_fault_rate, settings.seed)
 
     def reset(self) -> None:
         """Clear stats, the request log, marker counters and re-seed configured faults."""
@@ -187,6 +189,7 @@ class Engine:
         self.configured.reset()
         self.prefixes.reset()
         self.limits.reset()
+        self.layout.reset()
 
     # --- auth ----------------------------------------------------------------------------
     def check_key(self, key: str | None) -> CallError | None:
@@ -230,7 +233,7 @@ class Engine:
             return pseudo_translate(text, target, ratio)
 
         if not call.structured:
-            return source if echo else translate(source)
+            return source if echo else translate_keeping_tags(source, translate)
         schema = call.schema
         if schema is None and not call.ignore_prompt_schema:
             schema = extract_embedded_schema(call.prompt)
@@ -354,6 +357,11 @@ class Engine:
         text = self.answer_text(call, echo=echo)
         if echo:
             outcome = "echo"
+        elif not call.structured:
+            layout = [f for f in LAYOUT_FAULTS if f in flags]
+            drawn = self.layout.draw(call.prompt, text)
+            for fault in layout or ([drawn] if drawn else []):
+                text, outcome = disturb(text, fault), fault
         if "malformed-json" in flags and call.structured:
             text, outcome = _malformed(text), "malformed-json"
         if "truncate" in flags:

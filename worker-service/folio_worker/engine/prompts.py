@@ -80,6 +80,17 @@ def _characters_block(characters: Sequence[Character], target: str) -> str:
     return "\n".join(lines)
 
 
+def _paragraph_rule(paragraphs: int) -> str:
+    if paragraphs <= 1:
+        return "1. The passage is one paragraph; answer with one paragraph.\n"
+    return (
+        f'1. The passage has {paragraphs} paragraphs, each inside <p id="k">...</p> '
+        f"(k = 1 to {paragraphs}). Answer with the same {paragraphs} paragraphs, each inside "
+        '<p id="k">...</p> with the id of the paragraph it translates, in the same order; '
+        "never merge, split, drop or renumber paragraphs.\n"
+    )
+
+
 def translation_prompt(
     *,
     source_text: str,
@@ -103,9 +114,8 @@ def translation_prompt(
         f"You are a literary translator. Translate the passage in the source block from "
         f"{source} into {target}: complete, faithful, natural and fluent.\n",
         "Rules:\n"
-        f"1. The passage has {paragraphs} paragraph(s); answer with exactly {paragraphs} "
-        "paragraph(s), separated by one blank line, in the same order.\n"
-        f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
+        + _paragraph_rule(paragraphs)
+        + f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
         "explanations. Answer with the translation only.\n"
         "3. Render names and terms exactly as the glossary says.\n",
     ]

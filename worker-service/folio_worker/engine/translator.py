@@ -17,6 +17,7 @@ from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
 from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
 from folio_worker.engine.languages import word_joiner
+from folio_worker.engine.paragraphs import aligned, numbered, strip_ids
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
 from folio_worker.engine.work import SegmentWork
@@ -73,11 +74,12 @@ def build_prompt(
 ) -> str:
     turbo = command.mode == "turbo"
     index = index or TextIndex(text)  # one word index for both lookups
+    paragraphs = split_paragraphs(text) or [text]
     return translation_prompt(
-        source_text=text,
+        source_text=numbered(paragraphs),
         target_language=command.target_language,
         source_language=command.source_language,
-        paragraphs=len(split_paragraphs(text)) or 1,
+        paragraphs=len(paragraphs),
         style=command.style,
         glossary=glossary_for(text, command.context.glossary, index),
         characters=[] if turbo else characters_for(text, command.context.characters, index),
@@ -134,33 +136,45 @@ class SegmentTranslator:
         return list(await asyncio.gather(*(bounded(r) for r in requests)))
 
     async def _unit(self, command: SegmentWork, request: UnitRequest, text: str, depth: int) -> str:
+        """The unit's translation, one paragraph per source paragraph (joined by a blank
+        line). An answer whose paragraphs cannot be aligned by their ids is asked again;
+        if it never can be, the unit is translated in halves, so no paragraph ever takes
+        another's place or is left empty."""
         paragraphs = len(split_paragraphs(text)) or 1
         glossary_terms = tuple(g.translation for g in command.context.glossary)
         last: CheckFailure | None = None
         for frame in range(len(SAFETY_FRAMES)):
             try:
-                for attempt in range(self.attempts):
+                for _attempt in range(self.attempts):
                     prompt = self._prompt(command, request, text, frame)
                     answer = await self.caller.text(prompt)
+                    parts = aligned(answer.text, paragraphs)
+                    joined = "\n\n".join(parts) if parts else strip_ids(answer.text)
                     failure = check_answer(
                         text,
-                        answer.text,
+                        joined,
                         answer.finish,
                         target_language=command.target_language,
                         source_language=command.source_language,
                         paragraphs=paragraphs,
                         glossary_terms=glossary_terms,
                     )
-                    if failure is None or (
-                        failure.kind == "paragraphs" and attempt == self.attempts - 1
-                    ):
+                    if failure is None and parts is None:
+                        failure = CheckFailure(
+                            "paragraphs",
+                            f"the answer's paragraphs do not match the source's {paragraphs} ids",
+                        )
+                    if failure is None:
                         if not answer.cached:
                             await self.caller.remember(prompt, answer.text.strip())
-                        return answer.text.strip()
+                        return joined
                     if failure.kind == "truncated":
                         return await self._split(command, request, text, depth)
                     log.info("unit %d: %s; asking again", request.unit.index, failure.detail)
                     last = failure
+                if last is not None and last.kind == "paragraphs" and paragraphs > 1:
+                    log.info("unit %d: paragraphs never aligned; halving it", request.unit.index)
+                    return await self._halves(command, request, text, depth)
                 raise UnitFailed(
                     request.unit.index,
                     f"no usable translation after {self.attempts} attempts ({last.detail})"
@@ -179,6 +193,17 @@ class SegmentTranslator:
             "the provider's safety filter blocked this passage, even with reframed "
             "instructions; the source text was not altered",
         )
+
+    async def _halves(
+        self, command: SegmentWork, request: UnitRequest, text: str, depth: int
+    ) -> str:
+        """Translate the first and second half of the unit's paragraphs apart. Always
+        progresses: a single paragraph cannot be misaligned."""
+        paragraphs = split_paragraphs(text)
+        middle = len(paragraphs) // 2
+        first = await self._unit(command, request, "\n\n".join(paragraphs[:middle]), depth)
+        second = await self._unit(command, request, "\n\n".join(paragraphs[middle:]), depth)
+        return f"{first}\n\n{second}"
 
     async def _split(
         self, command: SegmentWork, request: UnitRequest, text: str, depth: int
