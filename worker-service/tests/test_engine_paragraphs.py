@@ -3,6 +3,7 @@ asked again, and a unit that never aligns is translated in halves — never dump
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -131,3 +132,28 @@ def test_translations_that_do_not_match_their_blocks_never_empty_one() -> None:
     assert fewer == {0: "제1장", 1: "첫째. 둘째."}  # block 2 keeps its source, none is blank
     more = block_translations([(unit, "제1장\n\n첫째.\n\n둘\n\n째.")], joiner=" ")
     assert more == {0: "제1장", 1: "첫째.", 2: "둘\n째."}
+
+
+MARKED = [
+    "Gregor woke up one <i1>cold</i1> morning and read <a2>the letter</a2>.<n3>1</n3>",
+    "His sister knocked <b1>twice</b1> at the door.",
+]
+
+
+@pytest.mark.parametrize("fault", ["drop-placeholder", "reorder-placeholders"])
+async def test_an_answer_with_broken_placeholders_is_asked_again(fake: str, fault: str) -> None:
+    paragraphs, calls = await translate(fake, MARKED, f"[[fake:{fault}*1]]")
+    assert [c["outcome"] for c in calls] == [fault, "ok"]
+    assert "4. Tags such as" in calls[0]["prompt"]
+    assert [re.findall(r"</?[a-z]\d+/?>", p) for p in paragraphs] == [
+        re.findall(r"</?[a-z]\d+/?>", p) for p in MARKED
+    ]
+
+
+async def test_placeholders_that_never_come_back_whole_are_repaired(fake: str) -> None:
+    paragraphs, calls = await translate(fake, MARKED, "[[fake:drop-placeholder]]")
+    assert [c["outcome"] for c in calls] == ["drop-placeholder"] * 3
+    # the fake drops the first pair (<i1>) each time: its words stay, unformatted; the link
+    # and the note reference are kept in place
+    assert re.findall(r"</?[a-z]\d+/?>", paragraphs[0]) == ["<a2>", "</a2>", "<n3>", "</n3>"]
+    assert re.findall(r"</?[a-z]\d+/?>", paragraphs[1]) == ["<b1>", "</b1>"]

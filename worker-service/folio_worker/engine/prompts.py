@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from folio.contracts import Character, GlossaryEntry, NarrativeStyle
+from folio_worker.engine.documents.placeholders import TAG
+from folio_worker.engine.documents.placeholders import strip as strip_tags
 from folio_worker.engine.languages import code_of, language_name
 
 # How each broad level of address is expressed in target languages that mark it.
@@ -80,6 +82,13 @@ def _characters_block(characters: Sequence[Character], target: str) -> str:
     return "\n".join(lines)
 
 
+_MARKUP_RULE = (
+    "4. Tags such as <i1>...</i1>, <b2>...</b2>, <a3>...</a3>, <n4>...</n4> and <x5/> mark "
+    "formatting, links and notes: keep every tag exactly once, in the same order, around the "
+    "words that correspond to what they enclose; do not add tags.\n"
+)
+
+
 def _paragraph_rule(paragraphs: int) -> str:
     if paragraphs <= 1:
         return "1. The passage is one paragraph; answer with one paragraph.\n"
@@ -117,7 +126,8 @@ def translation_prompt(
         + _paragraph_rule(paragraphs)
         + f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
         "explanations. Answer with the translation only.\n"
-        "3. Render names and terms exactly as the glossary says.\n",
+        "3. Render names and terms exactly as the glossary says.\n"
+        + (_MARKUP_RULE if TAG.search(source_text) else ""),
     ]
     if not turbo:
         parts.append(f"\nNarrative style of the book:\n{_style_block(style)}\n")
@@ -170,7 +180,7 @@ def analysis_prompt(*, text: str, target_language: str, source_language: str | N
         "text and a one-line instruction for translating them.\n"
         "Report only what the excerpt shows.\n\n"
         f"<target_language>{target}</target_language>\n"
-        f"<source>\n{text}\n</source>"
+        f"<source>\n{strip_tags(text)}\n</source>"
     )
 
 

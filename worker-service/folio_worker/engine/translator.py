@@ -16,6 +16,7 @@ from folio.contracts import PlannedUnit
 from folio_worker.engine.calls import ModelCaller
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
 from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
+from folio_worker.engine.documents import placeholders
 from folio_worker.engine.languages import word_joiner
 from folio_worker.engine.paragraphs import aligned, numbered, strip_ids
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
@@ -145,14 +146,14 @@ class SegmentTranslator:
         last: CheckFailure | None = None
         for frame in range(len(SAFETY_FRAMES)):
             try:
-                for _attempt in range(self.attempts):
+                for attempt in range(self.attempts):
                     prompt = self._prompt(command, request, text, frame)
                     answer = await self.caller.text(prompt)
                     parts = aligned(answer.text, paragraphs)
                     joined = "\n\n".join(parts) if parts else strip_ids(answer.text)
                     failure = check_answer(
-                        text,
-                        joined,
+                        placeholders.strip(text),
+                        placeholders.strip(joined),
                         answer.finish,
                         target_language=command.target_language,
                         source_language=command.source_language,
@@ -164,6 +165,16 @@ class SegmentTranslator:
                             "paragraphs",
                             f"the answer's paragraphs do not match the source's {paragraphs} ids",
                         )
+                    if failure is None and parts is not None:
+                        broken = _markup_mismatch(text, parts)
+                        if broken and attempt < self.attempts - 1:
+                            failure = CheckFailure(
+                                "markup",
+                                f"paragraph {broken}: placeholder tags missing, moved or invented",
+                            )
+                        elif broken:  # keep the words, and what markup can be kept
+                            log.info("unit %d: markup repaired", request.unit.index)
+                            joined = "\n\n".join(_repaired(text, parts))
                     if failure is None:
                         if not answer.cached:
                             await self.caller.remember(prompt, answer.text.strip())
@@ -230,6 +241,21 @@ class SegmentTranslator:
         first = await self._unit(command, request, halves[0].strip(), depth + 1)
         second = await self._unit(command, request, halves[1].strip(), depth + 1)
         return f"{first}{joiner}{second}"
+
+
+def _markup_mismatch(source: str, answer: list[str]) -> int | None:
+    """The first answer paragraph (1-based) whose placeholder tags differ from its source's."""
+    for number, (wanted, got) in enumerate(zip(split_paragraphs(source), answer, strict=True), 1):
+        if not placeholders.matches(wanted, got):
+            return number
+    return None
+
+
+def _repaired(source: str, answer: list[str]) -> list[str]:
+    return [
+        placeholders.repair(wanted, got)
+        for wanted, got in zip(split_paragraphs(source), answer, strict=True)
+    ]
 
 
 def _balanced_cut(sentences: list[str]) -> int:

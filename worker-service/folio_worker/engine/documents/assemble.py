@@ -11,6 +11,7 @@ from typing import Literal
 
 from folio_worker.engine.documents.epub_write import rebuild_epub
 from folio_worker.engine.documents.model import Block, Document
+from folio_worker.engine.documents.placeholders import strip
 
 OutputKind = Literal["txt", "bilingual_txt", "epub", "bilingual_epub"]
 _EPUB_KINDS: tuple[tuple[OutputKind, bool], ...] = (("epub", False), ("bilingual_epub", True))
@@ -52,14 +53,14 @@ def build_outputs(
 
 def _translated(block: Block, translations: Mapping[int, str]) -> str:
     text = translations.get(block.index)
-    return block.text if text is None else text.strip()
+    return block.plain_text if text is None else strip(text).strip()
 
 
 def _bilingual(block: Block, translations: Mapping[int, str]) -> str:
     text = translations.get(block.index)
-    if text is None or not text.strip():
-        return block.text
-    return f"{block.text}\n{text.strip()}"
+    if text is None or not strip(text).strip():
+        return block.plain_text
+    return f"{block.plain_text}\n{strip(text).strip()}"
 
 
 def _chapters_text(document: Document, render: Callable[[Block], str]) -> str:

