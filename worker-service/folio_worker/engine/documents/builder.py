@@ -90,4 +90,4 @@ class DocumentBuilder:
 def _clean_optional(value: str | None) -> str | None:
     if value is None:
         return None
-    return clean_block_text(value).replace("\n", " ") or None
+    return strip(clean_block_text(value)).replace("\n", " ").strip() or None
