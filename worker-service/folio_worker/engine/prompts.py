@@ -63,7 +63,20 @@ def _style_block(style: NarrativeStyle) -> str:
 
 
 def _glossary_block(glossary: Sequence[GlossaryEntry]) -> str:
-    return "\n".join(f"- {g.term} => {g.translation}" for g in glossary)
+    return "\n".join(_glossary_line(g) for g in glossary)
+
+
+def _glossary_line(entry: GlossaryEntry) -> str:
+    if entry.do_not_translate:
+        line = f"- {entry.term} => {entry.term} (keep exactly as written, do not translate)"
+    else:
+        line = f"- {entry.term} => {entry.translation}"
+    details = [
+        d
+        for d in (entry.gender if entry.gender not in (None, "unknown") else None, entry.note)
+        if d
+    ]
+    return line + (f" [{'; '.join(details)}]" if details else "")
 
 
 def _characters_block(characters: Sequence[Character], target: str) -> str:
