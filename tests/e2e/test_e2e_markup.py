@@ -81,6 +81,7 @@ async def test_an_epub_keeps_its_inline_markup_and_structure(gateway, dev_token,
         "/api/v1/jobs",
         headers=headers,
         files={"file": ("markup.epub", source, "application/epub+zip")},
+        data={"colophon": "true"},
     )
     assert response.status_code == 200, response.text
     done = await wait_for_job(gateway, token, response.json()["id"], timeout_s=120)
@@ -123,6 +124,9 @@ async def test_an_epub_keeps_its_inline_markup_and_structure(gateway, dev_token,
     opf = etree.fromstring(translated.read("OEBPS/content.opf"))
     languages = [e.text for e in opf.iter("{http://purl.org/dc/elements/1.1/}language")]
     assert languages == ["ko"]
+    # the colophon asked for: who translated it (the model) and when
+    [contributor] = list(opf.iter("{http://purl.org/dc/elements/1.1/}contributor"))
+    assert done["model"] in contributor.text and done["created_at"][:4] in contributor.text
 
     path = tmp_path / "translated.epub"
     path.write_bytes(epub.content)

@@ -33,9 +33,11 @@ async def create(client, signer, user: str, name: str = "book.txt", **form) -> d
     return response.json()
 
 
-async def complete(app, client, signer, user: str, segments: int = 3, salt: str = "") -> dict:
+async def complete(
+    app, client, signer, user: str, segments: int = 3, salt: str = "", **form
+) -> dict:
     """A job taken through planning, every segment's result and assembly."""
-    job = await create(client, signer, user)
+    job = await create(client, signer, user, **form)
     consumer = app.state.runtime.consumers[0]
     salt = salt or uuid.uuid4().hex[:8]
     await consumer.process(planned(job["id"], segments=segments, salt=salt))
@@ -653,3 +655,30 @@ async def test_glossary_files_in_and_out_keep_kind_note_gender_and_do_not_transl
         "Gregor": "그레고르",
         "Prokurist": "Prokurist",
     }
+
+
+async def test_output_options_reach_the_assembly_command(service, internal_signer):
+    app, client = service
+    plain = await complete(app, client, internal_signer, "options-reader")
+    chosen = await complete(
+        app, client, internal_signer, "options-reader", colophon="true", vertical_writing="true"
+    )
+    commands = {}
+    async with app.state.database.transaction() as session:
+        for job in (plain, chosen):
+            envelopes = (
+                (
+                    await session.execute(
+                        select(MESSAGING.outbox.c.envelope).where(
+                            MESSAGING.outbox.c.envelope["data"]["job_id"].as_string()
+                            == str(job["id"]),
+                            MESSAGING.outbox.c.message_type == "translation.assemble_job.v1",
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            [commands[job["id"]]] = [e["data"] for e in envelopes]
+    assert (commands[plain["id"]]["colophon"], commands[plain["id"]]["vertical"]) == (False, False)
+    assert (commands[chosen["id"]]["colophon"], commands[chosen["id"]]["vertical"]) == (True, True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from folio.contracts import (
     OUTPUT_FILES,
@@ -69,6 +70,8 @@ class Assembler:
             ),
             target_language=code_of(command.target_language),
             bilingual=command.bilingual,
+            colophon=colophon(command) if command.colophon else None,
+            vertical=command.vertical,
         )
         files[OutputKind.SEGMENTS] = json.dumps(
             [
@@ -96,6 +99,12 @@ class Assembler:
             )
             stored[kind] = blob.key
         return stored
+
+
+def colophon(command: AssembleJob) -> str:
+    """What the output's metadata says about how it was made."""
+    day = datetime.now(UTC).date().isoformat()
+    return f"Machine translation ({code_of(command.target_language)}): {command.model}, {day}"
 
 
 def translated_units(

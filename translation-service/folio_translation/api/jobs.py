@@ -86,6 +86,12 @@ async def create_job(
         int | None, Form(description="Spending cap for the job, in tokens")
     ] = None,
     bilingual: Annotated[bool, Form(description="Also build bilingual outputs")] = False,
+    colophon: Annotated[
+        bool, Form(description="Record the machine translation (model, date) in the outputs")
+    ] = False,
+    vertical_writing: Annotated[
+        bool, Form(description="Japanese, Chinese or Korean EPUB written top to bottom")
+    ] = False,
     api_base_url: Annotated[str | None, Form(max_length=500)] = None,
     glossary_file: Annotated[
         UploadFile | None,
@@ -117,6 +123,8 @@ async def create_job(
         glossary_mode=glossary_mode,
         max_tokens=max_tokens,
         bilingual=bilingual,
+        colophon=colophon,
+        vertical=vertical_writing,
         validation_enabled=enable_validation,
         quick_validation=quick_validation,
         validation_sample_rate=int(min(max(validation_sample_rate, 0.0), 1.0) * 100),
