@@ -9,6 +9,7 @@ from folio.contracts import (
     CallRecord,
     CostEstimate,
     DocumentInfo,
+    Event,
     JobContext,
     JobPlan,
     JobPlanned,
@@ -50,10 +51,10 @@ class Planner:
         self.deps = deps
         self.settings = deps.settings
 
-    async def plan_job(self, command: PlanJob, delivery: Delivery) -> None:
+    async def plan_job(self, command: PlanJob, delivery: Delivery) -> Event | None:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
-            return  # cancelled before planning started: nothing to do, nothing spent
+            return None  # cancelled before planning started: nothing to do, nothing spent
         collector = CallCollector(phase="analysis", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
@@ -82,6 +83,7 @@ class Planner:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
+        return event
 
     def _thinking(self, command: PlanJob) -> Callable[[int], int]:
         """Thinking tokens to expect beside an answer of n output tokens (the job's
@@ -145,7 +147,9 @@ class Planner:
                     estimate=CostEstimate(analysis=guess),
                 )
             caller = self.deps.clients.caller(
-                command.analysis_model or command.model, command.credentials
+                command.analysis_model or command.model,
+                command.credentials,
+                scope=command.reuse_scope,
             )
             result = await analyse_book(
                 units,

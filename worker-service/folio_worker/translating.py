@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from folio.contracts import SegmentTranslated, SegmentTranslationFailed, TranslateSegment
+from folio.contracts import Event, SegmentTranslated, SegmentTranslationFailed, TranslateSegment
 from folio.messaging import Delivery
 from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.documents.placeholders import strip
-from folio_worker.engine.translator import SegmentTranslator, UnitFailed
+from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMDeferred, LLMError
 from folio_worker.outcomes import (
@@ -27,30 +27,38 @@ class SegmentWorker:
         self.deps = deps
         self.settings = deps.settings
 
-    async def translate_segment(self, command: TranslateSegment, delivery: Delivery) -> None:
+    async def translate_segment(
+        self, command: TranslateSegment, delivery: Delivery
+    ) -> Event | None:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
-            return  # the job was cancelled: its queued work is dropped, nothing is spent
+            return None  # the job was cancelled: its queued work is dropped, nothing is spent
         collector = CallCollector(phase="translation", records=carried_calls(delivery))
         token = current_collector.set(collector)
         try:
             async with control.running(command.job_id):
                 work = SegmentWork.of(command, await self.deps.plans.segment(command))
-                caller = self.deps.clients.caller(command.model, command.credentials)
+                caller = self.deps.clients.caller(
+                    command.model,
+                    command.credentials,
+                    scope=command.reuse_scope,
+                    reuse=not command.refresh,
+                )
                 translator = SegmentTranslator(
                     caller,
                     attempts=self.settings.answer_attempts,
                     concurrency=self.settings.unit_concurrency,
                 )
-                translations = await translator.translate(work)
+                result = await translator.translate(work)
             event: SegmentTranslated | SegmentTranslationFailed = SegmentTranslated(
                 job_id=command.job_id,
                 segment_index=command.segment_index,
-                translated_text=strip("\n\n".join(t for t in translations if t)),
-                unit_translations=translations,
+                translated_text=strip("\n\n".join(t for t in result.translations if t)),
+                unit_translations=result.translations,
                 model=caller.model,
                 calls=collector.records,
                 fingerprint=command.fingerprint,
+                unit_failures=result.failures,
             )
             purpose = "translated"
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
@@ -63,7 +71,6 @@ class SegmentWorker:
             )
             purpose = "translation-failed"
         except (
-            UnitFailed,
             LLMError,
             CredentialsUnavailable,
             PlanUnavailable,
@@ -90,3 +97,4 @@ class SegmentWorker:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, purpose)
+        return event

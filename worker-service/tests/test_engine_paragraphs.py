@@ -87,7 +87,7 @@ async def translate(
         client = LLMClient(config, http, limiter=InProcessRateLimiter(), backoff_base_s=0.01)
         translator = SegmentTranslator(ModelCaller(client, MemoryCache()), attempts=3)
         work = SegmentWork(target_language="ko", units=[unit], mode=mode)  # type: ignore[arg-type]
-        [translation] = await translator.translate(work)
+        [translation] = (await translator.translate(work)).translations
         log = (await http.get(fake + "/_fake/requests")).json()
     return split_paragraphs(translation), [r for r in log if tag in r["prompt"]]
 

@@ -110,10 +110,12 @@ class ResultService:
             event.translated_text,
             event.unit_translations,
             event.model,
+            failures=event.unit_failures,
         )
         if owner is None:
             return  # already in (a redelivery or a second worker's result), or no such job
-        if event.fingerprint and event.unit_translations:
+        # Only finished work is remembered: a segment with a marked unit is asked again.
+        if event.fingerprint and event.unit_translations and not event.unit_failures:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
         await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
         translated, total, waiting = await self.jobs.count_translated(

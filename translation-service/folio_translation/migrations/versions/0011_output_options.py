@@ -1,7 +1,7 @@
 """Output options of a job: a machine-translation colophon, vertical writing for CJK targets.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
