@@ -33,7 +33,13 @@ async def engine_stack(folio_infra, database_factory, module_amqp_url, tmp_path_
         database,
         module_amqp_url,
         folio_infra,
-        fake_llm_env={"FAKE_LLM_LATENCY_BASE_MS": "20", "FAKE_LLM_RETRY_AFTER_S": "0.2"},
+        fake_llm_env={
+            "FAKE_LLM_LATENCY_BASE_MS": "20",
+            "FAKE_LLM_RETRY_AFTER_S": "0.2",
+            # These tests count calls and tokens against estimates; answers with broken
+            # paragraph ids (asked again, unestimated) are tested in test_e2e_paragraphs.
+            "FAKE_LLM_LAYOUT_FAULT_RATE": "0",
+        },
         service_env={
             "worker-service": {"FOLIO_LLM_TIMEOUT_S": "1.5", "FOLIO_LLM_MAX_ATTEMPTS": "4"},
         },
