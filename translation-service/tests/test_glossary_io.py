@@ -71,7 +71,7 @@ def test_structured_json_keeps_kinds_characters_and_speech() -> None:
     data = glossary_io.to_json(ENTRIES, [grete])
     assert data["do_not_translate"] == ["Samsa & Co."]
     assert data["characters"][0]["speaks_to"] == [
-        {"listener": "Gregor", "formality": "intimate", "note": None}
+        {"listener": "Gregor", "formality": "intimate", "note": None, "from_chapter": None}
     ]
     assert glossary_io.from_json(data) == ENTRIES
     # a do-not-translate list on its own

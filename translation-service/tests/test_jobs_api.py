@@ -625,7 +625,7 @@ async def test_glossary_files_in_and_out_keep_kind_note_gender_and_do_not_transl
     body = edited.json()
     assert body["do_not_translate"] == ["Prokurist"]
     assert body["characters"][0]["speaks_to"] == [
-        {"listener": "Grete", "formality": "intimate", "note": None}
+        {"listener": "Grete", "formality": "intimate", "note": None, "from_chapter": None}
     ]
     assert {t["term"]: t["kind"] for t in body["terms"]}["Gregor"] == "person"
     assert {t["source"] for t in body["translated_terms"]["translations"]} == {
