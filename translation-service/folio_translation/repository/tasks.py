@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import DateTime, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -74,6 +74,52 @@ class TaskRepository:
             .limit(limit)
         )
         return list(rows.scalars().all())  # type: ignore[attr-defined]
+
+    async def succeed_open(
+        self,
+        task_id: str,
+        *,
+        at: datetime,
+        duration_s: float,
+        order: int,
+        started_at: datetime | None,
+        queued_at: datetime | None,
+    ) -> bool:
+        """Finish an open task as succeeded in one statement, unless a later report (by
+        ``order``) was applied already; with ``started_at``, its run's start too. Whether
+        it did."""
+        table = TaskExecution.__table__
+        when = literal(at, DateTime(timezone=True))
+        values: dict = {
+            "status": "success",
+            "progress": 100,
+            "end_time": when,
+            "duration": func.coalesce(table.c.duration, 0.0) + duration_s,
+            "event_order": order,
+            "updated_at": func.greatest(func.coalesce(table.c.updated_at, when), when),
+        }
+        if started_at is not None:
+            start = literal(started_at, DateTime(timezone=True))
+            queued = func.coalesce(table.c.queue_time, literal(queued_at, DateTime(timezone=True)))
+            values |= {
+                "attempts": table.c.attempts + 1,
+                "start_time": start,
+                "next_retry_at": None,
+                "queue_duration": func.coalesce(
+                    table.c.queue_duration,
+                    func.greatest(0.0, func.extract("epoch", start - queued)),
+                ),
+            }
+        result = await self.session.execute(
+            update(table)
+            .where(
+                table.c.id == task_id,
+                table.c.status.not_in(list(TASK_FINISHED)),
+                table.c.event_order <= order,
+            )
+            .values(**values)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
     async def revoke_open(self, task_id: str, when: datetime, reason: str) -> None:
         table = TaskExecution.__table__
