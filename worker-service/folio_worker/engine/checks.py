@@ -60,8 +60,7 @@ def check_answer(
         return CheckFailure("truncated", "the answer was cut off by the output limit")
     if not text:
         return CheckFailure("empty", "the answer was empty")
-    source_profile = script_profile(source)
-    source_script = text_script(source_profile)
+    source_script = text_script(script_profile(source))
     if untranslated(source, text, target_language, source_language, glossary_terms, source_script):
         return CheckFailure("untranslated", "the answer is still in the source language")
     if source_script and len(source) * typical_ratio(source_script, "latin") >= MIN_CHECKED_LENGTH:
@@ -113,7 +112,9 @@ def untranslated(
         return True
     if source_language and code_of(source_language) == code_of(target_language):
         return False  # a variant of the same language (zh-Hans -> zh-Hant) may share much
-    return copied_share(source, cleaned) > COPIED_PAIRS
+    answer_script = text_script(profile)
+    cjk = source_script in CJK_SCRIPTS and answer_script in CJK_SCRIPTS
+    return copied_share(source, cleaned, cjk=cjk) > COPIED_PAIRS
 
 
 def _leftover_share(profile, letters: int, source_script: str, target_script: str) -> float:  # type: ignore[no-untyped-def]
@@ -138,13 +139,15 @@ def _pairs(text: str, cjk: bool) -> list[tuple[str, str]]:
     return list(itertools.pairwise(words))
 
 
-def copied_share(source: str, answer: str) -> float:
+def copied_share(source: str, answer: str, *, cjk: bool | None = None) -> float:
     """Share of the answer's adjacent word pairs (CJK: character pairs) that occur in the
-    source. 0 when the answer is too short to judge."""
-    cjk = (
-        text_script(script_profile(answer)) in CJK_SCRIPTS
-        and text_script(script_profile(source)) in CJK_SCRIPTS
-    )
+    source. 0 when the answer is too short to judge. ``cjk``: whether both are in CJK
+    scripts, when the caller knows already."""
+    if cjk is None:
+        cjk = (
+            text_script(script_profile(answer)) in CJK_SCRIPTS
+            and text_script(script_profile(source)) in CJK_SCRIPTS
+        )
     answer_pairs = _pairs(answer, cjk)
     if len(answer_pairs) < (12 if cjk else 8):
         return 0.0
