@@ -112,9 +112,15 @@ def untranslated(
         return True
     if source_language and code_of(source_language) == code_of(target_language):
         return False  # a variant of the same language (zh-Hans -> zh-Hant) may share much
-    answer_script = text_script(profile)
-    cjk = source_script in CJK_SCRIPTS and answer_script in CJK_SCRIPTS
+    if source_script != target_script and not _shared_letters(source_script, target_script):
+        return False  # no letter in common: a copy shows as leftover letters (above)
+    cjk = source_script in CJK_SCRIPTS and text_script(profile) in CJK_SCRIPTS
     return copied_share(source, cleaned, cjk=cjk) > COPIED_PAIRS
+
+
+def _shared_letters(source_script: str, target_script: str) -> bool:
+    """Whether two different scripts write some words alike (kanji in Japanese and Chinese)."""
+    return {source_script, target_script} <= {"han", "japanese"}
 
 
 def _leftover_share(profile, letters: int, source_script: str, target_script: str) -> float:  # type: ignore[no-untyped-def]
