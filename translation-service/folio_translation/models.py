@@ -228,6 +228,8 @@ class Segment(Base, table=True):
     # Units kept untranslated and marked (folio.contracts.UnitFailure, as JSON); None when
     # every unit was translated.
     failures: list | None = jsonb()
+    # What the translation still lacks after the engine's retries (a glossary rendering).
+    warnings: list | None = jsonb()
     translated_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

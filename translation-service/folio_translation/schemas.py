@@ -164,6 +164,8 @@ class JobPublic(JobSummary):
     # ``POST /jobs/{id}/segments/retranslate``.
     failed_segments: list[int] = Field(default_factory=list)
     segment_failures: list[SegmentFailurePublic] = Field(default_factory=list)
+    # What the analysis could not do (a part of the book, a glossary batch), in words.
+    warnings: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(
@@ -177,6 +179,7 @@ class JobPublic(JobSummary):
             update["failed_segments"] = [f["index"] for f in failures]
         if "context" in values:  # read without the context (progress streams): no glossary
             pairs = glossary_pairs(values)
+            update["warnings"] = list((values.get("context") or {}).get("warnings") or [])
             update["final_glossary"] = dict(pairs)
             update["structured_glossary"] = TranslatedTerms(
                 translations=[TranslatedTerm(source=s, korean=t) for s, t in pairs]
@@ -242,6 +245,8 @@ class SegmentPublic(BaseModel):
     # Units kept in the source language, marked in translated_text (Folio's own fields).
     failed: bool = False
     unit_failures: list[UnitFailurePublic] = Field(default_factory=list)
+    # What the translation still lacks after the engine's retries.
+    warnings: list[str] = Field(default_factory=list)
 
 
 class SegmentsPage(BaseModel):

@@ -19,17 +19,24 @@ from folio.contracts import (
     PhaseEstimate,
     PlanJob,
 )
+from folio.contracts.providers import ProviderConfig
 from folio.messaging import Delivery
 from folio.storage import StorageError
 from folio_worker.books import document_fingerprint, read_book
 from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
-from folio_worker.engine import estimate
+from folio_worker.engine import estimate, sizing
 from folio_worker.engine.analysis import AnalysisFailed, analyse_book, chunk_units
 from folio_worker.engine.calls import CallCollector, current_collector
+from folio_worker.engine.context import inflects
 from folio_worker.engine.documents import DocumentError
-from folio_worker.engine.languages import detect_language
+from folio_worker.engine.languages import (
+    detect_language,
+    script_of,
+    script_profile,
+    text_script,
+)
 from folio_worker.engine.prompts import analysis_prompt
 from folio_worker.engine.segmentation import plan_segments
 from folio_worker.llm import LLMDeferred, LLMError
@@ -85,6 +92,12 @@ class Planner:
         await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
         return event
 
+    def _config(self, command: PlanJob) -> ProviderConfig | None:
+        try:
+            return self.deps.clients.config_for(command.model, command.credentials)
+        except CredentialsUnavailable:
+            return None
+
     def _thinking(self, command: PlanJob) -> Callable[[int], int]:
         """Thinking tokens to expect beside an answer of n output tokens (the job's
         provider and thinking settings; Gemini 2.5 budgets, 3.x levels)."""
@@ -100,15 +113,21 @@ class Planner:
         _, document = await read_book(
             self.deps.storage, self.deps.documents, command.upload_key, command.filename
         )
-        unit_size = min(self.settings.unit_size, command.segment_size)
+        book_text = document.text()
+        source_language = command.source_language or document.language or detect_language(book_text)
+        unit_size = sizing.unit_size(
+            segment_size=command.segment_size,
+            ceiling=self.settings.unit_size,
+            window=sizing.model_window(self._config(command)),
+            source_script=text_script(script_profile(book_text)) or "latin",
+            target_script=script_of(command.target_language),
+        )
         segments = plan_segments(
             document.blocks, segment_size=command.segment_size, unit_size=unit_size
         )
         units = [unit for segment in segments for unit in segment.units]
-        book_text = document.text()
-        source_language = command.source_language or document.language or detect_language(book_text)
 
-        indexes = PlanIndexes(segments)
+        indexes = PlanIndexes(segments, inflecting=inflects(source_language))
         analysis_spent = PhaseEstimate()
         if command.mode == "turbo":
             context = JobContext(

@@ -58,6 +58,7 @@ class SegmentWorker:
                 calls=collector.records,
                 fingerprint=command.fingerprint,
                 unit_failures=result.failures,
+                warnings=translator.warnings,
             )
             purpose = "translated"
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed

@@ -209,6 +209,8 @@ class SegmentTranslated(Event):
     calls: list[CallRecord] = Field(default_factory=list)
     fingerprint: str = ""
     unit_failures: list[UnitFailure] = Field(default_factory=list)
+    # What the translation still lacks after its retries (a glossary rendering not used).
+    warnings: list[str] = Field(default_factory=list)
     task: TaskRun | None = None
 
     @property

@@ -79,6 +79,7 @@ class SegmentRepository:
                 table.c.chapter_title,
                 table.c.status,
                 table.c.failures,
+                table.c.warnings,
             )
             .where(table.c.job_id == job_id)
             .order_by(table.c.index)
@@ -170,6 +171,7 @@ class SegmentRepository:
         *,
         cached: bool = False,
         failures: Sequence[UnitFailure] = (),
+        warnings: Sequence[str] = (),
     ) -> str | None:
         """Store a segment's translation once. Returns the job's owner (usage is
         attributed to them), or None if the segment was already stored."""
@@ -191,6 +193,7 @@ class SegmentRepository:
                 error=None,
                 # SQL NULL (a Python None would be stored as JSON null).
                 failures=[f.model_dump(mode="json") for f in failures] or null(),
+                warnings=list(warnings) or null(),
                 translated_at=datetime.now(UTC),
             )
             .returning(jobs.c.owner_id)

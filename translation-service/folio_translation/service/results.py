@@ -111,6 +111,7 @@ class ResultService:
             event.unit_translations,
             event.model,
             failures=event.unit_failures,
+            warnings=event.warnings,
         )
         if owner is None:
             return  # already in (a redelivery or a second worker's result), or no such job

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from folio_worker.engine.languages import (
@@ -30,6 +31,8 @@ COPIED_PAIRS = 0.5
 # Share of an answer's letters in the source's script beyond which it was left untranslated.
 LEFTOVER_LETTERS = 0.3
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*")
+_SEPARATOR = re.compile(r"[.,\u00a0\u202f ]")
 _CJK_RUN = re.compile(
     r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+"
 )
@@ -60,7 +63,8 @@ def check_answer(
         return CheckFailure("truncated", "the answer was cut off by the output limit")
     if not text:
         return CheckFailure("empty", "the answer was empty")
-    source_script = text_script(script_profile(source))
+    source_profile = script_profile(source)
+    source_script = text_script(source_profile)
     if untranslated(source, text, target_language, source_language, glossary_terms, source_script):
         return CheckFailure("untranslated", "the answer is still in the source language")
     if source_script and len(source) * typical_ratio(source_script, "latin") >= MIN_CHECKED_LENGTH:
@@ -78,6 +82,19 @@ def check_answer(
             f"the answer has {len(split_paragraphs(text))} paragraphs, the source {paragraphs}",
         )
     return None
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers written with digits (full-width ones too), without their group separators, so
+    that 2,400 and 2.400 are one number."""
+    return {_SEPARATOR.sub("", n) for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
+
+
+def missing_numbers(source: str, answer: str) -> set[str]:
+    """Numbers of two digits or more in the source that the answer does not contain (models
+    drop them now and then; single digits are often, rightly, written as words)."""
+    wanted = {n for n in _numbers(source) if len(n) > 1}
+    return wanted - _numbers(answer) if wanted else set()
 
 
 def untranslated(
@@ -112,15 +129,10 @@ def untranslated(
         return True
     if source_language and code_of(source_language) == code_of(target_language):
         return False  # a variant of the same language (zh-Hans -> zh-Hant) may share much
-    if source_script != target_script and not _shared_letters(source_script, target_script):
-        return False  # no letter in common: a copy shows as leftover letters (above)
-    cjk = source_script in CJK_SCRIPTS and text_script(profile) in CJK_SCRIPTS
+    cjk = source_script in CJK_SCRIPTS and target_script in CJK_SCRIPTS
+    if source_script != target_script and not cjk:
+        return False  # nothing to copy from: the leftover letters above were the test
     return copied_share(source, cleaned, cjk=cjk) > COPIED_PAIRS
-
-
-def _shared_letters(source_script: str, target_script: str) -> bool:
-    """Whether two different scripts write some words alike (kanji in Japanese and Chinese)."""
-    return {source_script, target_script} <= {"han", "japanese"}
 
 
 def _leftover_share(profile, letters: int, source_script: str, target_script: str) -> float:  # type: ignore[no-untyped-def]
@@ -147,8 +159,7 @@ def _pairs(text: str, cjk: bool) -> list[tuple[str, str]]:
 
 def copied_share(source: str, answer: str, *, cjk: bool | None = None) -> float:
     """Share of the answer's adjacent word pairs (CJK: character pairs) that occur in the
-    source. 0 when the answer is too short to judge. ``cjk``: whether both are in CJK
-    scripts, when the caller knows already."""
+    source. 0 when the answer is too short to judge."""
     if cjk is None:
         cjk = (
             text_script(script_profile(answer)) in CJK_SCRIPTS

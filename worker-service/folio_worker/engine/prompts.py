@@ -163,6 +163,7 @@ def translation_prompt(
     previous_translation: str,
     turbo: bool,
     frame: int = 0,
+    chapter_summary: str = "",
 ) -> str:
     target = language_name(target_language)
     source = language_name(source_language) if source_language else "the source language"
@@ -193,6 +194,11 @@ def translation_prompt(
             f"{_characters_block(characters, target_language)}\n"
             "Other characters: keep their speech natural and consistent.\n"
         )
+    if chapter_summary and not turbo:
+        parts.append(
+            "\nWhat happens in this chapter, for context only (do not translate it):\n"
+            f"{chapter_summary}\n"
+        )
     if previous_source or next_source:
         parts.append("\nSurrounding text, for context only (do not translate it):\n")
         if previous_source:
@@ -215,12 +221,14 @@ def analysis_prompt(*, text: str, target_language: str, source_language: str | N
     return (
         "You are preparing the translation of a book into "
         f"{target}. Read the excerpt in the source block and report, as JSON:\n"
+        "- summary: what happens in the excerpt, in one or two sentences in English;\n"
         "- narration: point of view, who the protagonist or narrator is (a name as written, "
         "or null), the narrative voice, the register the narration should have in "
         f"{target}, 3-5 tone keywords, and one key stylistic rule for the translator;\n"
         "- terms: proper nouns and unique terms that must be translated consistently "
         "(people, places, organisations, unique objects or concepts), exactly as written, "
-        "without articles; not common nouns;\n"
+        "with an article only where it is part of the name (Los Angeles, The Hague); not "
+        "common nouns, not words capitalised only because they begin a sentence;\n"
         "- characters: for each person who speaks or is addressed, the gender where the "
         "text makes it evident, and how they speak to each listener (formal, polite, casual, "
         "intimate or unknown);\n"

@@ -18,23 +18,38 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from folio.contracts import PlannedUnit, UnitFailure, mark_untranslated
+from folio.contracts import GlossaryEntry, PlannedUnit, UnitFailure, mark_untranslated
 from folio_worker.engine import progress
 from folio_worker.engine.calls import ModelCaller
-from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
-from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
+from folio_worker.engine.checks import (
+    CheckFailure,
+    check_answer,
+    missing_numbers,
+    split_paragraphs,
+)
+from folio_worker.engine.context import (
+    TextIndex,
+    characters_for,
+    glossary_for,
+    head,
+    inflects,
+    occurs,
+    tail,
+)
 from folio_worker.engine.languages import word_joiner
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
+from folio_worker.engine.sizing import neighbour_sizes
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMBadRequest, LLMOutputTruncated, SafetyBlocked
 
 log = logging.getLogger(__name__)
 
-NEIGHBOUR_BEFORE = 600
-NEIGHBOUR_AFTER = 300
 PREVIOUS_TRANSLATION = 800
 MAX_SPLIT_DEPTH = 4
+# Failures an answer may still have on the last attempt: the text is there, its shape is
+# off (better than failing the book).
+ACCEPTED_LAST = frozenset({"paragraphs"})
 
 
 class UnitFailed(Exception):
@@ -65,14 +80,16 @@ class UnitRequest:
 def unit_requests(command: SegmentWork) -> list[UnitRequest]:
     units = command.units
     requests = []
+    # The neighbouring source grows and shrinks with the units (so with the model's window).
+    before_chars, after_chars = neighbour_sizes(max((len(u.text) for u in units), default=0))
     for i, unit in enumerate(units):
         before = units[i - 1].text if i > 0 else command.context.previous_source
         after = units[i + 1].text if i + 1 < len(units) else command.context.next_source
         requests.append(
             UnitRequest(
                 unit=unit,
-                previous_source=tail(before, NEIGHBOUR_BEFORE),
-                next_source=head(after, NEIGHBOUR_AFTER),
+                previous_source=tail(before, before_chars),
+                next_source=head(after, after_chars),
                 previous_translation="",
                 deviation=command.context.deviations.get(unit.index),
             )
@@ -88,7 +105,8 @@ def build_prompt(
     index: TextIndex | None = None,
 ) -> str:
     turbo = command.mode == "turbo"
-    index = index or TextIndex(text)  # one word index for both lookups
+    # one word index for both lookups
+    index = index or TextIndex(text, inflecting=inflects(command.source_language))
     return translation_prompt(
         source_text=text,
         target_language=command.target_language,
@@ -103,7 +121,34 @@ def build_prompt(
         previous_translation=request.previous_translation,
         turbo=turbo,
         frame=frame,
+        chapter_summary=command.context.chapter_summary,
     )
+
+
+def missing_renderings(command: SegmentWork, text: str, answer: str) -> list[GlossaryEntry]:
+    """The glossary entries whose term occurs in ``text`` but whose rendering is not in the
+    answer (renderings are matched by stem in a target that inflects names)."""
+    index = TextIndex(text, inflecting=inflects(command.source_language))
+    inflecting = inflects(command.target_language)
+    return [
+        entry
+        for entry in glossary_for(text, command.context.glossary, index)
+        if entry.translation.strip()
+        and entry.translation not in answer
+        and not occurs(entry.translation, answer, inflecting=inflecting)
+    ]
+
+
+def glossary_reminder(prompt: str, missing: list[GlossaryEntry]) -> str:
+    """The prompt with a note on the renderings an earlier answer left out (before the
+    source, so the job-constant prefix of the prompt is unchanged)."""
+    lines = "\n".join(f"- {g.term} => {g.translation}" for g in missing)
+    note = (
+        "\nAn earlier translation of this passage did not use these glossary renderings; "
+        f"use exactly them:\n{lines}\n"
+    )
+    at = prompt.rfind("\n<target_language>")
+    return prompt[:at] + note + prompt[at:] if at >= 0 else prompt + note
 
 
 class SegmentTranslator:
@@ -113,6 +158,9 @@ class SegmentTranslator:
         self.concurrency = max(1, concurrency)
         self._prompts: dict[tuple[int, str, int], str] = {}
         self._asked: dict[int, int] = {}  # answers asked per unit, for its failure report
+        # What the segment's translation still lacks after the retries, per unit: shown
+        # with the segment ("unit 3: 'Haruka' is not rendered as 'ハルカ'").
+        self.warnings: list[str] = []
 
     def _prompt(self, command: SegmentWork, request: UnitRequest, text: str, frame: int) -> str:
         # Built once per unit, text and frame: the cache look-up and the retries share it.
@@ -208,11 +256,13 @@ class SegmentTranslator:
                         glossary_terms=glossary_terms,
                     )
                     if failure is None or (
-                        failure.kind == "paragraphs" and attempt == self.attempts - 1
+                        failure.kind in ACCEPTED_LAST and attempt == self.attempts - 1
                     ):
                         if not answer.cached:
                             await self.caller.remember(prompt, answer.text.strip())
-                        return answer.text.strip()
+                        return await self._with_glossary(
+                            command, request, text, prompt, answer.text.strip(), paragraphs
+                        )
                     if failure.kind == "truncated":
                         return await self._split(command, request, text, depth)
                     log.info("unit %d: %s; asking again", request.unit.index, failure.detail)
@@ -244,6 +294,53 @@ class SegmentTranslator:
             "instructions; the source text was not altered",
             "safety",
         )
+
+    async def _with_glossary(
+        self,
+        command: SegmentWork,
+        request: UnitRequest,
+        text: str,
+        prompt: str,
+        answer: str,
+        paragraphs: int,
+    ) -> str:
+        """A checked answer that leaves out glossary renderings is asked again once, with
+        the missing ones named; the better of the two answers is kept, and what is still
+        missing is reported."""
+        numbers = missing_numbers(text, answer)
+        if numbers:  # reported, not retried: a number may rightly be written in words
+            self.warnings.append(
+                f"unit {request.unit.index}: the number(s) {', '.join(sorted(numbers))} of "
+                "the source are not in the translation"
+            )
+        missing = missing_renderings(command, text, answer)
+        if not missing:
+            return answer
+        log.info(
+            "unit %d: glossary renderings missing (%s); asking again",
+            request.unit.index,
+            ", ".join(g.term for g in missing),
+        )
+        retry = await self.caller.text(glossary_reminder(prompt, missing))
+        failure = check_answer(
+            text,
+            retry.text,
+            retry.finish,
+            target_language=command.target_language,
+            source_language=command.source_language,
+            paragraphs=paragraphs,
+            glossary_terms=tuple(g.translation for g in command.context.glossary),
+        )
+        if failure is None:
+            still = missing_renderings(command, text, retry.text)
+            if len(still) < len(missing):
+                answer, missing = retry.text.strip(), still
+        for entry in missing:
+            self.warnings.append(
+                f'unit {request.unit.index}: "{entry.term}" is not rendered as '
+                f'"{entry.translation}"'
+            )
+        return answer
 
     async def _split(
         self, command: SegmentWork, request: UnitRequest, text: str, depth: int
