@@ -185,6 +185,8 @@ class Job(JobBase, table=True):
     # The worker's stored plan (folio.contracts.plan.JobPlan) that segment commands cite.
     plan_key: str | None = Field(default=None, max_length=255)
     outputs: dict | None = jsonb()
+    # How the output files are written: {"colophon": bool, "vertical": bool}; None: defaults.
+    output_options: dict | None = jsonb()
     created_at: datetime = Field(
         default_factory=utcnow,
         sa_column=Column(

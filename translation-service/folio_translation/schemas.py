@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from folio.contracts import Character, GlossaryEntry
 from folio_translation.models import Job
 
 
@@ -271,11 +272,16 @@ class GlossaryTerm(BaseModel):
 
 
 class GlossaryResponse(BaseModel):
-    """The upstream's ``GlossaryAnalysisResponse`` (structured glossary)."""
+    """The upstream's ``GlossaryAnalysisResponse`` (structured glossary), plus every entry's
+    kind, note, gender and do-not-translate flag, the do-not-translate list and the
+    characters (gender, aliases, how they speak to whom): what an import reads back."""
 
     glossary: list[dict[str, str]]
     extracted_terms: None = None
     translated_terms: TranslatedTerms
+    terms: list[GlossaryEntry] = []
+    do_not_translate: list[str] = []
+    characters: list[Character] = []
 
 
 GlossaryMode = Literal["merge", "replace"]

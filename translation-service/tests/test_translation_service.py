@@ -445,7 +445,15 @@ async def test_user_keys_are_sealed_and_glossary_shapes_accepted(
                 )
             ).scalar_one()
         assert row.glossary_input == [
-            {"term": "Gregor", "translation": "그레고르", "kind": None, "source": "user"}
+            {
+                "term": "Gregor",
+                "translation": "그레고르",
+                "kind": None,
+                "source": "user",
+                "note": None,
+                "gender": None,
+                "do_not_translate": False,
+            }
         ]
         assert row.model == "gemini-flash-lite-latest"
         for stored in (row.credentials or "", str(outbox)):

@@ -27,6 +27,7 @@ from folio_worker.engine.context import (
     tail,
 )
 from folio_worker.engine.documents import Document
+from folio_worker.engine.documents.placeholders import strip
 from folio_worker.engine.segmentation import Segment, Unit
 from folio_worker.engine.translator import PREVIOUS_TRANSLATION, build_prompt, unit_requests
 from folio_worker.engine.work import SegmentWork
@@ -122,7 +123,7 @@ def build_segment_plans(
         planned.append(
             PlannedSegment(
                 index=i,
-                source_text=text,
+                source_text=strip(text),  # what readers see: no placeholder tags
                 chapter_index=segment.chapter,
                 chapter_title=chapter.title if chapter else None,
                 unit_count=len(plan.units),

@@ -8,6 +8,7 @@ from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import CallCollector, current_collector
+from folio_worker.engine.documents.placeholders import strip
 from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMDeferred, LLMError
@@ -52,7 +53,7 @@ class SegmentWorker:
             event: SegmentTranslated | SegmentTranslationFailed = SegmentTranslated(
                 job_id=command.job_id,
                 segment_index=command.segment_index,
-                translated_text="\n\n".join(t for t in result.translations if t),
+                translated_text=strip("\n\n".join(t for t in result.translations if t)),
                 unit_translations=result.translations,
                 model=caller.model,
                 calls=collector.records,

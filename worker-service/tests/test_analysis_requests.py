@@ -13,13 +13,13 @@ from folio.messaging import Delivery, Envelope, Publisher
 from folio.storage import LocalStorage
 from folio_worker.analysing import BookAnalyst, leading_units
 from folio_worker.deps import WorkerDeps
-from folio_worker.engine.analysis import (
+from folio_worker.engine.merging import merge_reports
+from folio_worker.engine.reports import (
     CharacterNote,
     ChunkAnalysis,
     NarrationNotes,
     SpeechNote,
     chunk_units,
-    merge_reports,
 )
 from folio_worker.engine.context import TextIndex
 from folio_worker.engine.segmentation import Piece, Unit
@@ -58,7 +58,7 @@ def test_nobody_speaks_to_themselves_and_listeners_keep_their_register() -> None
     )
     merged = merge_reports(chunks, [report], TextIndex(text))
     gregor = merged.characters["gregor"]
-    assert gregor["speaks_to"] == {"grete": ("Grete", "casual")}
+    assert gregor["speaks_to"] == {"grete": ["Grete", [(0, "casual")]]}
 
 
 class RecordingBroker:

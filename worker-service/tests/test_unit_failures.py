@@ -15,6 +15,7 @@ from folio.contracts import UNTRANSLATED_MARKER, PlannedUnit, UnitPiece, mark_un
 from folio.contracts.providers import ProviderConfig
 from folio_devstack.fakellm import running_fake_llm
 from folio_worker.engine.calls import MemoryCache, ModelCaller
+from folio_worker.engine.paragraphs import strip_ids
 from folio_worker.engine.prompts import SAFETY_FRAMES
 from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
@@ -132,7 +133,7 @@ async def test_a_cut_answer_splits_the_unit_and_each_half_is_translated(
     assert result.failures == []
     assert len(result.translations[0].split("\n\n")) == 2  # both paragraphs, in order
     sent = await sources_sent(fake, tag)
-    assert sent[0] == unit  # cut at the output limit...
+    assert strip_ids(sent[0]) == unit  # cut at the output limit (sent with paragraph ids)...
     assert first in sent[1:] and second in sent[1:]  # ...then asked for each half
 
 

@@ -43,6 +43,9 @@ class GlossaryEntry(_Frozen):
     translation: str = Field(min_length=1, max_length=400)
     kind: str | None = None  # person, place, organization, object, concept, other
     source: Literal["user", "analysis"] = "analysis"
+    note: str | None = Field(default=None, max_length=500)  # for the translator, in prompts
+    gender: Gender | None = None
+    do_not_translate: bool = False  # kept as written: the translation is the term
 
 
 class SpeechStyle(_Frozen):

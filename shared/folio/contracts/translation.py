@@ -125,6 +125,8 @@ class AssembleJob(_JobWork):
     translations_key: str  # the AssemblySnapshot (folio.contracts.assembly) to build from
     bilingual: bool = False
     document_fingerprint: str = ""
+    colophon: bool = False  # record the machine translation (model, date) in the outputs
+    vertical: bool = False  # CJK targets: EPUB written vertically
 
 
 # ---- events (worker-service -> translation-service) ---------------------------------

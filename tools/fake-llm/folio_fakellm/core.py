@@ -26,6 +26,7 @@ from folio_fakellm.behaviour import (
 )
 from folio_fakellm.faults import ConfiguredFaults, FaultPlan, MarkerCounter, SourceFaults
 from folio_fakellm.latency import delay_seconds, sleep_for
+from folio_fakellm.layout import LAYOUT_FAULTS, LayoutFaults, disturb, translate_keeping_tags
 from folio_fakellm.mistakes import (
     MistakeMaker,
     apply,
@@ -190,6 +191,7 @@ class Engine:
         self.limits = KeyLimits(settings.rpm_limit, settings.concurrency_limit)
         self.mistakes = MistakeMaker(settings.mistake_rate)
         self._last_mistake = threading.local()
+        self.layout = LayoutFaults(settings.layout_fault_rate, settings.seed)
 
     def reset(self) -> None:
         """Clear stats, the request log, marker counters and re-seed configured faults."""
@@ -200,6 +202,7 @@ class Engine:
         self.prefixes.reset()
         self.limits.reset()
         self.mistakes.reset()
+        self.layout.reset()
 
     # --- auth ----------------------------------------------------------------------------
     def check_key(self, key: str | None) -> CallError | None:
@@ -269,7 +272,11 @@ class Engine:
         if mistake is not None and mistake.kind == "drop-term":
             found = occurring(glossary, source)
             dropped = found[int(mistake.choice * len(found))][0] if found else None
-        text = translate_with_glossary(source, glossary, translate, dropped)
+        # Paragraph ids and placeholder tags are kept as they are (the layout faults break
+        # them on purpose, apart from this).
+        text = translate_with_glossary(
+            source, glossary, lambda part: translate_keeping_tags(part, translate), dropped
+        )
         made = None
         if mistake is not None:
             changed = apply(mistake, text) if mistake.kind != "drop-term" else text
@@ -394,6 +401,11 @@ class Engine:
             outcome = "echo"
         elif self.last_mistake():
             outcome = f"mistake:{self.last_mistake()}"
+        if not echo and not call.structured:
+            layout = [f for f in LAYOUT_FAULTS if f in flags]
+            drawn = self.layout.draw(call.prompt, text)
+            for fault in layout or ([drawn] if drawn else []):
+                text, outcome = disturb(text, fault), fault
         if "malformed-json" in flags and call.structured:
             text, outcome = _malformed(text), "malformed-json"
         if "truncate" in flags:

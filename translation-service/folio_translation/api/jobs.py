@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Header, Query, Response, UploadFile
 
-from folio.contracts import ProviderConfig
+from folio.contracts import GlossaryEntry, ProviderConfig
 from folio.errors import Problem
 from folio.identity import CurrentIdentity, OptionalIdentity
 from folio_translation import inputs
@@ -21,6 +21,8 @@ from folio_translation.schemas import (
     RetranslationPublic,
 )
 from folio_translation.service import JobOptions, Resumption, Selection
+
+MAX_GLOSSARY_FILE_BYTES = 2_000_000
 
 router = APIRouter(tags=["jobs"])
 UPLOAD_CHUNK = 256 * 1024
@@ -66,7 +68,12 @@ async def create_job(
     glossary_model_name: Annotated[str | None, Form(max_length=200)] = None,
     thinking_level: Annotated[str | None, Form(max_length=10)] = None,
     style_data: Annotated[str | None, Form(max_length=20_000)] = None,
-    glossary_data: Annotated[str | None, Form(max_length=2_000_000)] = None,
+    glossary_data: Annotated[
+        str | None,
+        Form(
+            max_length=2_000_000, description="Glossary: JSON (upstream or structured), CSV or TSV"
+        ),
+    ] = None,
     segment_size: Annotated[int, Form(ge=1, le=10_000_000)] = 15000,
     enable_validation: Annotated[bool, Form()] = False,
     quick_validation: Annotated[bool, Form()] = False,
@@ -86,7 +93,17 @@ async def create_job(
         int | None, Form(description="Spending cap for the job, in tokens")
     ] = None,
     bilingual: Annotated[bool, Form(description="Also build bilingual outputs")] = False,
+    colophon: Annotated[
+        bool, Form(description="Record the machine translation (model, date) in the outputs")
+    ] = False,
+    vertical_writing: Annotated[
+        bool, Form(description="Japanese, Chinese or Korean EPUB written top to bottom")
+    ] = False,
     api_base_url: Annotated[str | None, Form(max_length=500)] = None,
+    glossary_file: Annotated[
+        UploadFile | None,
+        File(description="Glossary file (.json, .csv, .tsv); glossary_data entries win"),
+    ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JobPublic:
     if turbo_mode and strict_continuity:
@@ -109,10 +126,12 @@ async def create_job(
         provider=provider,
         analysis_model=(style_model_name or glossary_model_name or "").strip() or None,
         style=inputs.parse_style(style_data),
-        glossary=inputs.parse_glossary(glossary_data),
+        glossary=await _glossary(glossary_data, glossary_file),
         glossary_mode=glossary_mode,
         max_tokens=max_tokens,
         bilingual=bilingual,
+        colophon=colophon,
+        vertical=vertical_writing,
         validation_enabled=enable_validation,
         quick_validation=quick_validation,
         validation_sample_rate=int(min(max(validation_sample_rate, 0.0), 1.0) * 100),
@@ -127,6 +146,23 @@ async def create_job(
         idempotency_key=idempotency_key,
     )
     return JobPublic.of(job)
+
+
+async def _glossary(data: str | None, upload: UploadFile | None) -> list[GlossaryEntry]:
+    entries: dict[str, GlossaryEntry] = {}
+    if upload is not None and upload.filename:
+        raw = await upload.read(MAX_GLOSSARY_FILE_BYTES + 1)
+        if len(raw) > MAX_GLOSSARY_FILE_BYTES:
+            raise Problem(413, "The glossary file is larger than 2 MB.")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Problem(422, "The glossary file must be UTF-8 text.") from None
+        for entry in inputs.parse_glossary(text, filename=upload.filename):
+            entries[entry.term] = entry
+    for entry in inputs.parse_glossary(data):
+        entries[entry.term] = entry
+    return list(entries.values())
 
 
 @router.get(

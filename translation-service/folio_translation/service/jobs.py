@@ -54,6 +54,8 @@ class JobOptions:
     quick_validation: bool = False
     validation_sample_rate: int = 100  # percent, as the upstream stores it
     post_edit_enabled: bool = False
+    colophon: bool = False  # record the machine translation (model, date) in the outputs
+    vertical: bool = False  # CJK targets: EPUB written top to bottom, pages right to left
 
     def digest(self, filename: str) -> str:
         """Names what was asked for (keys by their ids only), for Idempotency-Key reuse."""
@@ -189,6 +191,11 @@ class JobService:
             model=model,
             max_tokens=options.max_tokens,
             bilingual=options.bilingual,
+            output_options=(
+                {"colophon": options.colophon, "vertical": options.vertical}
+                if options.colophon or options.vertical
+                else None
+            ),
             credentials=credentials,
             style_input=options.style.model_dump(mode="json") if options.style else None,
             glossary_input=[g.model_dump(mode="json") for g in options.glossary] or None,

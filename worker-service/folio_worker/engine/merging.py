@@ -76,6 +76,9 @@ def merge_reports(
                 entry["genders"][person.gender] += 1
             for speech in person.speaks_to:
                 listener = vet(speech.listener, "person")
+                # Models sometimes list a character as speaking to themselves: no register.
+                if listener and listener.casefold() == name.casefold():
+                    continue
                 if listener and speech.formality != "unknown":
                     history = entry["speaks_to"].setdefault(listener.casefold(), [listener, []])
                     changes = history[1]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from folio.contracts import Character, GlossaryEntry, NarrativeStyle
+from folio_worker.engine.documents.placeholders import TAG
+from folio_worker.engine.documents.placeholders import strip as strip_tags
 from folio_worker.engine.languages import code_of, language_name, parse_language
 
 # How each broad level of address is expressed in target languages that mark it
@@ -129,7 +131,20 @@ def _style_block(style: NarrativeStyle) -> str:
 
 
 def _glossary_block(glossary: Sequence[GlossaryEntry]) -> str:
-    return "\n".join(f"- {g.term} => {g.translation}" for g in glossary)
+    return "\n".join(_glossary_line(g) for g in glossary)
+
+
+def _glossary_line(entry: GlossaryEntry) -> str:
+    if entry.do_not_translate:
+        line = f"- {entry.term} => {entry.term} (keep exactly as written, do not translate)"
+    else:
+        line = f"- {entry.term} => {entry.translation}"
+    details = [
+        d
+        for d in (entry.gender if entry.gender not in (None, "unknown") else None, entry.note)
+        if d
+    ]
+    return line + (f" [{'; '.join(details)}]" if details else "")
 
 
 def _characters_block(characters: Sequence[Character], target: str) -> str:
@@ -146,6 +161,24 @@ def _characters_block(characters: Sequence[Character], target: str) -> str:
         ]
         lines.append(f"- {head}" + (f"; speaks {'; '.join(voices)}" if voices else ""))
     return "\n".join(lines)
+
+
+_MARKUP_RULE = (
+    "4. Tags such as <i1>...</i1>, <b2>...</b2>, <a3>...</a3>, <n4>...</n4> and <x5/> mark "
+    "formatting, links and notes: keep every tag exactly once, in the same order, around the "
+    "words that correspond to what they enclose; do not add tags.\n"
+)
+
+
+def _paragraph_rule(paragraphs: int) -> str:
+    if paragraphs <= 1:
+        return "1. The passage is one paragraph; answer with one paragraph.\n"
+    return (
+        f'1. The passage has {paragraphs} paragraphs, each inside <p id="k">...</p> '
+        f"(k = 1 to {paragraphs}). Answer with the same {paragraphs} paragraphs, each inside "
+        '<p id="k">...</p> with the id of the paragraph it translates, in the same order; '
+        "never merge, split, drop or renumber paragraphs.\n"
+    )
 
 
 def translation_prompt(
@@ -173,11 +206,11 @@ def translation_prompt(
         f"{source} into {target}: complete, faithful, natural and fluent."
         f"{script_rule(target_language)}\n",
         "Rules:\n"
-        f"1. The passage has {paragraphs} paragraph(s); answer with exactly {paragraphs} "
-        "paragraph(s), separated by one blank line, in the same order.\n"
-        f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
+        + _paragraph_rule(paragraphs)
+        + f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
         "explanations. Answer with the translation only.\n"
-        "3. Render names and terms exactly as the glossary says.\n",
+        "3. Render names and terms exactly as the glossary says.\n"
+        + (_MARKUP_RULE if TAG.search(source_text) else ""),
     ]
     if not turbo:
         parts.append(f"\nNarrative style of the book:\n{_style_block(style)}\n")
@@ -237,7 +270,7 @@ def analysis_prompt(*, text: str, target_language: str, source_language: str | N
         "text and a one-line instruction for translating them.\n"
         "Report only what the excerpt shows.\n\n"
         f"<target_language>{target}</target_language>\n"
-        f"<source>\n{text}\n</source>"
+        f"<source>\n{strip_tags(text)}\n</source>"
     )
 
 

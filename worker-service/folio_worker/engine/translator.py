@@ -36,7 +36,9 @@ from folio_worker.engine.context import (
     occurs,
     tail,
 )
+from folio_worker.engine.documents import placeholders
 from folio_worker.engine.languages import word_joiner
+from folio_worker.engine.paragraphs import aligned, numbered, strip_ids
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
 from folio_worker.engine.sizing import neighbour_sizes
@@ -49,7 +51,6 @@ PREVIOUS_TRANSLATION = 800
 MAX_SPLIT_DEPTH = 4
 # Failures an answer may still have on the last attempt: the text is there, its shape is
 # off (better than failing the book).
-ACCEPTED_LAST = frozenset({"paragraphs"})
 
 
 class UnitFailed(Exception):
@@ -107,11 +108,12 @@ def build_prompt(
     turbo = command.mode == "turbo"
     # one word index for both lookups
     index = index or TextIndex(text, inflecting=inflects(command.source_language))
+    paragraphs = split_paragraphs(text) or [text]
     return translation_prompt(
-        source_text=text,
+        source_text=numbered(paragraphs),
         target_language=command.target_language,
         source_language=command.source_language,
-        paragraphs=len(split_paragraphs(text)) or 1,
+        paragraphs=len(paragraphs),
         style=command.style,
         glossary=glossary_for(text, command.context.glossary, index),
         characters=[] if turbo else characters_for(text, command.context.characters, index),
@@ -234,6 +236,10 @@ class SegmentTranslator:
         return UnitFailure(unit=position, check=check, reason=reason, attempts=attempts)
 
     async def _unit(self, command: SegmentWork, request: UnitRequest, text: str, depth: int) -> str:
+        """The unit's translation, one paragraph per source paragraph (joined by a blank
+        line). An answer whose paragraphs cannot be aligned by their ids is asked again;
+        if it never can be, the unit is translated in halves, so no paragraph ever takes
+        another's place or is left empty."""
         paragraphs = len(split_paragraphs(text)) or 1
         glossary_terms = tuple(g.translation for g in command.context.glossary)
         last: CheckFailure | None = None
@@ -246,27 +252,45 @@ class SegmentTranslator:
                         answer = await self.caller.text(prompt)
                     except LLMOutputTruncated:  # only a smaller request can fit
                         return await self._split(command, request, text, depth)
+                    parts = aligned(answer.text, paragraphs)
+                    joined = "\n\n".join(parts) if parts else strip_ids(answer.text)
                     failure = check_answer(
-                        text,
-                        answer.text,
+                        placeholders.strip(text),
+                        placeholders.strip(joined),
                         answer.finish,
                         target_language=command.target_language,
                         source_language=command.source_language,
                         paragraphs=paragraphs,
                         glossary_terms=glossary_terms,
                     )
-                    if failure is None or (
-                        failure.kind in ACCEPTED_LAST and attempt == self.attempts - 1
-                    ):
+                    if failure is None and parts is None:
+                        failure = CheckFailure(
+                            "paragraphs",
+                            f"the answer's paragraphs do not match the source's {paragraphs} ids",
+                        )
+                    if failure is None and parts is not None:
+                        broken = _markup_mismatch(text, parts)
+                        if broken and attempt < self.attempts - 1:
+                            failure = CheckFailure(
+                                "markup",
+                                f"paragraph {broken}: placeholder tags missing, moved or invented",
+                            )
+                        elif broken:  # keep the words, and what markup can be kept
+                            log.info("unit %d: markup repaired", request.unit.index)
+                            joined = "\n\n".join(_repaired(text, parts))
+                    if failure is None:
                         if not answer.cached:
                             await self.caller.remember(prompt, answer.text.strip())
                         return await self._with_glossary(
-                            command, request, text, prompt, answer.text.strip(), paragraphs
+                            command, request, text, prompt, joined, paragraphs
                         )
                     if failure.kind == "truncated":
                         return await self._split(command, request, text, depth)
                     log.info("unit %d: %s; asking again", request.unit.index, failure.detail)
                     last = failure
+                if last is not None and last.kind == "paragraphs" and paragraphs > 1:
+                    log.info("unit %d: paragraphs never aligned; halving it", request.unit.index)
+                    return await self._halves(command, request, text, depth)
                 raise UnitFailed(
                     request.unit.index,
                     f"no usable translation after {self.attempts} attempts ({last.detail})"
@@ -307,13 +331,14 @@ class SegmentTranslator:
         """A checked answer that leaves out glossary renderings is asked again once, with
         the missing ones named; the better of the two answers is kept, and what is still
         missing is reported."""
-        numbers = missing_numbers(text, answer)
+        # Placeholder tags carry numbers of their own (<n12>): compare the words only.
+        numbers = missing_numbers(placeholders.strip(text), placeholders.strip(answer))
         if numbers:  # reported, not retried: a number may rightly be written in words
             self.warnings.append(
                 f"unit {request.unit.index}: the number(s) {', '.join(sorted(numbers))} of "
                 "the source are not in the translation"
             )
-        missing = missing_renderings(command, text, answer)
+        missing = missing_renderings(command, text, placeholders.strip(answer))
         if not missing:
             return answer
         log.info(
@@ -322,25 +347,44 @@ class SegmentTranslator:
             ", ".join(g.term for g in missing),
         )
         retry = await self.caller.text(glossary_reminder(prompt, missing))
-        failure = check_answer(
-            text,
-            retry.text,
-            retry.finish,
-            target_language=command.target_language,
-            source_language=command.source_language,
-            paragraphs=paragraphs,
-            glossary_terms=tuple(g.translation for g in command.context.glossary),
+        # The retry is held to everything the first answer passed: aligned paragraph ids,
+        # the checks, and the same placeholder tags; otherwise the first answer stays.
+        parts = aligned(retry.text, paragraphs)
+        failure = (
+            check_answer(
+                placeholders.strip(text),
+                placeholders.strip("\n\n".join(parts)),
+                retry.finish,
+                target_language=command.target_language,
+                source_language=command.source_language,
+                paragraphs=paragraphs,
+                glossary_terms=tuple(g.translation for g in command.context.glossary),
+            )
+            if parts is not None and _markup_mismatch(text, parts) is None
+            else CheckFailure("paragraphs", "the retry's paragraphs or tags do not align")
         )
-        if failure is None:
-            still = missing_renderings(command, text, retry.text)
+        if failure is None and parts is not None:
+            retried = "\n\n".join(parts)
+            still = missing_renderings(command, text, placeholders.strip(retried))
             if len(still) < len(missing):
-                answer, missing = retry.text.strip(), still
+                answer, missing = retried, still
         for entry in missing:
             self.warnings.append(
                 f'unit {request.unit.index}: "{entry.term}" is not rendered as '
                 f'"{entry.translation}"'
             )
         return answer
+
+    async def _halves(
+        self, command: SegmentWork, request: UnitRequest, text: str, depth: int
+    ) -> str:
+        """Translate the first and second half of the unit's paragraphs apart. Always
+        progresses: a single paragraph cannot be misaligned."""
+        paragraphs = split_paragraphs(text)
+        middle = len(paragraphs) // 2
+        first = await self._unit(command, request, "\n\n".join(paragraphs[:middle]), depth)
+        second = await self._unit(command, request, "\n\n".join(paragraphs[middle:]), depth)
+        return f"{first}\n\n{second}"
 
     async def _split(
         self, command: SegmentWork, request: UnitRequest, text: str, depth: int
@@ -369,6 +413,21 @@ class SegmentTranslator:
         first = await self._unit(command, request, halves[0].strip(), depth + 1)
         second = await self._unit(command, request, halves[1].strip(), depth + 1)
         return f"{first}{joiner}{second}"
+
+
+def _markup_mismatch(source: str, answer: list[str]) -> int | None:
+    """The first answer paragraph (1-based) whose placeholder tags differ from its source's."""
+    for number, (wanted, got) in enumerate(zip(split_paragraphs(source), answer, strict=True), 1):
+        if not placeholders.matches(wanted, got):
+            return number
+    return None
+
+
+def _repaired(source: str, answer: list[str]) -> list[str]:
+    return [
+        placeholders.repair(wanted, got)
+        for wanted, got in zip(split_paragraphs(source), answer, strict=True)
+    ]
 
 
 def _balanced_cut(sentences: list[str]) -> int:
