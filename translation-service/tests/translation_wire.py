@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from folio.contracts import CallRecord, JobPlanned, PlannedSegment, SegmentTranslated
+from folio.contracts import CallRecord, JobPlanned, PlannedSegment, SegmentTranslated, TaskRun
 from folio.identity import IDENTITY_HEADER, Identity
 from folio.messaging import Envelope
 from folio_translation.models import MESSAGING
@@ -22,7 +22,13 @@ def upload(name: str = "book.txt", body: bytes = b"One.\n\nTwo.\n\nThree.", **fo
     }
 
 
-def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: str = "") -> bytes:
+def planned(
+    job_id: int,
+    segments: int = 3,
+    units_per_segment: int = 2,
+    salt: str = "",
+    task: TaskRun | None = None,
+) -> bytes:
     """The worker's JobPlanned as it sends it: segments cite the stored plan by digest
     (the ``salt`` gives the segments content no other test has)."""
     return (
@@ -40,6 +46,7 @@ def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: st
                     for i in range(segments)
                 ],
                 plan_key=plan_key_of(job_id),
+                task=task,
             ),
             producer="worker-service",
         )
@@ -52,7 +59,13 @@ def plan_key_of(job_id: int) -> str:
     return f"jobs/{job_id}/plan/plan.json"
 
 
-def translated(job_id: int, index: int, text: str = "", fingerprint: str = "") -> bytes:
+def translated(
+    job_id: int,
+    index: int,
+    text: str = "",
+    fingerprint: str = "",
+    task: TaskRun | None = None,
+) -> bytes:
     units = [f"T{index}a", f"T{index}b"]
     return (
         Envelope.wrap(
@@ -66,6 +79,7 @@ def translated(job_id: int, index: int, text: str = "", fingerprint: str = "") -
                 calls=[
                     CallRecord(phase="translation", model="m", input_tokens=10, output_tokens=5)
                 ],
+                task=task,
             ),
             producer="worker-service",
         )
