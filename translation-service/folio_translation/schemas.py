@@ -109,6 +109,10 @@ class JobSummary(JobStatusView):
     structured_glossary: TranslatedTerms | None = None
     usage: TokenUsagePublic
     outputs: list[str] = Field(default_factory=list)
+    # Segments with units that could not be translated (Folio's own): the book completed
+    # with them marked; re-run them with ``POST /jobs/{id}/segments/retranslate``.
+    failed_segments: list[int] = Field(default_factory=list)
+    failed_units: int = 0  # units marked in all (a segment may keep several)
 
     @classmethod
     def of(cls, job: Job | Mapping[str, Any]) -> Self:
@@ -159,10 +163,7 @@ class JobPublic(JobSummary):
     estimate: dict[str, Any] | None = None
     document: dict[str, Any] | None = None
     glossary_mode: str = "seed"
-    # Segments with units that could not be translated (Folio's own fields; filled on
-    # ``GET /jobs/{id}``): the book completed with them marked; re-run them with
-    # ``POST /jobs/{id}/segments/retranslate``.
-    failed_segments: list[int] = Field(default_factory=list)
+    # Each marked segment's units: which check failed, why, after how many answers.
     segment_failures: list[SegmentFailurePublic] = Field(default_factory=list)
 
     @classmethod
@@ -172,9 +173,10 @@ class JobPublic(JobSummary):
         view = super().of(job)
         values = _values(job)
         update: dict[str, Any] = {}
-        if failures:
+        if failures is not None:
             update["segment_failures"] = [SegmentFailurePublic.of(f) for f in failures]
             update["failed_segments"] = [f["index"] for f in failures]
+            update["failed_units"] = sum(len(f["failures"] or []) for f in failures)
         if "context" in values:  # read without the context (progress streams): no glossary
             pairs = glossary_pairs(values)
             update["final_glossary"] = dict(pairs)
