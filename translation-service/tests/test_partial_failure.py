@@ -4,6 +4,7 @@ reused work, in process (real database, real broker; the worker's events as it s
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from test_jobs_api import sse_events
@@ -98,6 +99,7 @@ async def test_a_marked_segment_is_listed_and_retranslated_alone(service, intern
     assert [(c["segment_index"], c["refresh"]) for c in sent] == [(1, False)]
     during = (await client.get(f"/api/v1/jobs/{job['id']}", headers=headers)).json()
     assert during["translated_segments"] == 2 and during["progress"] < 100
+    assert during["completed_at"] is None  # complete again only once its files are rebuilt
 
     consumer = app.state.runtime.consumers[0]
     assembled_before = len(await commands(app.state.database, job["id"], AssembleJob))
@@ -106,6 +108,12 @@ async def test_a_marked_segment_is_listed_and_retranslated_alone(service, intern
     await consumer.process(wire(JobAssembled(job_id=job["id"], outputs={"txt": "k2"})))
     after = (await client.get(f"/api/v1/jobs/{job['id']}", headers=headers)).json()
     assert after["status"] == "COMPLETED" and after["failed_segments"] == []
+    # completed_at is the latest completion: when the files now served were built.
+    assert datetime.fromisoformat(after["completed_at"]) > datetime.fromisoformat(
+        job["completed_at"]
+    )
+    page = (await client.get(f"/api/v1/jobs/{job['id']}/segments", headers=headers)).json()
+    assert page["completed_at"] == after["completed_at"]
     assert after["translated_segments"] == 3 and after["progress"] == 100
 
     # A segment without marked units, chosen by index, is translated afresh.
