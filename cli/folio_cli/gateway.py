@@ -132,6 +132,9 @@ class Gateway:
     def resume(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return self.json("POST", f"/jobs/{job_id}/resume", json=body)
 
+    def retranslate(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self.json("POST", f"/jobs/{job_id}/segments/retranslate", json=body)
+
     def delete(self, job_id: int) -> None:
         self.request("DELETE", f"/jobs/{job_id}")
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from folio_cli.app import app, gateway_of
-from folio_cli.display import JobProgress, summary_line
+from folio_cli.display import JobProgress, summary_line, untranslated_line
 from folio_cli.errors import CliError, ExitCode
 from folio_cli.follow import follow
 from folio_cli.gateway import Gateway
@@ -171,3 +171,5 @@ def finish(
     for fmt in formats:
         path = gateway.download(job["id"], fmt, out_dir)
         console.print(f"saved {path}")
+    if line := untranslated_line(job):
+        console.print(line)
