@@ -139,6 +139,19 @@ async def test_a_passage_that_always_fails_is_marked_everywhere_and_the_book_com
     # The job list and the event stream say so too (what the frontend and the CLI show).
     (row,) = (await gw.get("/api/v1/jobs", headers=auth(token))).json()
     assert row["failed_segments"] == done["failed_segments"] and row["failed_units"] == 1
+    # ... and the GraphQL read API.
+    graphql = await gw.post(
+        "/api/v1/graphql",
+        headers=auth(token),
+        json={
+            "query": "query($id: Long!) { job(id: $id) { failedSegments failedUnits } }",
+            "variables": {"id": job["id"]},
+        },
+    )
+    assert graphql.json()["data"]["job"] == {
+        "failedSegments": done["failed_segments"],
+        "failedUnits": 1,
+    }
     stream = await gw.get(
         f"/api/v1/jobs/{job['id']}/events", headers={**auth(token), "Last-Event-ID": "0"}
     )
