@@ -98,9 +98,7 @@ def test_the_key_for_an_own_provider_job_is_sent_and_never_printed(folio, server
     }
 
 
-def test_following_a_retranslation_downloads_and_says_what_is_still_marked(
-    folio, server, tmp_path
-):
+def test_following_a_retranslation_downloads_and_says_what_is_still_marked(folio, server, tmp_path):
     server.on("POST", "/jobs/42/segments/retranslate", accepted(3, 7))
     still = {**DONE, "failed_segments": [7], "failed_units": 1}
     server.on("GET", "/jobs/42/events", Answer(body=event_stream(

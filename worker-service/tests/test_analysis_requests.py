@@ -13,6 +13,7 @@ from folio.messaging import Delivery, Envelope, Publisher
 from folio.storage import LocalStorage
 from folio_worker.analysing import BookAnalyst, leading_units
 from folio_worker.deps import WorkerDeps
+from folio_worker.engine.context import TextIndex
 from folio_worker.engine.merging import merge_reports
 from folio_worker.engine.reports import (
     CharacterNote,
@@ -21,7 +22,6 @@ from folio_worker.engine.reports import (
     SpeechNote,
     chunk_units,
 )
-from folio_worker.engine.context import TextIndex
 from folio_worker.engine.segmentation import Piece, Unit
 from folio_worker.settings import WorkerSettings
 
