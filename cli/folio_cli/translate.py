@@ -22,6 +22,7 @@ from folio_cli.params import (
     BaseUrl,
     Bilingual,
     Book,
+    Colophon,
     Glossary,
     KeyEnv,
     MaxTokens,
@@ -41,6 +42,7 @@ from folio_cli.params import (
     Thinking,
     Turbo,
     Validate,
+    Vertical,
     job_request,
     parse_outputs,
 )
@@ -60,6 +62,8 @@ def translate(
     glossary_mode: Mode = None,
     max_tokens: MaxTokens = None,
     bilingual: Bilingual = False,
+    colophon: Colophon = False,
+    vertical_writing: Vertical = False,
     validate: Validate = False,
     quick_validation: QuickValidation = False,
     validation_sample_rate: SampleRate = None,
@@ -108,7 +112,9 @@ def translate(
     console = Console(stderr=False, soft_wrap=True, highlight=False)
     gateway = gateway_of(ctx)
     try:
-        job = gateway.submit(book, request.form(), idempotency_key or str(uuid.uuid4()))
+        job = gateway.submit(
+            book, request.form(), idempotency_key or str(uuid.uuid4()), request.files()
+        )
         console.print(f"job {job['id']} submitted: {book.name}")
         if detach:
             return

@@ -18,6 +18,7 @@ from folio.contracts import UNTRANSLATED_MARKER, PlannedUnit, UnitPiece, mark_un
 from folio.contracts.providers import ProviderConfig
 from folio_devstack.fakellm import running_fake_llm
 from folio_worker.engine.calls import MemoryCache, ModelCaller
+from folio_worker.engine.paragraphs import numbered, strip_ids
 from folio_worker.engine.translator import MAX_SPLIT_DEPTH, SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import CallUsage, InProcessRateLimiter, LLMClient
@@ -93,7 +94,8 @@ async def sources(fake: str) -> list[str]:
         prompt = row["prompt"]
         start, end = prompt.rfind("<source>"), prompt.rfind("</source>")
         if start >= 0:
-            sent.append(prompt[start + len("<source>") : end].strip())
+            # Paragraphs travel with their ids; compare the text the engine asked about.
+            sent.append(strip_ids(prompt[start + len("<source>") : end]).strip())
     return sent
 
 
@@ -113,8 +115,12 @@ async def test_a_unit_cut_at_the_output_limit_is_split_and_each_half_translated(
     word = f"long{uuid.uuid4().hex[:8]}"
     texts = [paragraph(word, n) for n in range(4)]
     unit = "\n\n".join(texts)
-    # The whole unit's answer does not fit; each half's does (the needle spans both halves).
-    await cut_whenever(fake, f"{texts[1]}\n\n{texts[2]}")
+    # The whole unit's answer does not fit; each half's does (the needle spans both halves,
+    # as the model sees them: with their paragraph ids).
+    tagged = numbered(texts)
+    await cut_whenever(
+        fake, tagged[tagged.index(texts[1]) : tagged.index(texts[2]) + len(texts[2])]
+    )
     calls: list[CallUsage] = []
     result = await translator(kind, fake, http, calls).translate(work(unit))
 
