@@ -17,6 +17,7 @@ from folio.contracts import (
     NarrativeStyle,
     PhaseEstimate,
     PlanJob,
+    SpendLimits,
 )
 from folio.messaging import Delivery
 from folio.storage import StorageError
@@ -32,9 +33,9 @@ from folio_worker.engine.languages import detect_language
 from folio_worker.engine.prompts import analysis_prompt
 from folio_worker.engine.segmentation import plan_segments
 from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.llm.errors import CallsStopped, SpendRefused
 from folio_worker.llm.providers import expected_thinking_tokens
 from folio_worker.outcomes import (
-    carried_calls,
     defer_or_reason,
     gave_up,
     last_attempt,
@@ -54,11 +55,17 @@ class Planner:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
             return  # cancelled before planning started: nothing to do, nothing spent
-        collector = CallCollector(phase="analysis", records=carried_calls(delivery))
+        limits = command.spend or SpendLimits(
+            max_tokens=command.max_tokens, spent_tokens=command.spent_tokens
+        )
+        collector = self.deps.collector("analysis", command.job_id, limits)
         token = current_collector.set(collector)
+        event: JobPlanned | JobPlanningPaused | JobPlanningFailed
         try:
             async with control.running(command.job_id):
                 event = await self._plan(command, collector)
+        except SpendRefused as exc:  # the next call would pass a limit: nothing beyond it
+            event = JobPlanningPaused(job_id=command.job_id, reason=exc.reason)
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
             reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
             event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
@@ -68,6 +75,7 @@ class Planner:
             AnalysisFailed,
             CredentialsUnavailable,
             LLMError,
+            CallsStopped,
             WorkCancelled,
         ) as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from folio.contracts import SegmentTranslated, SegmentTranslationFailed, TranslateSegment
+from folio.contracts import (
+    SegmentPaused,
+    SegmentTranslated,
+    SegmentTranslationFailed,
+    TranslateSegment,
+)
 from folio.messaging import Delivery
 from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
-from folio_worker.engine.calls import CallCollector, current_collector
+from folio_worker.engine.calls import current_collector
 from folio_worker.engine.translator import SegmentTranslator, UnitFailed
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.llm.errors import CallsStopped, SpendRefused
 from folio_worker.outcomes import (
-    carried_calls,
     defer_or_reason,
     gave_up,
     last_attempt,
@@ -30,7 +35,9 @@ class SegmentWorker:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
             return  # the job was cancelled: its queued work is dropped, nothing is spent
-        collector = CallCollector(phase="translation", records=carried_calls(delivery))
+        collector = self.deps.collector(
+            "translation", command.job_id, command.spend, command.segment_index
+        )
         token = current_collector.set(collector)
         try:
             async with control.running(command.job_id):
@@ -42,7 +49,7 @@ class SegmentWorker:
                     concurrency=self.settings.unit_concurrency,
                 )
                 translations = await translator.translate(work)
-            event: SegmentTranslated | SegmentTranslationFailed = SegmentTranslated(
+            event: SegmentTranslated | SegmentTranslationFailed | SegmentPaused = SegmentTranslated(
                 job_id=command.job_id,
                 segment_index=command.segment_index,
                 translated_text="\n\n".join(t for t in translations if t),
@@ -61,8 +68,17 @@ class SegmentWorker:
                 calls=collector.records,
             )
             purpose = "translation-failed"
+        except SpendRefused as exc:  # the next call would pass a limit: nothing beyond it
+            event = SegmentPaused(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=exc.reason,
+                calls=collector.records,
+            )
+            purpose = "paused"
         except (
             UnitFailed,
+            CallsStopped,
             LLMError,
             CredentialsUnavailable,
             PlanUnavailable,

@@ -48,6 +48,7 @@ from folio.contracts.glossary import JobGlossary, glossary_digest
 from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
+from folio.contracts.spend import CallsRecorded, DailyQuota, SegmentPaused, SpendLimits
 from folio.contracts.translation import (
     AssembleJob,
     DocumentInfo,
@@ -80,6 +81,7 @@ __all__ = [
     "BlobContract",
     "BlobContractError",
     "CallRecord",
+    "CallsRecorded",
     "CategoryCreated",
     "CategoryDeleted",
     "CategoryUpdated",
@@ -89,6 +91,7 @@ __all__ = [
     "CommentDeleted",
     "CommentUpdated",
     "CostEstimate",
+    "DailyQuota",
     "DocumentInfo",
     "Event",
     "GlossaryEntry",
@@ -114,10 +117,12 @@ __all__ = [
     "PostUpdated",
     "ProviderConfig",
     "SegmentContext",
+    "SegmentPaused",
     "SegmentPlan",
     "SegmentTranslated",
     "SegmentTranslationFailed",
     "SpeechStyle",
+    "SpendLimits",
     "TokenUsage",
     "TranslateSegment",
     "UnitPiece",

@@ -113,6 +113,8 @@ class CallRecord(_Frozen):
 
     phase: Literal["analysis", "translation", "validation", "post_edit"]
     model: str
+    # Unique per HTTP attempt (set by the worker): usage is stored once per call id.
+    call_id: str | None = Field(default=None, max_length=64)
     key_id: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0

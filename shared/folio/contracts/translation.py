@@ -21,6 +21,7 @@ from folio.contracts.engine import (
     TranslationMode,
     usage_of,
 )
+from folio.contracts.spend import SpendLimits
 
 WORKER_PLAN_QUEUE = "worker-service.plan"
 WORKER_SEGMENT_QUEUE = "worker-service.segment"
@@ -62,6 +63,8 @@ class _JobWork(Command):
     source_language: str | None = None
     model: str
     credentials: str | None = None
+    # The cap and daily allowance the worker checks before each of the command's calls.
+    spend: SpendLimits | None = None
 
 
 # ---- commands (translation-service -> worker-service) -------------------------------

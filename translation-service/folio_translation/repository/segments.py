@@ -192,6 +192,18 @@ class SegmentRepository:
         row = result.first()
         return row[0] if row is not None else None
 
+    async def release(self, job_id: int, index: int) -> None:
+        """A dispatched segment that stopped before finishing: pending again."""
+        await self.session.execute(
+            update(Segment)
+            .where(
+                Segment.job_id == job_id,  # type: ignore[arg-type]
+                Segment.index == index,  # type: ignore[arg-type]
+                Segment.status == SegmentStatus.DISPATCHED,  # type: ignore[arg-type]
+            )
+            .values(status=SegmentStatus.PENDING)
+        )
+
     async def mark_failed(self, job_id: int, index: int, reason: str) -> None:
         await self.session.execute(
             update(Segment)

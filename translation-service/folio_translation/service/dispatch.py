@@ -22,7 +22,7 @@ from folio_translation.models import Job, Segment, SegmentStatus
 from folio_translation.repository import MemoryRepository, SegmentRepository
 from folio_translation.service.assembly import request_assembly
 from folio_translation.service.deps import JobDeps
-from folio_translation.service.usage import UsageLedger, spent_tokens
+from folio_translation.service.usage import UsageLedger, spend_limits, spent_tokens
 
 # Strict continuity hands each segment the end of the previous segment's translation.
 PREVIOUS_TRANSLATION_CHARS = 1500
@@ -195,6 +195,7 @@ class Dispatcher:
             previous_translation=previous,
             glossary_key=job.glossary_key,
             glossary_digest=job.glossary_digest,
+            spend=spend_limits(job, self.deps.daily_tokens),
         )
         return command.model_copy(
             update={"fingerprint": fingerprint(_fingerprint_payload(command), model=job.model)}
@@ -228,5 +229,6 @@ def _fingerprint_payload(command: TranslateSegment) -> dict:
             "model",
             "plan_key",
             "glossary_key",  # its digest stays: another glossary is another translation
+            "spend",  # limits on spending, not inputs of the translation
         },
     )

@@ -75,7 +75,9 @@ class JobControl:
         if lifecycle.advance(job, Trigger.RESUMED) is JobState.PLANNING:
             # It paused before the analysis: plan again.
             await self.deps.outbox.add(
-                self.session, plan_command(job), correlation_id=f"job-{job.id}"
+                self.session,
+                plan_command(job, self.deps.daily_tokens),
+                correlation_id=f"job-{job.id}",
             )
         else:
             await Dispatcher(self.session, self.deps).advance(job)

@@ -25,7 +25,7 @@ from folio_translation.models import Job, new_job_id
 from folio_translation.repository import JobRepository
 from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
-from folio_translation.service.usage import spent_tokens
+from folio_translation.service.usage import spend_limits, spent_tokens
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class JobOptions:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def plan_command(job: Job) -> PlanJob:
+def plan_command(job: Job, daily_tokens: int | None = None) -> PlanJob:
     """The command that (re)plans a job, from what the job row holds."""
     assert job.id is not None
     return PlanJob(
@@ -88,6 +88,7 @@ def plan_command(job: Job) -> PlanJob:
         max_tokens=job.max_tokens,
         spent_tokens=spent_tokens(job),
         analysis_model=job.analysis_model,
+        spend=spend_limits(job, daily_tokens),
     )
 
 
@@ -197,7 +198,9 @@ class JobService:
         if stored is not job:  # a concurrent request with the same key won
             await self._discard(blob.key)
             return stored
-        await self.deps.outbox.add(self.session, plan_command(job), correlation_id=f"job-{job.id}")
+        await self.deps.outbox.add(
+            self.session, plan_command(job, self.deps.daily_tokens), correlation_id=f"job-{job.id}"
+        )
         return job
 
     async def _earlier(self, identity: Identity, key: str, digest: str) -> Job | None:

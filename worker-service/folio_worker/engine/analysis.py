@@ -26,7 +26,7 @@ from folio.contracts import (
     NarrativeStyle,
     SpeechStyle,
 )
-from folio_worker.engine.calls import ModelCaller
+from folio_worker.engine.calls import ModelCaller, all_or_stop
 from folio_worker.engine.context import TextIndex, occurs
 from folio_worker.engine.prompts import (
     SAFETY_FRAMES,
@@ -279,7 +279,7 @@ async def analyse_book(
                     return None
             return None
 
-    reports = await asyncio.gather(*(analyse(p) for p in prompts))
+    reports = await all_or_stop(analyse(p) for p in prompts)
     if chunks and all(r is None for r in reports):
         detail = f": {failures[-1]}" if failures else ""
         raise AnalysisFailed(f"the model could not analyse any part of the book{detail}")
@@ -374,7 +374,7 @@ async def _render_terms(
             if item.translation.strip()  # type: ignore[attr-defined]
         }
 
-    results = await asyncio.gather(*(render(b) for b in term_batches(candidates)))
+    results = await all_or_stop(render(b) for b in term_batches(candidates))
     rendered: dict[str, str] = {}
     for result in results:
         rendered.update(result)

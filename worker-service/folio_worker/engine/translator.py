@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from folio.contracts import PlannedUnit
-from folio_worker.engine.calls import ModelCaller
+from folio_worker.engine.calls import ModelCaller, all_or_stop
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
 from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
 from folio_worker.engine.languages import word_joiner
@@ -131,7 +131,7 @@ class SegmentTranslator:
             async with limit:
                 return await self._unit(command, request, request.unit.text, 0)
 
-        return list(await asyncio.gather(*(bounded(r) for r in requests)))
+        return await all_or_stop(bounded(r) for r in requests)
 
     async def _unit(self, command: SegmentWork, request: UnitRequest, text: str, depth: int) -> str:
         paragraphs = len(split_paragraphs(text)) or 1
