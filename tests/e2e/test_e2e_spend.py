@@ -6,6 +6,7 @@ included, and a paused job resumes within a raised cap."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections import Counter
@@ -236,3 +237,41 @@ async def test_the_cap_is_never_passed_and_a_raised_cap_finishes_the_book(spend_
         assert sum(sum(billed(r)) for r in served) <= raised
         recorded = await usage_rows(database, job["id"])
         assert Counter(billed(r) for r in recorded) == Counter(billed(r) for r in served)
+
+
+def source_of(prompt: str) -> str:
+    start = prompt.rindex("<source>\n") + len("<source>\n")
+    return prompt[start : prompt.rindex("\n</source>")]
+
+
+async def test_every_call_of_a_job_starts_with_the_same_job_prefix(spend_stack, dev_token):
+    stack, _ = spend_stack
+    tag = f"prefix{uuid.uuid4().hex[:8]}"
+    token = dev_token("prefix-reader")
+    # A glossary of the user's large enough for providers' prefix caches (1024+ tokens).
+    glossary = [{"source": f"Termword{i}{tag}", "korean": f"용어{i}"} for i in range(150)]
+    async with httpx.AsyncClient(base_url=stack.config.url("gateway"), timeout=60) as client:
+        job = await submit(
+            client,
+            token,
+            "prefix.txt",
+            novel(tag, 40).encode(),
+            segment_size=1000,
+            glossary_data=json.dumps(glossary),
+        )
+        done = await wait_for_job(client, token, job["id"], timeout_s=120)
+    assert done["status"] == "COMPLETED", done
+    prompts = [r["prompt"] for r in await fake_rows(stack, tag) if not r["structured"]]
+    assert len(prompts) >= done["total_segments"] >= 5
+    end = "</target_language>\n"
+    prefixes = {p[: p.index(end) + len(end)] for p in prompts}
+    assert len(prefixes) == 1  # byte-identical across every call of the job
+    (prefix,) = prefixes
+    assert "Narrative style of the book" in prefix and f"- Termword149{tag} => 용어149" in prefix
+    assert len(prefix.encode()) >= 4096  # 1024 tokens at the providers' 4 bytes a token
+    for prompt in prompts:  # nothing of the call itself comes before or inside it
+        assert source_of(prompt) not in prefix
+        assert "paragraph(s)" not in prefix and "<before>" not in prefix
+    # The fake, like OpenAI, serves the shared prefix from its cache: recorded and shown.
+    assert done["usage"]["cached_input_tokens"] > 0
+    assert done["usage"]["cached_input_tokens"] < done["usage"]["input_tokens"]

@@ -25,8 +25,14 @@ from folio_worker.books import document_fingerprint, read_book
 from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
-from folio_worker.engine import estimate
-from folio_worker.engine.analysis import AnalysisFailed, analyse_book, chunk_units
+from folio_worker.engine import call_plan, estimate
+from folio_worker.engine.analysis import (
+    TERMS_PER_BATCH,
+    AnalysisFailed,
+    analyse_book,
+    chunk_units,
+)
+from folio_worker.engine.call_plan import CallSizes
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.documents import DocumentError
 from folio_worker.engine.languages import detect_language
@@ -91,6 +97,33 @@ class Planner:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
 
+    def _rpm(self, command: PlanJob) -> int | None:
+        try:
+            config = self.deps.clients.config_for(command.model, command.credentials)
+        except CredentialsUnavailable:
+            return None
+        return config.requests_per_minute
+
+    def _call_sizes(self, command: PlanJob, book_chars: int) -> CallSizes:
+        """Few large calls when requests per minute bind, many small ones otherwise."""
+        s = self.settings
+        try:
+            config = self.deps.clients.config_for(command.model, command.credentials)
+            own = config.max_concurrency or s.llm_max_concurrency_per_key
+        except CredentialsUnavailable:
+            config, own = None, s.llm_max_concurrency_per_key
+        return call_plan.choose(
+            book_chars,
+            segment_size=command.segment_size,
+            unit_size=s.unit_size,
+            chunk_size=s.analysis_chunk_size,
+            terms_per_batch=TERMS_PER_BATCH,
+            analysed=command.mode != "turbo",
+            rpm=config.requests_per_minute if config is not None else None,
+            concurrency=min(own, s.llm_max_concurrency_per_key),
+            sequential=command.mode == "strict",
+        )
+
     def _thinking(self, command: PlanJob) -> Callable[[int], int]:
         """Thinking tokens to expect beside an answer of n output tokens (the job's
         provider and thinking settings; Gemini 2.5 budgets, 3.x levels)."""
@@ -106,12 +139,12 @@ class Planner:
         _, document = await read_book(
             self.deps.storage, self.deps.documents, command.upload_key, command.filename
         )
-        unit_size = min(self.settings.unit_size, command.segment_size)
+        book_text = document.text()
+        sizes = self._call_sizes(command, len(book_text))
         segments = plan_segments(
-            document.blocks, segment_size=command.segment_size, unit_size=unit_size
+            document.blocks, segment_size=command.segment_size, unit_size=sizes.unit_size
         )
         units = [unit for segment in segments for unit in segment.units]
-        book_text = document.text()
         source_language = command.source_language or document.language or detect_language(book_text)
 
         indexes = PlanIndexes(segments)
@@ -122,7 +155,7 @@ class Planner:
             )
             deviations: dict[int, str] = {}
         else:
-            chunks = chunk_units(units, self.settings.analysis_chunk_size)
+            chunks = chunk_units(units, sizes.chunk_size)
             thinking = self._thinking(command)
             guess = estimate.analysis(
                 [
@@ -160,7 +193,8 @@ class Planner:
                 caller=caller,
                 target_language=command.target_language,
                 source_language=source_language,
-                chunk_size=self.settings.analysis_chunk_size,
+                chunk_size=sizes.chunk_size,
+                terms_per_batch=sizes.terms_per_batch,
                 concurrency=self.settings.analysis_concurrency,
                 user_style=command.style,
                 user_glossary=command.glossary,
@@ -181,7 +215,7 @@ class Planner:
             thinking=self._thinking(command),
         )
         plan_key = await self.deps.plans.save(
-            JobPlan(job_id=command.job_id, segments=planned.plans)
+            JobPlan(job_id=command.job_id, segments=planned.plans, context=context)
         )
         return JobPlanned(
             job_id=command.job_id,
@@ -196,7 +230,11 @@ class Planner:
             ),
             context=context,
             segments=planned.segments,
-            estimate=CostEstimate(analysis=analysis_spent, translation=planned.estimate),
+            estimate=CostEstimate(
+                analysis=analysis_spent,
+                translation=planned.estimate,
+                plan=sizes.public(self._rpm(command)),
+            ),
             calls=collector.records,
             plan_key=plan_key,
         )

@@ -41,7 +41,10 @@ class SegmentWorker:
         token = current_collector.set(collector)
         try:
             async with control.running(command.job_id):
-                work = SegmentWork.of(command, await self.deps.plans.segment(command))
+                plans = self.deps.plans
+                work = SegmentWork.of(
+                    command, await plans.segment(command), await plans.book(command)
+                )
                 caller = self.deps.clients.caller(command.model, command.credentials)
                 translator = SegmentTranslator(
                     caller,

@@ -32,6 +32,7 @@ from folio.contracts.community import (
 from folio.contracts.control import JobCancelled
 from folio.contracts.engine import (
     ENGINE_VERSION,
+    CallPlan,
     CallRecord,
     Character,
     CostEstimate,
@@ -80,6 +81,7 @@ __all__ = [
     "AssemblySnapshot",
     "BlobContract",
     "BlobContractError",
+    "CallPlan",
     "CallRecord",
     "CallsRecorded",
     "CategoryCreated",

@@ -17,7 +17,7 @@ from folio.contracts.common import TokenUsage
 
 # Bump when prompts or the translation procedure change: translations made by another
 # version are not reused from the translation memory.
-ENGINE_VERSION = "2026.11.1"
+ENGINE_VERSION = "2026.12.1"
 
 Formality = Literal["formal", "polite", "casual", "intimate", "unknown"]
 Gender = Literal["male", "female", "nonbinary", "unknown"]
@@ -85,11 +85,26 @@ class PhaseEstimate(_Frozen):
         return self.input_tokens + self.output_tokens
 
 
+class CallPlan(_Frozen):
+    """How large the job's model calls are, and why: ``requests`` when the provider's
+    requests-per-minute limit binds (fewer, larger calls), ``latency`` otherwise (more,
+    smaller calls in parallel); ``predicted_s``: the predicted time of the whole job."""
+
+    bound: Literal["latency", "requests"] = "latency"
+    requests_per_minute: int | None = None
+    unit_size: int = 0
+    analysis_chunk_size: int = 0
+    terms_per_batch: int = 0
+    calls: int = 0
+    predicted_s: float = 0.0
+
+
 class CostEstimate(_Frozen):
     """Calls and tokens per phase, known before translation starts."""
 
     analysis: PhaseEstimate = PhaseEstimate()  # what the analysis actually used
     translation: PhaseEstimate = PhaseEstimate()  # what translating should use
+    plan: CallPlan | None = None  # the size of the calls, chosen for the provider's limits
 
     @property
     def total_tokens(self) -> int:
@@ -136,6 +151,7 @@ def usage_of(calls: Iterable[CallRecord]) -> TokenUsage:
                 input_tokens=call.input_tokens,
                 output_tokens=call.output_tokens,
                 thinking_tokens=call.thinking_tokens,
+                cached_input_tokens=call.cached_input_tokens,
             )
     return total
 

@@ -111,6 +111,7 @@ class JobRepository:
                 input_tokens=Job.input_tokens + usage.input_tokens,
                 output_tokens=Job.output_tokens + usage.output_tokens,
                 thinking_tokens=Job.thinking_tokens + usage.thinking_tokens,
+                cached_input_tokens=Job.cached_input_tokens + usage.cached_input_tokens,
                 llm_calls=Job.llm_calls + usage.calls,
                 progress=func.least(
                     99, (Job.translated_segments + 1) * 100 / func.greatest(Job.total_segments, 1)
@@ -189,6 +190,7 @@ class JobRepository:
                 input_tokens=Job.input_tokens + usage.input_tokens,
                 output_tokens=Job.output_tokens + usage.output_tokens,
                 thinking_tokens=Job.thinking_tokens + usage.thinking_tokens,
+                cached_input_tokens=Job.cached_input_tokens + usage.cached_input_tokens,
                 llm_calls=Job.llm_calls + usage.calls,
                 updated_at=datetime.now(UTC),
             )
@@ -201,5 +203,6 @@ class JobRepository:
         job.input_tokens += usage.input_tokens
         job.output_tokens += usage.output_tokens
         job.thinking_tokens += usage.thinking_tokens
+        job.cached_input_tokens += usage.cached_input_tokens
         job.llm_calls += usage.calls
         job.updated_at = datetime.now(UTC)

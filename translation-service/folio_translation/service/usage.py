@@ -56,6 +56,7 @@ def usage_events(job_id: int, owner_id: str, calls: Sequence[CallRecord]) -> lis
             # As providers bill them: reasoning tokens are output tokens.
             output_tokens=sum(c.output_tokens + c.thinking_tokens for c in group),
             thinking_tokens=sum(c.thinking_tokens for c in group),
+            cached_input_tokens=sum(c.cached_input_tokens for c in group),
             recorded_at=now,
         )
         for (model, phase), group in groups.items()

@@ -238,6 +238,7 @@ async def analyse_book(
     target_language: str,
     source_language: str | None,
     chunk_size: int,
+    terms_per_batch: int = TERMS_PER_BATCH,
     concurrency: int,
     user_style: NarrativeStyle | None,
     user_glossary: Sequence[GlossaryEntry],
@@ -301,6 +302,7 @@ async def analyse_book(
             book_text=book_text,
             known=list(user_glossary),
             limit=limit,
+            batch_size=terms_per_batch,
         )
         if while_rendering is None:
             rendered = await rendering
@@ -354,6 +356,7 @@ async def _render_terms(
     book_text: str,
     known: Sequence[GlossaryEntry],
     limit: asyncio.Semaphore,
+    batch_size: int = TERMS_PER_BATCH,
 ) -> dict[str, str]:
     async def render(batch: list[tuple[str, str]]) -> dict[str, str]:
         terms = [t for t, _ in batch]
@@ -374,7 +377,7 @@ async def _render_terms(
             if item.translation.strip()  # type: ignore[attr-defined]
         }
 
-    results = await all_or_stop(render(b) for b in term_batches(candidates))
+    results = await all_or_stop(render(b) for b in term_batches(candidates, batch_size))
     rendered: dict[str, str] = {}
     for result in results:
         rendered.update(result)

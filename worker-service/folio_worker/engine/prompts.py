@@ -80,49 +80,68 @@ def _characters_block(characters: Sequence[Character], target: str) -> str:
     return "\n".join(lines)
 
 
-def translation_prompt(
+def job_prefix(
     *,
-    source_text: str,
     target_language: str,
     source_language: str | None,
-    paragraphs: int,
     style: NarrativeStyle,
     glossary: Sequence[GlossaryEntry],
     characters: Sequence[Character],
-    deviation: str | None,
-    previous_source: str,
-    next_source: str,
-    previous_translation: str,
     turbo: bool,
-    frame: int = 0,
 ) -> str:
+    """The first part of every translation prompt of a job, byte-identical across its
+    calls, so providers' prefix caches apply (OpenAI from 1024 tokens, Gemini's implicit
+    cache, Anthropic's cache breakpoints): the instructions, the style, the book's whole
+    glossary and its characters. Nothing that varies per call may go in here."""
     target = language_name(target_language)
     source = language_name(source_language) if source_language else "the source language"
     parts = [
-        SAFETY_FRAMES[frame],
         f"You are a literary translator. Translate the passage in the source block from "
         f"{source} into {target}: complete, faithful, natural and fluent.\n",
         "Rules:\n"
-        f"1. The passage has {paragraphs} paragraph(s); answer with exactly {paragraphs} "
-        "paragraph(s), separated by one blank line, in the same order.\n"
+        "1. Answer with exactly as many paragraphs as the passage has (its count is given "
+        "with it), separated by one blank line, in the same order.\n"
         f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
         "explanations. Answer with the translation only.\n"
         "3. Render names and terms exactly as the glossary says.\n",
     ]
     if not turbo:
         parts.append(f"\nNarrative style of the book:\n{_style_block(style)}\n")
+    if glossary:
+        ordered = sorted(glossary, key=lambda g: (g.term.casefold(), g.term))
+        parts.append(f"\nGlossary:\n{_glossary_block(ordered)}\n")
+    if characters and not turbo:
+        parts.append(
+            f"\nCharacters of the book and how they speak:\n"
+            f"{_characters_block(characters, target_language)}\n"
+            "Other characters: keep their speech natural and consistent.\n"
+        )
+    parts.append(f"\n<target_language>{target}</target_language>\n")
+    return "".join(parts)
+
+
+def translation_prompt(
+    *,
+    prefix: str,
+    source_text: str,
+    paragraphs: int,
+    deviation: str | None,
+    previous_source: str,
+    next_source: str,
+    previous_translation: str,
+    frame: int = 0,
+) -> str:
+    """The job's ``prefix`` (``job_prefix``), then what is this call's own: a reframing
+    after a safety block, the paragraph count, the passage's style deviation, the
+    neighbouring source, the translation so far (strict mode) and the source."""
+    parts = [prefix, "\n"]
+    if SAFETY_FRAMES[frame]:
+        parts.append(SAFETY_FRAMES[frame])
+    parts.append(f"This passage has {paragraphs} paragraph(s).\n")
     if deviation:
         parts.append(
             f"\nThis passage departs from the book's usual style: {deviation} "
             "(this overrides the narrative style where they conflict).\n"
-        )
-    if glossary:
-        parts.append(f"\nGlossary:\n{_glossary_block(glossary)}\n")
-    if characters and not turbo:
-        parts.append(
-            f"\nCharacters in this passage and how they speak:\n"
-            f"{_characters_block(characters, target_language)}\n"
-            "Other characters: keep their speech natural and consistent.\n"
         )
     if previous_source or next_source:
         parts.append("\nSurrounding text, for context only (do not translate it):\n")
@@ -136,8 +155,7 @@ def translation_prompt(
             f"register and voice):\n<previous_translation>\n{previous_translation}\n"
             "</previous_translation>\n"
         )
-    parts.append(f"\n<target_language>{target}</target_language>\n")
-    parts.append(f"<source>\n{source_text}\n</source>")
+    parts.append(f"\n<source>\n{source_text}\n</source>")
     return "".join(parts)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from folio.contracts import PlannedUnit
 from folio_worker.engine.calls import ModelCaller, all_or_stop
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
-from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
+from folio_worker.engine.context import head, tail
 from folio_worker.engine.languages import word_joiner
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
@@ -69,23 +69,16 @@ def build_prompt(
     request: UnitRequest,
     text: str,
     frame: int = 0,
-    index: TextIndex | None = None,
 ) -> str:
     turbo = command.mode == "turbo"
-    index = index or TextIndex(text)  # one word index for both lookups
     return translation_prompt(
+        prefix=command.prefix,
         source_text=text,
-        target_language=command.target_language,
-        source_language=command.source_language,
         paragraphs=len(split_paragraphs(text)) or 1,
-        style=command.style,
-        glossary=glossary_for(text, command.context.glossary, index),
-        characters=[] if turbo else characters_for(text, command.context.characters, index),
         deviation=None if turbo else request.deviation,
         previous_source=request.previous_source,
         next_source=request.next_source,
         previous_translation=request.previous_translation,
-        turbo=turbo,
         frame=frame,
     )
 

@@ -22,11 +22,16 @@ def upgrade() -> None:
         "usage_records",
         sa.Column("cached_input_tokens", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.add_column(
+        "jobs",
+        sa.Column("cached_input_tokens", sa.BigInteger(), nullable=False, server_default="0"),
+    )
     # Unique, and NULLs (answers served from memory) never conflict.
     op.create_index("ux_usage_records_call_id", "usage_records", ["call_id"], unique=True)
 
 
 def downgrade() -> None:
     op.drop_index("ux_usage_records_call_id", table_name="usage_records")
+    op.drop_column("jobs", "cached_input_tokens")
     op.drop_column("usage_records", "cached_input_tokens")
     op.drop_column("usage_records", "call_id")
