@@ -96,6 +96,8 @@ class Planner:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
+        if not isinstance(event, JobPlanningPaused):  # the others carry their calls
+            await collector.reported()
 
     def _rpm(self, command: PlanJob) -> int | None:
         try:

@@ -108,3 +108,4 @@ class SegmentWorker:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, purpose)
+        await collector.reported()

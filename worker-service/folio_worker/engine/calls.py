@@ -51,6 +51,7 @@ class CallCollector:
     spend: CommandSpend | None = None
     journal: UsageJournal | None = None
     _unjournaled: list[CallRecord] = field(default_factory=list)
+    journaled: list[str] = field(default_factory=list)  # journal entry ids
 
     def add(self, usage: CallUsage, *, cached: bool = False) -> None:
         record = CallRecord(
@@ -88,7 +89,13 @@ class CallCollector:
         if not self._unjournaled or self.journal is None or self.job_id is None:
             return
         pending, self._unjournaled = self._unjournaled, []
-        await self.journal.append(self.job_id, self.segment_index, pending)
+        self.journaled += await self.journal.append(self.job_id, self.segment_index, pending)
+
+    async def reported(self) -> None:
+        """The command's result carried its calls: the journal need not report them."""
+        if self.journal is not None and self.journaled:
+            ids, self.journaled = self.journaled, []
+            await self.journal.forget(ids)
 
 
 current_collector: contextvars.ContextVar[CallCollector | None] = contextvars.ContextVar(

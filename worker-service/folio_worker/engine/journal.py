@@ -4,11 +4,14 @@ A result event carries its command's calls, but a command redone after a broker 
 a worker crash would lose the calls of the lost attempt (their result was never
 published, or its duplicate is dropped). So each call is also written to a journal as
 soon as it is answered, before the engine uses the answer: a Redis stream shared by the
-replicas (it outlives the worker), else a list in the process. A relay publishes the
-entries as ``CallsRecorded`` events with broker confirms and only then removes them;
-entries a dead worker had read but not published are claimed by another replica after
-``CLAIM_IDLE_MS``. Every record has its own ``call_id`` and translation-service stores it
-once, so an entry published twice, or also carried by a result event, counts once.
+replicas (it outlives the worker), else a list in the process. When the command's result
+is published (carrying its calls), its entries are deleted: in the normal course the
+journal costs a write and a delete per call and no message. Entries still there after
+``LINGER_S`` belong to commands that never reported (the worker died, the broker was
+away, the command was deferred or redone): a relay publishes them as ``CallsRecorded``
+events with broker confirms, then deletes them (one replica at a time, under a short
+lock). Every record has its own ``call_id`` and translation-service stores it once, so an
+entry published twice, or also carried by a result event, counts once.
 """
 
 from __future__ import annotations
@@ -19,22 +22,21 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from folio.contracts import CallRecord, CallsRecorded
 from folio.messaging import Publisher
 
 log = logging.getLogger(__name__)
 
-GROUP = "relay"
 BATCH = 256
-CLAIM_IDLE_MS = 30_000
+LINGER_S = 10.0  # a command's result normally follows its calls well within this
 RETRY_S = 1.0
 _NAMESPACE = uuid.UUID("6f3c1d0e-54a2-4c47-9a43-1f6f0b7f8a11")
 
@@ -53,35 +55,50 @@ class UsageJournal:
         redis: aioredis.Redis | None = None,
         *,
         stream: str = "folio:usage-journal",
+        linger_s: float = LINGER_S,
     ) -> None:
         self.publisher = publisher
         self.redis = redis
         self.stream = stream
+        self.linger_s = linger_s
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._local: deque[str] = deque()
-        self._wake = asyncio.Event()
+        # In the process (no Redis, or Redis failing): entry id -> (written at, entry).
+        self._local: dict[str, tuple[float, str]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._group_ready = False
 
     async def append(
         self, job_id: int, segment_index: int | None, calls: Sequence[CallRecord]
-    ) -> None:
-        """Write the calls down (durably with Redis) before their answers are used."""
+    ) -> list[str]:
+        """Write the calls down (durably with Redis) before their answers are used;
+        returns the entries' ids, for ``forget`` once a result carried the calls."""
         entries = [_entry(job_id, segment_index, c) for c in calls if c.call_id]
         if not entries:
-            return
+            return []
         if self.redis is not None:
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for entry in entries:
                         pipe.xadd(self.stream, {"e": entry})
-                    await pipe.execute()
-                self._wake.set()
-                return
+                    ids = await pipe.execute()
+                return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
             except RedisError as exc:
                 log.warning("usage journal: Redis unavailable (%s); kept in process", exc)
-        self._local.extend(entries)
-        self._wake.set()
+        now = time.monotonic()
+        ids = [f"local-{uuid.uuid4().hex}" for _ in entries]
+        self._local.update({i: (now, e) for i, e in zip(ids, entries, strict=True)})
+        return ids
+
+    async def forget(self, ids: Sequence[str]) -> None:
+        """These calls reached translation-service with their command's result."""
+        remote = []
+        for entry_id in ids:
+            if self._local.pop(entry_id, None) is None:
+                remote.append(entry_id)
+        if remote and self.redis is not None:
+            try:
+                await self.redis.xdel(self.stream, *remote)
+            except RedisError as exc:  # the relay reports them: counted once all the same
+                log.warning("usage journal: could not forget entries (%s)", type(exc).__name__)
 
     # ---- the relay -------------------------------------------------------------------
 
@@ -89,7 +106,7 @@ class UsageJournal:
         self._task = asyncio.create_task(self._run(), name="usage-journal-relay")
 
     async def stop(self, drain_s: float = 5.0) -> None:
-        """Publish what is left in the process (the Redis stream outlives us anyway)."""
+        """Publish what only this process holds (the Redis stream outlives us anyway)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -97,85 +114,58 @@ class UsageJournal:
             self._task = None
         with contextlib.suppress(Exception):
             async with asyncio.timeout(drain_s):
-                await self._publish_local()
+                await self._relay_local(older_than_s=0.0)
 
     async def _run(self) -> None:
-        claim_at = 0.0
-        loop = asyncio.get_running_loop()
         while True:
             try:
-                await self._publish_local()
+                await asyncio.sleep(self.linger_s / 2)
+                await self._relay_local(older_than_s=self.linger_s)
                 if self.redis is not None:
-                    if loop.time() >= claim_at:
-                        await self._relay_claimed()
-                        claim_at = loop.time() + CLAIM_IDLE_MS / 2000
                     await self._relay_stream()
-                else:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(5.0):
-                            await self._wake.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the broker or Redis is away: try again shortly
                 log.warning("usage journal: relay paused (%s)", type(exc).__name__)
                 await asyncio.sleep(RETRY_S)
 
-    async def _publish_local(self) -> None:
-        while self._local:
-            batch = [self._local[i] for i in range(min(BATCH, len(self._local)))]
-            await self._publish(batch)
-            for _ in batch:
-                self._local.popleft()
-
-    async def _ensure_group(self) -> None:
-        if self._group_ready:
-            return
-        assert self.redis is not None
-        try:
-            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._group_ready = True
+    async def _relay_local(self, older_than_s: float) -> None:
+        before = time.monotonic() - older_than_s
+        due = [(i, e) for i, (at, e) in list(self._local.items()) if at <= before]
+        for start in range(0, len(due), BATCH):
+            batch = due[start : start + BATCH]
+            await self._publish([e for _, e in batch])
+            for entry_id, _ in batch:
+                self._local.pop(entry_id, None)
 
     async def _relay_stream(self) -> None:
+        """Entries older than the linger time: their commands never reported them."""
         assert self.redis is not None
-        await self._ensure_group()
-        # Our own entries read but not published (a failed publish) first, then new ones.
-        for start in ("0", ">"):
-            answer = await self.redis.xreadgroup(
-                GROUP,
-                self.consumer,
-                {self.stream: start},
-                count=BATCH,
-                block=1000 if start == ">" else None,
-            )
-            for _, entries in answer or []:
-                await self._relay_entries(entries)
-
-    async def _relay_claimed(self) -> None:
-        """Entries a dead replica read and never published."""
-        assert self.redis is not None
-        await self._ensure_group()
-        _, entries, *_ = await self.redis.xautoclaim(
-            self.stream, GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=BATCH
-        )
-        await self._relay_entries(entries)
-
-    async def _relay_entries(self, entries: list[tuple[Any, dict[Any, Any]]]) -> None:
-        if not entries:
-            return
-        assert self.redis is not None
-        ids = [entry_id for entry_id, _ in entries]
-        bodies = []
-        for _, fields in entries:
-            raw = fields.get(b"e") or fields.get("e")
-            if raw is not None:
-                bodies.append(raw.decode() if isinstance(raw, bytes) else raw)
-        await self._publish(bodies)
-        await self.redis.xack(self.stream, GROUP, *ids)
-        await self.redis.xdel(self.stream, *ids)
+        lock = f"{self.stream}:relay"
+        if not await self.redis.set(lock, self.consumer, nx=True, px=int(self.linger_s * 1000)):
+            return  # another replica is relaying
+        try:
+            seconds, micros = await self.redis.time()
+            cutoff_ms = int(seconds) * 1000 + int(micros) // 1000 - int(self.linger_s * 1000)
+            while True:
+                entries = await self.redis.xrange(
+                    self.stream, min="-", max=str(cutoff_ms), count=BATCH
+                )
+                if not entries:
+                    return
+                bodies = []
+                for _, fields in entries:
+                    raw = fields.get(b"e") or fields.get("e")
+                    if raw is not None:
+                        bodies.append(raw.decode() if isinstance(raw, bytes) else raw)
+                await self._publish(bodies)
+                await self.redis.xdel(self.stream, *[entry_id for entry_id, _ in entries])
+                if len(entries) < BATCH:
+                    return
+        finally:
+            with contextlib.suppress(RedisError):
+                if (await self.redis.get(lock)) in (self.consumer, self.consumer.encode()):
+                    await self.redis.delete(lock)
 
     async def _publish(self, bodies: list[str]) -> None:
         groups: dict[tuple[int, int | None], list[CallRecord]] = defaultdict(list)
