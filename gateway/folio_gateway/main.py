@@ -20,6 +20,7 @@ from folio.identity import InternalTokenSigner
 from folio.runtime import ServiceRuntime
 from folio_gateway import api
 from folio_gateway.auth import Authenticator, JwksCache
+from folio_gateway.graphql_api import create_graphql_app
 from folio_gateway.metrics import GatewayMetrics
 from folio_gateway.openapi import MergedOpenApi
 from folio_gateway.proxy import ApiGateway
@@ -163,14 +164,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         cache_s=settings.openapi_cache_s,
     )
     telemetry = runtime.telemetry
+    metrics = GatewayMetrics(telemetry.meter_provider)
     gateway = ApiGateway(
         routes=DEFAULT_ROUTES,
         authenticator=authenticator,
         upstreams=upstreams,
         limiter=limiter,
-        metrics=GatewayMetrics(telemetry.meter_provider),
+        metrics=metrics,
         settings=settings,
         tracer=telemetry.tracer_provider.get_tracer("folio.gateway"),
+        local_apps={"graphql": create_graphql_app(settings, upstreams, metrics)},
     )
     app.state.gateway = gateway
     cors = {

@@ -224,7 +224,11 @@ def merge_documents(
             "responses": GATEWAY_RESPONSES,
             "securitySchemes": SECURITY_SCHEMES,
         },
-        "tags": [*sorted(tags.values(), key=lambda t: t["name"]), {"name": "gateway"}],
+        "tags": [
+            *sorted(tags.values(), key=lambda t: t["name"]),
+            {"name": "gateway"},
+            {"name": "graphql"},
+        ],
     }
     if unavailable:
         merged["x-folio-unavailable"] = sorted(unavailable)
@@ -287,10 +291,95 @@ def _gateway_paths() -> dict[str, Any]:
         }
 
     return {
+        "/api/v1/graphql": _graphql_path(),
         "/healthz": health(
             "The gateway is alive", "Never depends on the services behind it.", "healthz"
         ),
         "/readyz": health("Every service is ready", "Each service's readiness, by name.", "readyz"),
+    }
+
+
+GRAPHQL_EXAMPLE = (
+    'query { me { name } posts(category: "free", limit: 5) '
+    "{ total items { id title author { name } comments { content } } } }"
+)
+
+
+def _graphql_path() -> dict[str, Any]:
+    """The gateway's own GraphQL read API (its schema: introspection, in development)."""
+    answer = {
+        "description": (
+            "The GraphQL answer: `data`, and `errors` for what failed or was refused (a "
+            "query past the depth, alias, token or cost limits is refused whole, "
+            "`extensions.code` says why); `extensions.upstreamCalls` counts the service "
+            "calls it took."
+        ),
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "data": {"type": ["object", "null"]},
+                        "errors": {"type": "array", "items": {"type": "object"}},
+                        "extensions": {"type": "object"},
+                    },
+                }
+            }
+        },
+    }
+    common = {
+        "tags": ["graphql"],
+        "x-folio-service": "gateway",
+        "security": [{}, {"bearerAuth": []}, {"sessionCookie": []}],
+        "description": (
+            "Read-only: your jobs with their segments and usage, the board's categories, "
+            "posts and comments, you and your token usage, announcements. Every field is "
+            "resolved through the services' own routes as you, so it shows exactly what "
+            "they would show you. See docs/gateway.md."
+        ),
+    }
+    errors = {
+        "400": {"description": "Not a GraphQL request (no query, or a body that is not JSON)."},
+        "413": _ref("PayloadTooLarge"),
+        "429": _ref("TooManyRequests"),
+        "502": _ref("BadGateway"),
+        "503": _ref("ServiceUnavailable"),
+        "504": _ref("GatewayTimeout"),
+    }
+    return {
+        "get": {
+            **common,
+            "operationId": "graphql_get",
+            "summary": "Run a GraphQL query (query string)",
+            "parameters": [
+                {"name": "query", "in": "query", "required": True, "schema": {"type": "string"}},
+                {"name": "variables", "in": "query", "schema": {"type": "string"}},
+                {"name": "operationName", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {"200": answer, **errors},
+        },
+        "post": {
+            **common,
+            "operationId": "graphql_post",
+            "summary": "Run a GraphQL query",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["query"],
+                            "properties": {
+                                "query": {"type": "string", "examples": [GRAPHQL_EXAMPLE]},
+                                "variables": {"type": ["object", "null"]},
+                                "operationName": {"type": ["string", "null"]},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"200": answer, **errors},
+        },
     }
 
 

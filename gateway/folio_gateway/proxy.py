@@ -106,6 +106,20 @@ class _Exchange:
         return False
 
 
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that gives ``body`` first, then whatever the client sends next."""
+    sent = False
+
+    async def replay():  # type: ignore[no-untyped-def]
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 @dataclass(slots=True)
 class _Outcome:
     status: int = 500
@@ -310,7 +324,9 @@ class ApiGateway:
             )
 
         if route.local is not None:
-            return await self._local(scope, receive, send, route, verified, outcome, problem)
+            return await self._local(
+                scope, receive, send, route, verified, incoming, limit, own, outcome, problem
+            )
         await self._forward(
             scope,
             receive,
@@ -327,11 +343,36 @@ class ApiGateway:
             problem,
         )
 
-    async def _local(self, scope, receive, send, route, verified, outcome, problem) -> None:  # type: ignore[no-untyped-def]
+    async def _local(  # type: ignore[no-untyped-def]
+        self, scope, receive, send, route, verified, incoming, limit, own, outcome, problem
+    ) -> None:
+        """An app served by the gateway itself (GraphQL): it gets the verified identity
+        and the token to call services with; its answers get the gateway's own headers."""
         app = self.local_apps.get(route.local)
         if app is None:
             return await problem(501, "This API is not available yet.", "not_implemented")
         token = self.authenticator.internal_token(verified) if verified else None
+        if verified is not None and token is None:
+            return await problem(
+                503, "The gateway cannot forward identities (no signing key).", "misconfigured"
+            )
+        if incoming.chunked:
+            # A body of unknown length is read (up to the route's limit) before the app
+            # sees it: local apps read whole bodies.
+            body = bytearray()
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    outcome.status, outcome.error = CLIENT_CLOSED, "client_closed"
+                    return None
+                body += message.get("body", b"")
+                if len(body) > limit:
+                    return await problem(
+                        413, f"The request body is larger than {limit} bytes.", "body_too_large"
+                    )
+                if not message.get("more_body", False):
+                    break
+            receive = _replay(bytes(body), receive)
         local_scope = {
             **scope,
             "folio.identity": verified.identity if verified else None,
@@ -341,6 +382,7 @@ class ApiGateway:
         async def send_status(message):  # type: ignore[no-untyped-def]
             if message["type"] == "http.response.start":
                 outcome.status, outcome.started = message["status"], True
+                message = {**message, "headers": [*message.get("headers", []), *own]}
             await send(message)
 
         await app(local_scope, receive, send_status)

@@ -142,7 +142,7 @@ ROUTES: tuple[Route, ...] = (
     R("/api/v1/community/announcements/stream", USERS, "GET", auth=PUBLIC, stream=True),
     R("/api/v1/webhooks/clerk", USERS, "POST", auth=PUBLIC, rate="webhook"),
     # The gateway's own read API (GraphQL), resolved through the services' HTTP APIs.
-    R("/api/v1/graphql", GATEWAY, "GET", "POST", auth=PUBLIC, local="graphql"),
+    R("/api/v1/graphql", GATEWAY, "GET", "POST", auth=PUBLIC, rate="graphql", local="graphql"),
 )
 
 

@@ -25,6 +25,8 @@ def default_rate_limits() -> dict[str, RateLimitClass]:
         "upload": RateLimitClass(user="30/minute", ip="10/minute"),
         # The identity provider's webhooks come from a few addresses, in bursts.
         "webhook": RateLimitClass(user=None, ip="1200/minute"),
+        # One GraphQL query may cost several service calls (bounded by its cost limit).
+        "graphql": RateLimitClass(user="120/minute", ip="60/minute"),
     }
 
 
@@ -101,6 +103,15 @@ class GatewaySettings(ServiceSettings):
 
     # How long the merged OpenAPI document is reused before the services are asked again.
     openapi_cache_s: float = 30.0
+
+    # The GraphQL read API: what one document may ask for, and how long each of the
+    # service calls it makes may take. Introspection: on, except in production (None).
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 15
+    graphql_max_tokens: int = 2000
+    graphql_max_cost: int = 5000
+    graphql_introspection: bool | None = None
+    graphql_upstream_timeout_s: float = 10.0
 
     @model_validator(mode="after")
     def _no_dev_issuer_in_production(self) -> "GatewaySettings":

@@ -147,10 +147,13 @@ async def test_an_unknown_kid_refetches_the_jwks_once_then_accepts_the_rotated_k
     # Tokens naming keys nobody has cannot make the gateway hammer the provider.
     stranger_private, stranger_public = generate_rsa_keypair()
     fetched = backends.jwks.fetches
+    started = time.monotonic()
     for _ in range(10):
         forged = sign(stranger_private, stranger_public, jti=uuid.uuid4().hex)
         assert_unauthenticated(await client.get(USER_ROUTE, headers=bearer(forged)))
-    assert backends.jwks.fetches <= fetched + 1
+    # At most one refetch per second (the setting here), however slow the machine is.
+    allowed = 1 + int(time.monotonic() - started)
+    assert backends.jwks.fetches - fetched <= allowed
 
 
 async def test_a_foreign_key_under_a_known_kid_is_refused(client, keys):

@@ -175,3 +175,19 @@ def test_the_validator_would_catch_a_broken_document(service_documents):
     merged["paths"]["/api/v1/jobs"]["post"]["responses"]["200"] = {"content": "nonsense"}
     with pytest.raises(OpenAPIValidationError):
         validate(merged)
+
+
+def test_the_graphql_api_is_described_as_the_gateway_s_own_operation(service_documents):
+    merged = merge_documents(DEFAULT_ROUTES, service_documents)
+    graphql = merged["paths"]["/api/v1/graphql"]
+    assert set(graphql) == {"get", "post"}
+    for method, operation in graphql.items():
+        route = DEFAULT_ROUTES.match(method.upper(), "/api/v1/graphql")
+        assert route is not None and route.local == "graphql"
+        assert operation["x-folio-service"] == route.service == "gateway"
+        assert {} in operation["security"]  # anonymous callers too
+    body = graphql["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["query"]
+    # The batch read the GraphQL API relies on is published and public.
+    batch = merged["paths"]["/api/v1/community/posts/batch"]["get"]
+    assert batch["x-folio-service"] == "community-service" and {} in batch["security"]

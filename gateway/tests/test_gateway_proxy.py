@@ -133,10 +133,6 @@ async def test_unknown_routes_are_a_404_problem(client, backends):
     assert len(backends.translation.hits) == before
 
 
-async def test_the_graphql_route_is_reserved(client):
-    assert_problem(await client.post("/api/v1/graphql", json={"query": "{ me { id } }"}), 501)
-
-
 async def test_an_oversized_body_is_refused_before_the_service_sees_it(client, backends):
     before = len(backends.community.hits)
     response = await client.post(

@@ -25,6 +25,7 @@ from folio.messaging.broker import Publisher, make_broker
 from folio.messaging.consumer import Consumer
 from folio.messaging.inbox import Inbox
 from folio.messaging.outbox import Outbox, OutboxRelay
+from folio.messaging.rpc import RpcClient
 from folio.messaging.topology import BroadcastSpec, QueueSpec, declare_topology
 from folio.settings import DatabaseSettings, ServiceSettings
 from folio.telemetry import Telemetry, setup_telemetry
@@ -145,6 +146,14 @@ class ServiceRuntime:
         consumer.attach(self.broker)
         self.consumers.append(consumer)
         return consumer
+
+    def rpc_client(self) -> RpcClient:
+        """This process's requester (request/reply), with its own reply queue."""
+        if self.broker is None:
+            raise RuntimeError("this service runs without a broker")
+        client = RpcClient(self.settings.service_name)
+        client.attach(self.broker)
+        return client
 
     def on_broker_ready(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._on_ready.append(callback)

@@ -14,6 +14,7 @@ import pytest
 from .conftest import book
 
 FRONTEND = "http://localhost:3000"
+CELERY_STATES = {"PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED"}
 
 
 async def test_the_frontends_sequence_works_and_keeps_jobs_private(gateway, dev_token):
@@ -75,6 +76,14 @@ async def test_the_frontends_sequence_works_and_keeps_jobs_private(gateway, dev_
         assert "filename" not in view and "final_glossary" not in view
         assert isinstance(view["progress"], int) and "validation_status" in view
         seen.add(view["status"])
+        # The 10-second poll of the job's tasks, anonymous too: kinds and states only.
+        tasks = await gateway.get(
+            f"/api/v1/tasks/job/{job_id}/tasks", headers=variants[attempt % 3]
+        )
+        assert tasks.status_code == 200, tasks.text
+        for task in tasks.json():
+            assert task["kind"] == "translation" and task["celery_state"] in CELERY_STATES
+            assert "last_error" not in task and "user_id" not in task
         if view["status"] in ("COMPLETED", "FAILED"):
             break
         assert asyncio.get_running_loop().time() < deadline, view
@@ -139,10 +148,34 @@ async def test_the_frontends_sequence_works_and_keeps_jobs_private(gateway, dev_
         response = await gateway.get(f"/api/v1/jobs/{job_id}/logs/{log}", headers=bearer)
         assert response.status_code == 200 and response.text
 
+    # Its owner sees each piece of work the book took, finished, with its timings.
+    tasks = (await gateway.get(f"/api/v1/tasks/job/{job_id}/tasks", headers=bearer)).json()
+    names = [t["name"] for t in tasks]
+    assert names.count("translation.plan_job") == 1
+    assert names.count("translation.assemble_job") == 1
+    assert names.count("translation.translate_segment") == segments["total_segments"]
+    for task in tasks:
+        assert task["status"] == "success" and task["celery_state"] == "SUCCESS", task
+        assert task["start_time"] and task["end_time"] and task["duration"] is not None
+        assert task["queue_duration"] is not None and task["attempts"] >= 1
+        assert task["user_id"] == user
+        one = await gateway.get(f"/api/v1/tasks/{task['id']}", headers=bearer)
+        assert one.status_code == 200 and one.json()["id"] == task["id"]
+    mine = (await gateway.get(f"/api/v1/tasks/?job_id={job_id}", headers=bearer)).json()
+    assert mine["total"] == len(tasks)
+
     # Another user sees nothing of it; an anonymous caller only the status view.
     other = {"Authorization": f"Bearer {dev_token('web-other')}"}
     for path in ("", "/content", "/segments", "/glossary", "/pdf", "/output"):
         assert (await gateway.get(f"/api/v1/jobs/{job_id}{path}", headers=other)).status_code == 404
+    for path in (f"/tasks/job/{job_id}/tasks", f"/tasks/{tasks[0]['id']}"):
+        assert (await gateway.get(f"/api/v1{path}", headers=other)).status_code == 404
+    stats = await gateway.get(
+        "/api/v1/tasks/stats/summary",
+        headers={"Authorization": f"Bearer {dev_token('web-admin', admin=True)}"},
+    )
+    assert stats.status_code == 200 and stats.json()["kind_counts"]["translation"] >= len(tasks)
+    assert (await gateway.get("/api/v1/tasks/stats/summary", headers=other)).status_code == 403
     deleted = await gateway.delete(f"/api/v1/jobs/{job_id}", headers=bearer)
     assert deleted.status_code == 204
     assert (await gateway.get(f"/api/v1/jobs/{job_id}")).status_code == 404
@@ -164,6 +197,10 @@ PROTECTED = [
     ("GET", "/api/v1/jobs/{id}/logs/prompts"),
     ("GET", "/api/v1/download/{id}"),
     ("POST", "/api/v1/export/{id}"),
+    ("GET", "/api/v1/tasks"),
+    ("GET", "/api/v1/tasks/{id}"),
+    ("POST", "/api/v1/tasks/{id}/cancel"),
+    ("GET", "/api/v1/tasks/stats/summary"),
 ]
 
 

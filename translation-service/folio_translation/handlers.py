@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from folio.contracts import (
+    TASK_EVENTS,
     CallsRecorded,
     JobAssembled,
     JobAssemblyFailed,
@@ -12,9 +13,11 @@ from folio.contracts import (
     SegmentPaused,
     SegmentTranslated,
     SegmentTranslationFailed,
+    TaskEvent,
 )
 from folio.messaging import Consumer, Delivery
 from folio_translation.service import JobDeps, ResultService
+from folio_translation.service.task_tracking import TaskTracker
 
 
 def register(consumer: Consumer, deps: JobDeps) -> None:
@@ -57,3 +60,10 @@ def register(consumer: Consumer, deps: JobDeps) -> None:
     @consumer.on(JobAssemblyFailed)
     async def assembly_failed(event: JobAssemblyFailed, delivery: Delivery) -> None:
         await service(delivery).on_assembly_failed(event)
+
+    async def task_event(event: TaskEvent, delivery: Delivery) -> None:
+        assert delivery.session is not None
+        await TaskTracker(delivery.session).apply(event)  # type: ignore[arg-type]
+
+    for contract in TASK_EVENTS:
+        consumer.on(contract)(task_event)

@@ -144,6 +144,13 @@ class Job(JobBase, table=True):
     status_detail: str | None = Field(default=None, sa_column=Column(Text))
     # Sealed provider configuration (keys); erased once the job no longer needs it.
     credentials: str | None = Field(default=None, sa_column=Column(Text))
+    # Whether the job runs on the user's own provider (then resuming or re-translating it
+    # after its keys were erased needs them again).
+    own_provider: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    # Whose finished work the job may reuse (service.tenancy): one owner and provider.
+    reuse_scope: str | None = Field(default=None, max_length=64)
     style_input: dict | None = jsonb()
     glossary_input: list | None = jsonb()
     glossary_mode: str = Field(default="seed", max_length=10)
@@ -222,6 +229,9 @@ class Segment(Base, table=True):
     chapter_title: str | None = Field(default=None, sa_column=Column(Text))
     model: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # Units kept untranslated and marked (folio.contracts.UnitFailure, as JSON); None when
+    # every unit was translated.
+    failures: list | None = jsonb()
     translated_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
@@ -298,4 +308,76 @@ class JobEvent(Base, table=True):
     created_at: datetime = Field(
         default_factory=utcnow,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class TaskStatus(StrEnum):
+    """The upstream's TaskStatus values (what the API shows)."""
+
+    PENDING = "pending"  # queued, not started yet
+    STARTED = "started"
+    RUNNING = "running"  # started and reporting progress
+    RETRY = "retry"  # a run ended early; the command comes back
+    SUCCESS = "success"
+    FAILURE = "failure"
+    REVOKED = "revoked"  # cancelled
+
+
+TASK_FINISHED = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.REVOKED})
+
+
+class TaskExecution(Base, table=True):
+    """One work command sent to the worker, and what became of it (task monitoring).
+
+    The id is the command's message id. The row is written when the command is queued
+    (in the same transaction) and then follows the worker's task events."""
+
+    __tablename__ = "task_executions"
+    __table_args__ = (
+        Index("ix_task_executions_status_kind", "status", "kind"),
+        Index("ix_task_executions_job_created", "job_id", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(default="translation", max_length=30, index=True)
+    name: str = Field(max_length=100)
+    status: str = Field(default=TaskStatus.PENDING, max_length=20, index=True)
+    job_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True),
+    )
+    owner_id: str | None = Field(default=None, max_length=255, index=True)
+    segment_index: int | None = Field(default=None)
+    progress: int | None = Field(default=None)
+    message: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = Field(default=0)
+    max_retries: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_retry_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    queue_time: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    start_time: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    end_time: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # Seconds: the runs' working time in all, and the wait before the first run.
+    duration: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    queue_duration: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    # TaskEvent.order() of the latest event applied: an older one never moves it back.
+    event_order: int = Field(
+        default=-1, sa_column=Column(BigInteger, nullable=False, server_default="-1")
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(
+            DateTime(timezone=True), nullable=False, server_default=func.now(), index=True
+        ),
+    )
+    updated_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

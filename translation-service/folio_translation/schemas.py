@@ -130,28 +130,61 @@ class JobSummary(JobStatusView):
         )
 
 
+class UnitFailurePublic(BaseModel):
+    """A unit kept in the source language (marked in every output): its place in the
+    segment, the check or provider verdict that failed last, why, after how many answers."""
+
+    unit: int
+    check: str
+    reason: str
+    attempts: int
+
+
+class SegmentFailurePublic(BaseModel):
+    segment_index: int
+    chapter_index: int | None = None
+    chapter_title: str | None = None
+    units: list[UnitFailurePublic]
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Self:
+        return cls(
+            segment_index=row["index"],
+            chapter_index=row["chapter_index"],
+            chapter_title=row["chapter_title"],
+            units=[UnitFailurePublic.model_validate(f) for f in row["failures"] or []],
+        )
+
+
 class JobPublic(JobSummary):
     """The owner's view: every field, the glossary included."""
 
     estimate: dict[str, Any] | None = None
     document: dict[str, Any] | None = None
     glossary_mode: str = "seed"
+    # Segments with units that could not be translated (Folio's own fields; filled on
+    # ``GET /jobs/{id}``): the book completed with them marked; re-run them with
+    # ``POST /jobs/{id}/segments/retranslate``.
+    failed_segments: list[int] = Field(default_factory=list)
+    segment_failures: list[SegmentFailurePublic] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, job: Job | Mapping[str, Any]) -> Self:
+    def of(
+        cls, job: Job | Mapping[str, Any], failures: list[Mapping[str, Any]] | None = None
+    ) -> Self:
         view = super().of(job)
         values = _values(job)
-        if "context" not in values:
-            return view  # read without the context (progress streams)
-        pairs = glossary_pairs(values)
-        return view.model_copy(
-            update={
-                "final_glossary": dict(pairs),
-                "structured_glossary": TranslatedTerms(
-                    translations=[TranslatedTerm(source=s, korean=t) for s, t in pairs]
-                ),
-            }
-        )
+        update: dict[str, Any] = {}
+        if failures:
+            update["segment_failures"] = [SegmentFailurePublic.of(f) for f in failures]
+            update["failed_segments"] = [f["index"] for f in failures]
+        if "context" in values:  # read without the context (progress streams): no glossary
+            pairs = glossary_pairs(values)
+            update["final_glossary"] = dict(pairs)
+            update["structured_glossary"] = TranslatedTerms(
+                translations=[TranslatedTerm(source=s, korean=t) for s, t in pairs]
+            )
+        return view.model_copy(update=update)
 
 
 class ResumeRequest(BaseModel):
@@ -182,6 +215,9 @@ class SegmentPublic(BaseModel):
     chapter_index: int | None = None
     chapter_title: str | None = None
     status: str
+    # Units kept in the source language, marked in translated_text (Folio's own fields).
+    failed: bool = False
+    unit_failures: list[UnitFailurePublic] = Field(default_factory=list)
 
 
 class SegmentsPage(BaseModel):

@@ -11,6 +11,7 @@ from folio.contracts import (
     OUTPUT_FILES,
     AssembleJob,
     AssemblySnapshot,
+    Event,
     JobAssembled,
     JobAssemblyFailed,
     JobPlan,
@@ -32,9 +33,9 @@ class Assembler:
     def __init__(self, deps: WorkerDeps) -> None:
         self.deps = deps
 
-    async def assemble_job(self, command: AssembleJob, delivery: Delivery) -> None:
+    async def assemble_job(self, command: AssembleJob, delivery: Delivery) -> Event | None:
         if await self.deps.control.is_cancelled(command.job_id):
-            return  # a cancelled (or deleted) job gets no output files
+            return None  # a cancelled (or deleted) job gets no output files
         try:
             outputs = await self._assemble(command)
             event: JobAssembled | JobAssemblyFailed = JobAssembled(
@@ -48,6 +49,7 @@ class Assembler:
                 raise
             event = JobAssemblyFailed(job_id=command.job_id, reason=gave_up("assembling", exc))
         await publish_outcome(self.deps.publisher, event, delivery, "assembled")
+        return event
 
     async def _assemble(self, command: AssembleJob) -> dict[str, str]:
         storage = self.deps.storage
@@ -78,6 +80,9 @@ class Assembler:
                     "chapter_title": s.chapter_title,
                     "source_text": s.source_text,
                     "translated_text": s.translated_text,
+                    # Units kept in the source language (marked in translated_text).
+                    "failed": bool(s.unit_failures),
+                    "unit_failures": [f.model_dump(mode="json") for f in s.unit_failures],
                 }
                 for s in snapshot.segments
             ],

@@ -74,7 +74,10 @@ class ClientFactory:
                 f"the deployment's model provider is misconfigured ({fields})"
             ) from None
 
-    def caller(self, model: str, credentials: str | None) -> ModelCaller:
+    def caller(
+        self, model: str, credentials: str | None, *, scope: str = "", reuse: bool = True
+    ) -> ModelCaller:
+        """A caller whose cached answers are those of ``scope`` (the job's reuse scope)."""
         identity = hashlib.sha256(f"{model}\0{credentials or ''}".encode()).hexdigest()
         client = self._clients.get(identity)
         if client is None:
@@ -95,4 +98,4 @@ class ClientFactory:
                 self._clients.popitem(last=False)
         else:
             self._clients.move_to_end(identity)
-        return ModelCaller(client, self.cache)
+        return ModelCaller(client, self.cache, scope=scope, reuse=reuse)

@@ -1,5 +1,6 @@
 """Work-command consumers. The worker has no database: its handlers are idempotent by
-construction (same command -> same result event id; cached model answers)."""
+construction (same command -> same result event id; cached model answers). Every run of
+a command is reported for task monitoring (:mod:`folio_worker.tasks`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from folio.messaging import Consumer, Delivery
 from folio_worker.assembly import Assembler
 from folio_worker.deps import WorkerDeps
 from folio_worker.planning import Planner
+from folio_worker.tasks import TaskReports
 from folio_worker.translating import SegmentWorker
 
 
@@ -19,6 +21,9 @@ def register(
     control: Consumer | None = None,
 ) -> None:
     planner, segments, assembler = Planner(deps), SegmentWorker(deps), Assembler(deps)
+    tasks = TaskReports(
+        deps.publisher, deps.control, progress_interval_s=deps.settings.task_progress_interval_s
+    )
 
     if control is not None:
 
@@ -28,12 +33,12 @@ def register(
 
     @plan.on(PlanJob)
     async def plan_job(command: PlanJob, delivery: Delivery) -> None:
-        await planner.plan_job(command, delivery)
+        await tasks.run(command, delivery, lambda: planner.plan_job(command, delivery))
 
     @segment.on(TranslateSegment)
     async def translate_segment(command: TranslateSegment, delivery: Delivery) -> None:
-        await segments.translate_segment(command, delivery)
+        await tasks.run(command, delivery, lambda: segments.translate_segment(command, delivery))
 
     @assemble.on(AssembleJob)
     async def assemble_job(command: AssembleJob, delivery: Delivery) -> None:
-        await assembler.assemble_job(command, delivery)
+        await tasks.run(command, delivery, lambda: assembler.assemble_job(command, delivery))

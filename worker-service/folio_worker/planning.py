@@ -9,6 +9,7 @@ from folio.contracts import (
     CallRecord,
     CostEstimate,
     DocumentInfo,
+    Event,
     JobContext,
     JobPlan,
     JobPlanned,
@@ -57,10 +58,10 @@ class Planner:
         self.deps = deps
         self.settings = deps.settings
 
-    async def plan_job(self, command: PlanJob, delivery: Delivery) -> None:
+    async def plan_job(self, command: PlanJob, delivery: Delivery) -> Event | None:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
-            return  # cancelled before planning started: nothing to do, nothing spent
+            return None  # cancelled before planning started: nothing to do, nothing spent
         limits = command.spend or SpendLimits(
             max_tokens=command.max_tokens, spent_tokens=command.spent_tokens
         )
@@ -98,6 +99,7 @@ class Planner:
         await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
         if not isinstance(event, JobPlanningPaused):  # the others carry their calls
             await collector.reported()
+        return event
 
     def _rpm(self, command: PlanJob) -> int | None:
         try:
@@ -188,7 +190,9 @@ class Planner:
                     estimate=CostEstimate(analysis=guess),
                 )
             caller = self.deps.clients.caller(
-                command.analysis_model or command.model, command.credentials
+                command.analysis_model or command.model,
+                command.credentials,
+                scope=command.reuse_scope,
             )
             result = await analyse_book(
                 units,

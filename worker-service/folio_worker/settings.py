@@ -59,3 +59,6 @@ class WorkerSettings(ServiceSettings):
     plan_prefetch: int = 2
     segment_prefetch: int = 32
     assemble_prefetch: int = 2
+
+    # Task monitoring: at most one progress report per task this often.
+    task_progress_interval_s: float = 2.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from folio.contracts import (
+    Event,
     SegmentPaused,
     SegmentTranslated,
     SegmentTranslationFailed,
@@ -13,7 +14,7 @@ from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import current_collector
-from folio_worker.engine.translator import SegmentTranslator, UnitFailed
+from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMDeferred, LLMError
 from folio_worker.llm.errors import CallsStopped, SpendRefused
@@ -31,10 +32,12 @@ class SegmentWorker:
         self.deps = deps
         self.settings = deps.settings
 
-    async def translate_segment(self, command: TranslateSegment, delivery: Delivery) -> None:
+    async def translate_segment(
+        self, command: TranslateSegment, delivery: Delivery
+    ) -> Event | None:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
-            return  # the job was cancelled: its queued work is dropped, nothing is spent
+            return None  # the job was cancelled: its queued work is dropped, nothing is spent
         collector = self.deps.collector(
             "translation", command.job_id, command.spend, command.segment_index
         )
@@ -45,21 +48,27 @@ class SegmentWorker:
                 work = SegmentWork.of(
                     command, await plans.segment(command), await plans.book(command)
                 )
-                caller = self.deps.clients.caller(command.model, command.credentials)
+                caller = self.deps.clients.caller(
+                    command.model,
+                    command.credentials,
+                    scope=command.reuse_scope,
+                    reuse=not command.refresh,
+                )
                 translator = SegmentTranslator(
                     caller,
                     attempts=self.settings.answer_attempts,
                     concurrency=self.settings.unit_concurrency,
                 )
-                translations = await translator.translate(work)
+                result = await translator.translate(work)
             event: SegmentTranslated | SegmentTranslationFailed | SegmentPaused = SegmentTranslated(
                 job_id=command.job_id,
                 segment_index=command.segment_index,
-                translated_text="\n\n".join(t for t in translations if t),
-                unit_translations=translations,
+                translated_text="\n\n".join(t for t in result.translations if t),
+                unit_translations=result.translations,
                 model=caller.model,
                 calls=collector.records,
                 fingerprint=command.fingerprint,
+                unit_failures=result.failures,
             )
             purpose = "translated"
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
@@ -80,7 +89,6 @@ class SegmentWorker:
             )
             purpose = "paused"
         except (
-            UnitFailed,
             CallsStopped,
             LLMError,
             CredentialsUnavailable,
@@ -109,3 +117,4 @@ class SegmentWorker:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, purpose)
         await collector.reported()
+        return event

@@ -43,7 +43,7 @@ class RecordingPublisher:
 class BrokenClients:
     """A model client factory that fails in a way nobody anticipated."""
 
-    def caller(self, model: str, credentials: str | None):  # type: ignore[no-untyped-def]
+    def caller(self, model: str, credentials: str | None, **_):  # type: ignore[no-untyped-def]
         raise RuntimeError("unexpected state, token=secret-value")
 
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
 
 from folio.db import DbSession
 from folio.identity import CurrentIdentity
 from folio_community.api.deps import Id, OptionalViewer, RequiredViewer, board, posts
 from folio_community.schemas import PostCreate, PostListItem, PostPublic, PostUpdate, ViewCount
 
+BatchId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 router = APIRouter(prefix="/api/v1/community/posts", tags=["community"])
 
 
@@ -30,6 +32,24 @@ async def list_posts(
         viewer, category, search or None, skip, limit
     )
     return Response(body, media_type="application/json", headers={"X-Total-Count": str(total)})
+
+
+@router.get(
+    "/batch",
+    response_model=list[PostPublic],
+    summary="Several posts with their comments, those you can see (in the order asked)",
+    description=(
+        "Posts that do not exist or that you may not see are left out, as they are from "
+        "listings; each carries the comments you may see, replies nested."
+    ),
+)
+async def batch_posts(
+    request: Request,
+    session: DbSession,
+    viewer: OptionalViewer,
+    ids: Annotated[list[BatchId], Query(min_length=1, max_length=100)],
+) -> list[PostPublic]:
+    return await posts(request, session).details(viewer, ids)
 
 
 @router.post("", response_model=PostPublic, status_code=201, summary="Write a post")

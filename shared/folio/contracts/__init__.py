@@ -1,5 +1,6 @@
 """Versioned message contracts: the single source of truth for every message on the bus."""
 
+from folio.contracts.analysis import AnalyseBook, BookAnalysed, BookAnalysisFailed
 from folio.contracts.announcements import (
     AnnouncementCreated,
     AnnouncementDeleted,
@@ -13,6 +14,8 @@ from folio.contracts.base import (
     Command,
     Event,
     Message,
+    Reply,
+    Request,
     all_message_classes,
     message_class,
 )
@@ -46,10 +49,29 @@ from folio.contracts.engine import (
     UnitPiece,
 )
 from folio.contracts.glossary import JobGlossary, glossary_digest
-from folio.contracts.outputs import OUTPUT_FILES, OutputFile, OutputKind, download_name
+from folio.contracts.outputs import (
+    OUTPUT_FILES,
+    UNTRANSLATED_MARKER,
+    OutputFile,
+    OutputKind,
+    download_name,
+    mark_untranslated,
+)
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
 from folio.contracts.spend import CallsRecorded, DailyQuota, SegmentPaused, SpendLimits
+from folio.contracts.tasks import (
+    TASK_EVENTS,
+    TaskCancelled,
+    TaskEvent,
+    TaskFailed,
+    TaskKind,
+    TaskProgressed,
+    TaskRetried,
+    TaskStarted,
+    TaskSucceeded,
+    task_name,
+)
 from folio.contracts.translation import (
     AssembleJob,
     DocumentInfo,
@@ -63,6 +85,7 @@ from folio.contracts.translation import (
     SegmentTranslated,
     SegmentTranslationFailed,
     TranslateSegment,
+    UnitFailure,
 )
 from folio.contracts.usage import UsageCategory, UsageRecorded
 from folio.contracts.users import UserCreated, UserDeleted, UserUpdated
@@ -72,7 +95,10 @@ __all__ = [
     "ENGINE_VERSION",
     "EVENTS_EXCHANGE",
     "OUTPUT_FILES",
+    "TASK_EVENTS",
+    "UNTRANSLATED_MARKER",
     "WORK_EXCHANGE",
+    "AnalyseBook",
     "AnnouncementCreated",
     "AnnouncementDeleted",
     "AnnouncementUpdated",
@@ -81,6 +107,8 @@ __all__ = [
     "AssemblySnapshot",
     "BlobContract",
     "BlobContractError",
+    "BookAnalysed",
+    "BookAnalysisFailed",
     "CallPlan",
     "CallRecord",
     "CallsRecorded",
@@ -118,6 +146,8 @@ __all__ = [
     "PostDeleted",
     "PostUpdated",
     "ProviderConfig",
+    "Reply",
+    "Request",
     "SegmentContext",
     "SegmentPaused",
     "SegmentPlan",
@@ -125,8 +155,17 @@ __all__ = [
     "SegmentTranslationFailed",
     "SpeechStyle",
     "SpendLimits",
+    "TaskCancelled",
+    "TaskEvent",
+    "TaskFailed",
+    "TaskKind",
+    "TaskProgressed",
+    "TaskRetried",
+    "TaskStarted",
+    "TaskSucceeded",
     "TokenUsage",
     "TranslateSegment",
+    "UnitFailure",
     "UnitPiece",
     "UsageCategory",
     "UsageRecorded",
@@ -136,5 +175,7 @@ __all__ = [
     "all_message_classes",
     "download_name",
     "glossary_digest",
+    "mark_untranslated",
     "message_class",
+    "task_name",
 ]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from folio.contracts.blobs import BlobContract
 from folio.contracts.engine import GlossaryEntry
+from folio.contracts.translation import UnitFailure
 
 
 class AssemblySegment(BaseModel):
@@ -26,6 +27,8 @@ class AssemblySegment(BaseModel):
     translated_text: str | None = None
     # One per unit of the segment's plan, in order; empty while untranslated.
     unit_translations: list[str] = Field(default_factory=list)
+    # Units kept in the source language, marked (see folio.contracts.outputs).
+    unit_failures: list[UnitFailure] = Field(default_factory=list)
 
 
 class AssemblySnapshot(BlobContract):

@@ -8,6 +8,7 @@ old one stays until nobody sends it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -70,6 +71,24 @@ class Command(Message):
     @classmethod
     def routing_key(cls) -> str:
         return cls.QUEUE
+
+
+class Request(Command):
+    """A command whose sender waits for the answer (see :mod:`folio.messaging.rpc`).
+
+    ``reply_to`` names the sender's own reply queue; after ``deadline`` nobody waits any
+    more, so a request still queued then is dropped unanswered."""
+
+    reply_to: str = ""
+    deadline: datetime | None = None
+
+
+class Reply(Message):
+    """The answer to a :class:`Request`, sent to its ``reply_to`` queue only."""
+
+    @classmethod
+    def exchange(cls) -> str:
+        return ""  # the default exchange: routed by queue name
 
 
 def message_class(type_name: str) -> type[Message] | None:

@@ -6,6 +6,7 @@ and the suffix of the stored and downloaded file name.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -33,6 +34,18 @@ OUTPUT_FILES: dict[OutputKind, OutputFile] = {
     OutputKind.SEGMENTS: OutputFile("segments.json", "application/json"),
     OutputKind.GLOSSARY: OutputFile("glossary.json", "application/json"),
 }
+
+
+# A passage the model could not translate stays in the book in its source language, each
+# of its paragraphs opened by this marker, in every output (TXT, EPUB, bilingual, segments,
+# PDF), so a reader sees it and its owner can re-run it.
+UNTRANSLATED_MARKER = "[untranslated]"
+
+
+def mark_untranslated(source: str) -> str:
+    """The source text with every paragraph (blank-line separated) marked."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", source.strip()) if p.strip()]
+    return "\n\n".join(f"{UNTRANSLATED_MARKER} {p}" for p in paragraphs)
 
 
 def download_name(filename: str, kind: OutputKind) -> str:

@@ -65,6 +65,10 @@ class _JobWork(Command):
     credentials: str | None = None
     # The cap and daily allowance the worker checks before each of the command's calls.
     spend: SpendLimits | None = None
+    # Whose finished work this job may reuse (response cache, translation memory): set by
+    # translation-service per owner and provider, so nothing one user's provider produced
+    # is served to another user. Opaque (a digest); "" only in messages sent before it.
+    reuse_scope: str = ""
 
 
 # ---- commands (translation-service -> worker-service) -------------------------------
@@ -107,6 +111,9 @@ class TranslateSegment(_JobWork):
     # takes the segment's terms from it instead of the plan's slice.
     glossary_key: str | None = None
     glossary_digest: str | None = None
+    # Asked again by its owner: earlier answers for its units are not reused (a unit that
+    # failed has none; the others are translated afresh).
+    refresh: bool = False
 
 
 class AssembleJob(_JobWork):
@@ -160,7 +167,25 @@ class JobPlanningPaused(Event):
     estimate: CostEstimate = CostEstimate()
 
 
+class UnitFailure(BaseModel):
+    """A unit of a segment that had no usable translation after its bounded retries: its
+    place in the segment (0-based), why, after how many answers. Its entry in
+    ``unit_translations`` is the source text marked as untranslated (``mark_untranslated``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit: int = Field(ge=0)
+    # The answer check or provider verdict that failed last: "empty", "untranslated",
+    # "length", "paragraphs", "truncated", "safety", "bad_request".
+    check: str
+    reason: str
+    attempts: int = Field(default=0, ge=0)
+
+
 class SegmentTranslated(Event):
+    """A segment's translation; with ``unit_failures`` when some of its units could not be
+    translated (the book completes with them marked, and they can be re-run)."""
+
     TYPE: ClassVar[str] = "translation.segment.translated.v1"
 
     job_id: int
@@ -170,6 +195,7 @@ class SegmentTranslated(Event):
     model: str
     calls: list[CallRecord] = Field(default_factory=list)
     fingerprint: str = ""
+    unit_failures: list[UnitFailure] = Field(default_factory=list)
 
     @property
     def usage(self) -> TokenUsage:

@@ -156,9 +156,10 @@ class Outbox:
 
     async def add_many(
         self, session: AsyncSession, messages: list[Message], *, correlation_id: str | None = None
-    ) -> None:
+    ) -> list[uuid.UUID]:
+        """Stage several messages at once; their message ids, in order."""
         if not messages:
-            return
+            return []
         headers: dict[str, Any] = {}
         propagate.inject(headers)
         rows = []
@@ -176,6 +177,7 @@ class Outbox:
             )
         await session.execute(insert(self.table), rows)
         self._wake_after_commit(session)
+        return [row["message_id"] for row in rows]
 
 
 class OutboxRelay:

@@ -34,11 +34,18 @@ from folio.contracts import (
     SegmentPaused,
     SegmentTranslated,
     SegmentTranslationFailed,
+    TaskCancelled,
+    TaskFailed,
+    TaskProgressed,
+    TaskRetried,
+    TaskStarted,
+    TaskSucceeded,
     UsageRecorded,
     UserCreated,
     UserDeleted,
     UserUpdated,
 )
+from folio.contracts.analysis import WORKER_ANALYSIS_QUEUE
 from folio.contracts.announcements import ANNOUNCEMENT_EVENTS, ANNOUNCEMENT_EVENTS_PATTERN
 from folio.contracts.community import BOARD_EVENTS
 from folio.contracts.translation import (
@@ -109,6 +116,8 @@ def _events(*contracts: type) -> tuple[str, ...]:
 WORKER_PLAN = QueueSpec(WORKER_PLAN_QUEUE, WORK_EXCHANGE, (WORKER_PLAN_QUEUE,))
 WORKER_SEGMENT = QueueSpec(WORKER_SEGMENT_QUEUE, WORK_EXCHANGE, (WORKER_SEGMENT_QUEUE,))
 WORKER_ASSEMBLE = QueueSpec(WORKER_ASSEMBLE_QUEUE, WORK_EXCHANGE, (WORKER_ASSEMBLE_QUEUE,))
+# Analysis without a job (request/reply: folio.messaging.rpc).
+WORKER_ANALYSIS = QueueSpec(WORKER_ANALYSIS_QUEUE, WORK_EXCHANGE, (WORKER_ANALYSIS_QUEUE,))
 TRANSLATION_EVENTS = QueueSpec(
     "translation-service.events",
     EVENTS_EXCHANGE,
@@ -122,6 +131,13 @@ TRANSLATION_EVENTS = QueueSpec(
         CallsRecorded,
         JobAssembled,
         JobAssemblyFailed,
+        # Task monitoring (task_executions).
+        TaskStarted,
+        TaskProgressed,
+        TaskRetried,
+        TaskSucceeded,
+        TaskFailed,
+        TaskCancelled,
     ),
 )
 # community-service: the author read model (user events) and its own board events,
@@ -147,6 +163,7 @@ QUEUES: tuple[QueueSpec, ...] = (
     WORKER_PLAN,
     WORKER_SEGMENT,
     WORKER_ASSEMBLE,
+    WORKER_ANALYSIS,
     TRANSLATION_EVENTS,
     COMMUNITY_EVENTS,
     USER_EVENTS,

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from folio_fakellm import anthropic_api, gemini_api, openai_api
 from folio_fakellm._http import Disconnected
 from folio_fakellm.core import Engine
+from folio_fakellm.faults import parse_fault
 from folio_fakellm.flavours import FlavourPrefix
 from folio_fakellm.settings import FakeLLMSettings
 
@@ -48,6 +49,26 @@ def create_app(settings: FakeLLMSettings | None = None) -> FastAPI:
         offset: int = Query(default=0, ge=0),
     ) -> JSONResponse:
         return JSONResponse(engine_of(request).stats.logged(offset=offset, limit=limit))
+
+    @app.post("/_fake/faults")
+    async def add_fault(request: Request) -> JSONResponse:
+        """``{"source_contains": "...", "fault": "echo"}``: that fault for every request
+        whose text to translate contains the string, until ``DELETE /_fake/faults``."""
+        body = await request.json()
+        needle = body.get("source_contains") if isinstance(body, dict) else None
+        fault = parse_fault(str(body.get("fault", ""))) if isinstance(body, dict) else None
+        if not isinstance(needle, str) or not needle or fault is None:
+            return JSONResponse(
+                {"detail": "source_contains (a non-empty string) and a known fault are needed"},
+                status_code=422,
+            )
+        engine_of(request).source_faults.add(needle, fault)
+        return JSONResponse({"status": "added"})
+
+    @app.delete("/_fake/faults")
+    async def clear_faults(request: Request) -> dict[str, str]:
+        engine_of(request).source_faults.clear()
+        return {"status": "cleared"}
 
     @app.post("/_fake/reset")
     async def reset(request: Request) -> dict[str, str]:

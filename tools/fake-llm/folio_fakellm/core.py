@@ -24,13 +24,14 @@ from folio_fakellm.behaviour import (
     reasoning_text,
     reasoning_tokens,
 )
-from folio_fakellm.faults import ConfiguredFaults, FaultPlan, MarkerCounter
+from folio_fakellm.faults import ConfiguredFaults, FaultPlan, MarkerCounter, SourceFaults
 from folio_fakellm.latency import delay_seconds, sleep_for
 from folio_fakellm.prompt import (
     extract_embedded_schema,
     extract_names,
     extract_source,
     extract_target_language,
+    source_block,
 )
 from folio_fakellm.pseudo import language_kind, pseudo_translate
 from folio_fakellm.schema_fill import FillContext, fill_schema
@@ -175,6 +176,7 @@ class Engine:
         self.stats = Stats(settings.max_logged_requests)
         self.markers = MarkerCounter()
         self.configured = ConfiguredFaults(settings.faults, settings.seed)
+        self.source_faults = SourceFaults()
         self._tokens: set[str] = set()
         self._token_lock = threading.Lock()
         self.prefixes = PrefixCache()
@@ -184,6 +186,7 @@ class Engine:
         """Clear stats, the request log, marker counters and re-seed configured faults."""
         self.stats.reset()
         self.markers.reset()
+        self.source_faults.clear()
         self.configured.reset()
         self.prefixes.reset()
         self.limits.reset()
@@ -317,7 +320,9 @@ class Engine:
     async def _generate(self, call: LLMCall) -> CallResult:
         settings = self.settings
         plan = FaultPlan.from_faults(
-            self.markers.active_faults(call.prompt) + self.configured.draw()
+            self.markers.active_faults(call.prompt)
+            + self.source_faults.matching(source_block("\n\n".join(call.user_texts)))
+            + self.configured.draw()
         )
         await sleep_for(plan.slow_s)
         if plan.error is not None:

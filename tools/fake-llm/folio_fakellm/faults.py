@@ -153,3 +153,25 @@ class FaultPlan:
             else:
                 plan.flags.add(fault.kind)
         return plan
+
+
+class SourceFaults:
+    """Faults set at run time (``POST /_fake/faults``) for requests whose text to translate
+    (the last ``<source>`` block) contains a string: one passage fails however its
+    neighbours quote it as context, until the fault is removed (``DELETE /_fake/faults``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[tuple[str, Fault]] = []
+
+    def add(self, needle: str, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append((needle, fault))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def matching(self, source: str) -> list[Fault]:
+        with self._lock:
+            return [fault for needle, fault in self._faults if needle in source]

@@ -71,6 +71,11 @@ def _last_source_block(text: str) -> str | None:
     return text[openings[-1].end() : end] if openings else None
 
 
+def source_block(text: str) -> str:
+    """The last ``<source>`` block of a whole request's text, markers included ("" if none)."""
+    return _last_source_block(text) or ""
+
+
 def extract_source(user_texts: list[str], fallback: str = "") -> str:
     """The last ``<source>`` block across the user messages, else the last user message."""
     block = _last_source_block("\n\n".join(user_texts))

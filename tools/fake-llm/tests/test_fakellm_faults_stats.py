@@ -150,3 +150,25 @@ async def test_internal_failure_is_protocol_shaped(
     assert r.status_code == 500
     assert r.json()["error"]["status"] == "INTERNAL"
     assert (await client.get("/_fake/stats")).json()["by_outcome"] == {"crash": 1}
+
+
+async def test_source_faults_hit_only_the_passage_until_removed(make_client: MakeClient) -> None:
+    client = make_client()
+    added = await client.post(
+        "/_fake/faults", json={"source_contains": "doomed passage", "fault": "echo"}
+    )
+    assert added.status_code == 200
+    doomed = "Context quoting the doomed passage.\n<source>The doomed passage.</source>"
+    neighbour = "Context: The doomed passage.\n<source>A calm neighbour.</source>"
+
+    async def answer(text: str) -> str:
+        response = await client.post("/v1/chat/completions", headers=AUTH, json=body(text))
+        return response.json()["choices"][0]["message"]["content"]
+
+    assert await answer(doomed) == "The doomed passage."  # echoed, every time
+    assert await answer(doomed) == "The doomed passage."
+    assert await answer(neighbour) != "A calm neighbour."  # context alone does not trigger it
+    assert (await client.delete("/_fake/faults")).status_code == 200
+    assert await answer(doomed) != "The doomed passage."
+    refused = await client.post("/_fake/faults", json={"source_contains": "x", "fault": "teapot"})
+    assert refused.status_code == 422

@@ -10,6 +10,7 @@ from folio_translation.api import (
     jobs,
     progress,
     schemas_export,
+    tasks,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -19,5 +20,6 @@ router.include_router(downloads.router)
 router.include_router(content.router)
 router.include_router(glossary.router)
 router.include_router(schemas_export.router)
+router.include_router(tasks.router)
 
 __all__ = ["router"]

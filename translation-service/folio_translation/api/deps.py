@@ -18,6 +18,7 @@ from folio_translation.service import (
 from folio_translation.service.export import ExportService
 from folio_translation.service.glossary import GlossaryService
 from folio_translation.service.logs import LogService
+from folio_translation.service.tasks import TaskService
 from folio_translation.settings import TranslationSettings
 
 # Job ids are random integers below 2**53 (models.new_job_id); older ids are small.
@@ -52,6 +53,10 @@ def _glossary(request: Request, session: DbSession) -> GlossaryService:
     return GlossaryService(session, request.app.state.job_deps)
 
 
+def _tasks(request: Request, session: DbSession) -> TaskService:
+    return TaskService(session, request.app.state.job_deps)
+
+
 def _progress(request: Request) -> JobProgress:
     return request.app.state.job_progress
 
@@ -67,5 +72,6 @@ Outputs = Annotated[OutputService, Depends(_outputs)]
 Export = Annotated[ExportService, Depends(_export)]
 Logs = Annotated[LogService, Depends(_logs)]
 Glossary = Annotated[GlossaryService, Depends(_glossary)]
+Tasks = Annotated[TaskService, Depends(_tasks)]
 Progress = Annotated[JobProgress, Depends(_progress)]
 Settings = Annotated[TranslationSettings, Depends(_settings)]

@@ -136,7 +136,8 @@ async def get_job(
 ) -> JobPublic | JobStatusView:
     if identity is None:
         return JobStatusView.of(await jobs.status_of(job_id))
-    return JobPublic.of(await jobs.visible_job(identity, job_id))
+    job, failures = await jobs.detail(identity, job_id)
+    return JobPublic.of(job, failures)
 
 
 @router.delete(

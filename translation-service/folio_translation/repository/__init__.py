@@ -4,6 +4,7 @@ from folio_translation.repository.events import JobEventRepository
 from folio_translation.repository.jobs import JobRepository
 from folio_translation.repository.memory import MemoryRepository
 from folio_translation.repository.segments import SegmentRepository
+from folio_translation.repository.tasks import TaskRepository
 from folio_translation.repository.usage import UsageRepository
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "JobRepository",
     "MemoryRepository",
     "SegmentRepository",
+    "TaskRepository",
     "UsageRepository",
 ]

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, null, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from folio.contracts import AssemblySegment, PlannedSegment
+from folio.contracts import AssemblySegment, PlannedSegment, UnitFailure
 from folio_translation.models import Job, Segment, SegmentStatus
 
 
@@ -49,6 +49,7 @@ class SegmentRepository:
                 table.c.source_text,
                 table.c.translated_text,
                 table.c.unit_translations,
+                table.c.failures,
             )
             .where(table.c.job_id == job_id)
             .order_by(table.c.index)
@@ -61,6 +62,7 @@ class SegmentRepository:
                 source_text=row.source_text,
                 translated_text=row.translated_text,
                 unit_translations=row.unit_translations or [],
+                unit_failures=[UnitFailure.model_validate(f) for f in row.failures or []],
             )
             for row in result
         ]
@@ -76,6 +78,7 @@ class SegmentRepository:
                 table.c.chapter_index,
                 table.c.chapter_title,
                 table.c.status,
+                table.c.failures,
             )
             .where(table.c.job_id == job_id)
             .order_by(table.c.index)
@@ -166,6 +169,7 @@ class SegmentRepository:
         model: str,
         *,
         cached: bool = False,
+        failures: Sequence[UnitFailure] = (),
     ) -> str | None:
         """Store a segment's translation once. Returns the job's owner (usage is
         attributed to them), or None if the segment was already stored."""
@@ -185,6 +189,8 @@ class SegmentRepository:
                 model=model,
                 cached=cached,
                 error=None,
+                # SQL NULL (a Python None would be stored as JSON null).
+                failures=[f.model_dump(mode="json") for f in failures] or null(),
                 translated_at=datetime.now(UTC),
             )
             .returning(jobs.c.owner_id)
@@ -203,6 +209,21 @@ class SegmentRepository:
             )
             .values(status=SegmentStatus.PENDING)
         )
+
+    async def failures(self, job_id: int) -> list[dict[str, Any]]:
+        """The segments that kept units untranslated, in order, with their failures."""
+        table = Segment.__table__
+        result = await self.session.execute(
+            select(
+                table.c.index,
+                table.c.chapter_index,
+                table.c.chapter_title,
+                table.c.failures,
+            )
+            .where(table.c.job_id == job_id, table.c.failures.is_not(None))
+            .order_by(table.c.index)
+        )
+        return [dict(row._mapping) for row in result]
 
     async def mark_failed(self, job_id: int, index: int, reason: str) -> None:
         await self.session.execute(

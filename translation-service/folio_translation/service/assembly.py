@@ -10,6 +10,7 @@ from folio_translation.lifecycle import Trigger
 from folio_translation.models import Job
 from folio_translation.repository import SegmentRepository
 from folio_translation.service.deps import JobDeps
+from folio_translation.service.task_tracking import send_work
 
 
 async def request_assembly(session: AsyncSession, deps: JobDeps, job: Job) -> None:
@@ -27,18 +28,21 @@ async def request_assembly(session: AsyncSession, deps: JobDeps, job: Job) -> No
         f"jobs/{job.id}/assembly", snapshot.dump(), name="translations.json"
     )
     lifecycle.advance(job, Trigger.ALL_TRANSLATED)
-    await deps.outbox.add(
+    await send_work(
         session,
-        AssembleJob(
-            job_id=job.id,
-            target_language=job.target_language,
-            source_language=job.source_language,
-            model=job.model,
-            upload_key=job.upload_key,
-            filename=job.filename,
-            translations_key=blob.key,
-            bilingual=job.bilingual,
-            document_fingerprint=(job.document or {}).get("fingerprint", ""),
-        ),
-        correlation_id=f"job-{job.id}",
+        deps,
+        job,
+        [
+            AssembleJob(
+                job_id=job.id,
+                target_language=job.target_language,
+                source_language=job.source_language,
+                model=job.model,
+                upload_key=job.upload_key,
+                filename=job.filename,
+                translations_key=blob.key,
+                bilingual=job.bilingual,
+                document_fingerprint=(job.document or {}).get("fingerprint", ""),
+            )
+        ],
     )

@@ -57,6 +57,8 @@ class ContentService:
                     chapter_index=r["chapter_index"],
                     chapter_title=r["chapter_title"],
                     status=r["status"],
+                    failed=bool(r["failures"]),
+                    unit_failures=r["failures"] or [],
                 )
                 for r in rows
             ],

@@ -22,6 +22,7 @@ from folio_translation.models import Job, Segment, SegmentStatus
 from folio_translation.repository import MemoryRepository, SegmentRepository
 from folio_translation.service.assembly import request_assembly
 from folio_translation.service.deps import JobDeps
+from folio_translation.service.task_tracking import send_work
 from folio_translation.service.usage import UsageLedger, spend_limits, spent_tokens
 
 # Strict continuity hands each segment the end of the previous segment's translation.
@@ -164,7 +165,7 @@ class Dispatcher:
         assert job.id is not None
         if not commands:
             return
-        await self.deps.outbox.add_many(self.session, commands, correlation_id=f"job-{job.id}")
+        await send_work(self.session, self.deps, job, commands)
         await self.segments.mark_dispatched(
             job.id, {c.segment_index: c.fingerprint for c in commands}
         )

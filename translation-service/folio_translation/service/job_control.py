@@ -23,6 +23,7 @@ from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.dispatch import Dispatcher
 from folio_translation.service.jobs import plan_command
+from folio_translation.service.task_tracking import send_work
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,8 @@ class JobControl:
             job.model = resumption.provider.model
         if lifecycle.advance(job, Trigger.RESUMED) is JobState.PLANNING:
             # It paused before the analysis: plan again.
-            await self.deps.outbox.add(
-                self.session,
-                plan_command(job, self.deps.daily_tokens),
-                correlation_id=f"job-{job.id}",
+            await send_work(
+                self.session, self.deps, job, [plan_command(job, self.deps.daily_tokens)]
             )
         else:
             await Dispatcher(self.session, self.deps).advance(job)

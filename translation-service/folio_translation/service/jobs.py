@@ -22,9 +22,10 @@ from folio.identity import Identity
 from folio.storage import BlobTooLarge, StorageError
 from folio_translation import lifecycle
 from folio_translation.models import Job, new_job_id
-from folio_translation.repository import JobRepository
+from folio_translation.repository import JobRepository, SegmentRepository
 from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
+from folio_translation.service.task_tracking import send_work
 from folio_translation.service.usage import spend_limits, spent_tokens
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,12 @@ class JobService:
 
     async def visible_job(self, identity: Identity, job_id: int) -> Job:
         return await visible_job(self.jobs, identity, job_id)
+
+    async def detail(self, identity: Identity, job_id: int) -> tuple[Job, list[dict[str, Any]]]:
+        """The job and its segments that kept units untranslated."""
+        job = await visible_job(self.jobs, identity, job_id)
+        assert job.id is not None
+        return job, await SegmentRepository(self.session).failures(job.id)
 
     async def status_of(self, job_id: int) -> dict:
         """The columns an anonymous poll may see (any job, by its unguessable id)."""
@@ -198,9 +205,7 @@ class JobService:
         if stored is not job:  # a concurrent request with the same key won
             await self._discard(blob.key)
             return stored
-        await self.deps.outbox.add(
-            self.session, plan_command(job, self.deps.daily_tokens), correlation_id=f"job-{job.id}"
-        )
+        await send_work(self.session, self.deps, job, [plan_command(job, self.deps.daily_tokens)])
         return job
 
     async def _earlier(self, identity: Identity, key: str, digest: str) -> Job | None:

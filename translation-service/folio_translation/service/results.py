@@ -112,13 +112,15 @@ class ResultService:
             event.translated_text,
             event.unit_translations,
             event.model,
+            failures=event.unit_failures,
         )
         if owner is None:
             # Already in (a second worker's result, a redone command) or no such job: its
             # calls were still made, and are counted if not reported before.
             await self.usage.reported(event.job_id, event.calls, event.segment_index)
             return
-        if event.fingerprint and event.unit_translations:
+        # Only finished work is remembered: a segment with a marked unit is asked again.
+        if event.fingerprint and event.unit_translations and not event.unit_failures:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
         usage = await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
         translated, total, waiting = await self.jobs.count_translated(

@@ -26,6 +26,7 @@ from folio.contracts import (
     NarrativeStyle,
     SpeechStyle,
 )
+from folio_worker.engine import progress
 from folio_worker.engine.calls import ModelCaller, all_or_stop
 from folio_worker.engine.context import TextIndex, occurs
 from folio_worker.engine.prompts import (
@@ -280,7 +281,16 @@ async def analyse_book(
                     return None
             return None
 
-    reports = await all_or_stop(analyse(p) for p in prompts)
+    analysed = 0
+
+    async def counted(prompt: str) -> ChunkAnalysis | None:
+        nonlocal analysed
+        report = await analyse(prompt)
+        analysed += 1
+        await progress.report(analysed, len(prompts), "parts of the book analysed")
+        return report
+
+    reports = await all_or_stop(counted(p) for p in prompts)
     if chunks and all(r is None for r in reports):
         detail = f": {failures[-1]}" if failures else ""
         raise AnalysisFailed(f"the model could not analyse any part of the book{detail}")

@@ -203,9 +203,18 @@ def _schema_json(schema: type[BaseModel]) -> str:
 
 
 class ModelCaller:
-    def __init__(self, client: LLMClient, cache: ResponseCache) -> None:
+    """``scope`` is whose earlier answers may be reused (the job's ``reuse_scope``): it is
+    part of every cache key, so one user's answers are never served to another user.
+    ``reuse=False`` reads nothing from the cache (the owner asked for a fresh answer) but
+    still stores what passes."""
+
+    def __init__(
+        self, client: LLMClient, cache: ResponseCache, *, scope: str = "", reuse: bool = True
+    ) -> None:
         self.client = client
         self.cache = cache
+        self.scope = scope
+        self.reuse = reuse
         # Answers looked up in advance for a batch of prompts (None: looked up, not there).
         self._looked_up: dict[str, str | None] = {}
 
@@ -213,6 +222,8 @@ class ModelCaller:
         """One cache round trip for a whole batch of prompts about to be sent (text, or
         structured with ``schema``), instead of one per prompt: a segment's units, or a
         book's analysis chunks, go out together."""
+        if not self.reuse:
+            return
         keys = [self._prompt_key(prompt, schema) for prompt in prompts]
         for key, value in zip(keys, await self.cache.get_many(keys), strict=True):
             self._looked_up[key] = value
@@ -223,6 +234,8 @@ class ModelCaller:
         return self._key("json", prompt, _schema_json(schema))
 
     async def _cached_text(self, key: str) -> str | None:
+        if not self.reuse:
+            return None
         if key in self._looked_up:
             return self._looked_up.pop(key)
         return await self.cache.get(key)
@@ -233,7 +246,15 @@ class ModelCaller:
 
     def _key(self, kind: str, prompt: str, extra: Any = None) -> str:
         raw = json.dumps(
-            [ENGINE_VERSION, self.client.endpoint, self.client.model, kind, prompt, extra],
+            [
+                ENGINE_VERSION,
+                self.scope,
+                self.client.endpoint,
+                self.client.model,
+                kind,
+                prompt,
+                extra,
+            ],
             ensure_ascii=False,
         )
         return hashlib.sha256(raw.encode()).hexdigest()

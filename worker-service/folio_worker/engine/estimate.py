@@ -1,8 +1,9 @@
 """Cost estimates from the plan, before anything is translated.
 
 Token counts are estimated the way most tokenizers land on average (about four bytes of
-UTF-8 per token); outputs use the expected length ratio of the target language. The
-estimate is a budget guide and the basis of the spending cap, not an invoice.
+UTF-8 per token); outputs use the typical length ratio of the pair of scripts (the source
+text's, the target language's: ``ratios.py``). The estimate is a budget guide and the basis
+of the spending cap, not an invoice.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import math
 
 from folio.contracts import PhaseEstimate
-from folio_worker.engine.languages import code_of
+from folio_worker.engine.languages import script_of, script_profile, text_script
+from folio_worker.engine.ratios import bytes_per_char, typical_ratio
 
-# Translated characters per source character, and UTF-8 bytes per translated character.
-OUTPUT_CHARS = {"ko": 0.5, "ja": 0.55, "zh": 0.35}
-OUTPUT_BYTES_PER_CHAR = {"ko": 3.0, "ja": 3.0, "zh": 3.0}
 ANALYSIS_OUTPUT_TOKENS = 700  # one chunk report, typical
 RENDERING_TOKENS_PER_TERM = 14
 
@@ -24,9 +23,10 @@ def tokens(text: str) -> int:
 
 
 def output_tokens(source: str, target_language: str) -> int:
-    target = code_of(target_language)
-    chars = len(source) * OUTPUT_CHARS.get(target, 1.1)
-    return max(1, math.ceil(chars * OUTPUT_BYTES_PER_CHAR.get(target, 1.1) / 4))
+    source_script = text_script(script_profile(source, sample=4000)) or "latin"
+    target_script = script_of(target_language)
+    chars = len(source) * typical_ratio(source_script, target_script)
+    return max(1, math.ceil(chars * bytes_per_char(target_script) / 4))
 
 
 def translation_call(prompt: str, source: str, target_language: str) -> PhaseEstimate:

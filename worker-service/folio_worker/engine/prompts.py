@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from folio.contracts import Character, GlossaryEntry, NarrativeStyle
-from folio_worker.engine.languages import code_of, language_name
+from folio_worker.engine.languages import code_of, language_name, parse_language
 
-# How each broad level of address is expressed in target languages that mark it.
-FORMALITY_HINTS = {
+# How each broad level of address is expressed in target languages that mark it
+# (honorific speech levels, T-V pronouns, polite particles). A target not listed does not
+# mark address grammatically, and the level is passed on as it is.
+FORMALITY_HINTS: dict[str, dict[str, str]] = {
     "ko": {
         "formal": "하십시오체 (formal deferential)",
         "polite": "해요체 (polite)",
@@ -24,6 +26,59 @@ FORMALITY_HINTS = {
         "polite": "です・ます調 (polite)",
         "casual": "タメ口 (plain form)",
         "intimate": "タメ口 (intimate plain form)",
+    },
+    "zh": {
+        "formal": "您, formal wording",
+        "polite": "您 (polite)",
+        "casual": "你 (familiar)",
+        "intimate": "你, intimate wording",
+    },
+    "de": {"formal": "Sie", "polite": "Sie", "casual": "du", "intimate": "du"},
+    "fr": {"formal": "vous", "polite": "vous", "casual": "tu", "intimate": "tu"},
+    "es": {"formal": "usted", "polite": "usted", "casual": "tú", "intimate": "tú"},
+    "it": {"formal": "Lei", "polite": "Lei", "casual": "tu", "intimate": "tu"},
+    "pt": {
+        "formal": "o senhor / a senhora",
+        "polite": "você (polite)",
+        "casual": "tu / você (familiar)",
+        "intimate": "tu / você (intimate)",
+    },
+    "nl": {"formal": "u", "polite": "u", "casual": "jij", "intimate": "jij"},
+    "ru": {"formal": "вы", "polite": "вы", "casual": "ты", "intimate": "ты"},
+    "uk": {"formal": "ви", "polite": "ви", "casual": "ти", "intimate": "ти"},
+    "pl": {
+        "formal": "Pan / Pani (third person)",
+        "polite": "Pan / Pani",
+        "casual": "ty",
+        "intimate": "ty",
+    },
+    "cs": {
+        "formal": "vy (vykání)",
+        "polite": "vy (vykání)",
+        "casual": "ty (tykání)",
+        "intimate": "ty (tykání)",
+    },
+    "tr": {"formal": "siz", "polite": "siz", "casual": "sen", "intimate": "sen"},
+    "sv": {"formal": "ni", "polite": "du", "casual": "du", "intimate": "du"},
+    "el": {"formal": "εσείς", "polite": "εσείς", "casual": "εσύ", "intimate": "εσύ"},
+    "hi": {"formal": "आप", "polite": "आप", "casual": "तुम", "intimate": "तू"},
+    "id": {
+        "formal": "Anda / Bapak / Ibu",
+        "polite": "Anda",
+        "casual": "kamu",
+        "intimate": "kamu / aku",
+    },
+    "vi": {
+        "formal": "ông / bà with kinship terms (formal)",
+        "polite": "anh / chị with polite particles (ạ)",
+        "casual": "bạn / cậu",
+        "intimate": "mày / tao or em / anh",
+    },
+    "th": {
+        "formal": "ครับ / ค่ะ with formal pronouns",
+        "polite": "ครับ / ค่ะ",
+        "casual": "without polite particles",
+        "intimate": "intimate pronouns (กู / มึง among close friends)",
     },
 }
 
@@ -43,6 +98,19 @@ SAFETY_FRAMES = (
 def formality_hint(target_language: str, formality: str) -> str:
     hints = FORMALITY_HINTS.get(code_of(target_language), {})
     return hints.get(formality, formality)
+
+
+_SCRIPT_NAMES = {"Hant": "Traditional Chinese characters", "Hans": "Simplified Chinese characters"}
+
+
+def script_rule(target_language: str) -> str:
+    """A sentence naming the target's script where the language has more than one."""
+    tag = parse_language(target_language)
+    if tag.code == "zh" and tag.iso_script in _SCRIPT_NAMES:
+        return f" Write in {_SCRIPT_NAMES[tag.iso_script]} only."
+    if tag.iso_script and f"-{tag.iso_script}" in tag.tag:
+        return f" Write in the {tag.script.capitalize()} script only."
+    return ""
 
 
 def _style_block(style: NarrativeStyle) -> str:
@@ -97,7 +165,8 @@ def job_prefix(
     source = language_name(source_language) if source_language else "the source language"
     parts = [
         f"You are a literary translator. Translate the passage in the source block from "
-        f"{source} into {target}: complete, faithful, natural and fluent.\n",
+        f"{source} into {target}: complete, faithful, natural and fluent."
+        f"{script_rule(target_language)}\n",
         "Rules:\n"
         "1. Answer with exactly as many paragraphs as the passage has (its count is given "
         "with it), separated by one blank line, in the same order.\n"

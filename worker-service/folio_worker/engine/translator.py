@@ -4,6 +4,12 @@ Each unit's prompt carries the job style, the unit's style deviation, the glossa
 and characters that occur in it, and the neighbouring source text. Every answer is
 checked; a failed check is retried (bounded); a truncated answer splits the unit; a
 safety block is answered by reframing the instructions, never by changing the source.
+
+A unit that still has no usable answer after all that is kept in the source language,
+marked (``folio.contracts.mark_untranslated``) and reported as a ``UnitFailure``: one bad
+passage never fails its segment or the book. Failures of the provider itself (every key
+refused, transient errors outlasting the attempts, a long wait) are not the passage's
+fault and still fail the segment, which can be resumed.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from folio.contracts import PlannedUnit
+from folio.contracts import PlannedUnit, UnitFailure, mark_untranslated
+from folio_worker.engine import progress
 from folio_worker.engine.calls import ModelCaller, all_or_stop
 from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
 from folio_worker.engine.context import head, tail
@@ -20,7 +27,7 @@ from folio_worker.engine.languages import word_joiner
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
 from folio_worker.engine.work import SegmentWork
-from folio_worker.llm import SafetyBlocked
+from folio_worker.llm import LLMBadRequest, LLMOutputTruncated, SafetyBlocked
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +38,19 @@ MAX_SPLIT_DEPTH = 4
 
 
 class UnitFailed(Exception):
-    def __init__(self, unit: int, reason: str) -> None:
+    def __init__(self, unit: int, reason: str, check: str = "untranslated") -> None:
         super().__init__(f"unit {unit}: {reason}")
         self.unit = unit
         self.reason = reason
+        self.check = check
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """One entry per unit (a failed unit's entry is its marked source) and the failures."""
+
+    translations: list[str]
+    failures: list[UnitFailure]
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,7 @@ class SegmentTranslator:
         self.attempts = max(1, attempts)
         self.concurrency = max(1, concurrency)
         self._prompts: dict[tuple[int, str, int], str] = {}
+        self._asked: dict[int, int] = {}  # answers asked per unit, for its failure report
 
     def _prompt(self, command: SegmentWork, request: UnitRequest, text: str, frame: int) -> str:
         # Built once per unit, text and frame: the cache look-up and the retries share it.
@@ -98,10 +115,10 @@ class SegmentTranslator:
             prompt = self._prompts[key] = build_prompt(command, request, text, frame)
         return prompt
 
-    async def translate(self, command: SegmentWork) -> list[str]:
+    async def translate(self, command: SegmentWork) -> SegmentResult:
         requests = unit_requests(command)
+        outcomes: list[str | UnitFailure] = []
         if command.mode == "strict":
-            results: list[str] = []
             previous = command.previous_translation
             for request in requests:
                 chained = UnitRequest(
@@ -111,20 +128,50 @@ class SegmentTranslator:
                     previous_translation=tail(previous, PREVIOUS_TRANSLATION),
                     deviation=request.deviation,
                 )
-                translation = await self._unit(command, chained, request.unit.text, 0)
-                results.append(translation)
-                previous = translation
-            return results
-        limit = asyncio.Semaphore(self.concurrency)
-        await self.caller.look_up(
-            [self._prompt(command, request, request.unit.text, 0) for request in requests]
-        )
+                outcome = await self._guarded(command, chained, request.unit.index)
+                outcomes.append(outcome)
+                if isinstance(outcome, str):  # a marked source is no context to continue
+                    previous = outcome
+                await progress.report(len(outcomes), len(requests), "units translated")
+        else:
+            limit = asyncio.Semaphore(self.concurrency)
+            await self.caller.look_up(
+                [self._prompt(command, request, request.unit.text, 0) for request in requests]
+            )
+            done = 0
 
-        async def bounded(request: UnitRequest) -> str:
-            async with limit:
-                return await self._unit(command, request, request.unit.text, 0)
+            async def bounded(request: UnitRequest, position: int) -> str | UnitFailure:
+                nonlocal done
+                async with limit:
+                    outcome = await self._guarded(command, request, position)
+                done += 1
+                await progress.report(done, len(requests), "units translated")
+                return outcome
 
-        return await all_or_stop(bounded(r) for r in requests)
+            outcomes = await all_or_stop(bounded(r, i) for i, r in enumerate(requests))
+        translations, failures = [], []
+        for position, (request, outcome) in enumerate(zip(requests, outcomes, strict=True)):
+            if isinstance(outcome, UnitFailure):
+                failures.append(outcome.model_copy(update={"unit": position}))
+                translations.append(mark_untranslated(request.unit.text))
+            else:
+                translations.append(outcome)
+        return SegmentResult(translations, failures)
+
+    async def _guarded(
+        self, command: SegmentWork, request: UnitRequest, position: int
+    ) -> str | UnitFailure:
+        """The unit's translation, or why it has none (the segment goes on without it)."""
+        self._asked[request.unit.index] = 0
+        try:
+            return await self._unit(command, request, request.unit.text, 0)
+        except UnitFailed as failed:
+            reason, check = failed.reason, failed.check
+        except LLMBadRequest as refused:  # this text, not the provider: e.g. its language
+            reason, check = refused.reason, "bad_request"
+        attempts = self._asked.get(request.unit.index, 0)
+        log.warning("unit %d left untranslated after %d answers: %s", position, attempts, reason)
+        return UnitFailure(unit=position, check=check, reason=reason, attempts=attempts)
 
     async def _unit(self, command: SegmentWork, request: UnitRequest, text: str, depth: int) -> str:
         paragraphs = len(split_paragraphs(text)) or 1
@@ -134,7 +181,11 @@ class SegmentTranslator:
             try:
                 for attempt in range(self.attempts):
                     prompt = self._prompt(command, request, text, frame)
-                    answer = await self.caller.text(prompt)
+                    self._asked[request.unit.index] = self._asked.get(request.unit.index, 0) + 1
+                    try:
+                        answer = await self.caller.text(prompt)
+                    except LLMOutputTruncated:  # only a smaller request can fit
+                        return await self._split(command, request, text, depth)
                     failure = check_answer(
                         text,
                         answer.text,
@@ -159,8 +210,16 @@ class SegmentTranslator:
                     f"no usable translation after {self.attempts} attempts ({last.detail})"
                     if last
                     else "no usable translation",
+                    last.kind if last else "empty",
                 )
             except SafetyBlocked as blocked:
+                if not blocked.rephrasable:  # the text itself is refused: Folio never alters it
+                    raise UnitFailed(
+                        request.unit.index,
+                        f"the provider refuses this passage ({blocked.kind}): {blocked.reason}; "
+                        "the source text was not altered",
+                        "safety",
+                    ) from None
                 log.info(
                     "unit %d: safety block (%s); reframing the instructions",
                     request.unit.index,
@@ -171,6 +230,7 @@ class SegmentTranslator:
             request.unit.index,
             "the provider's safety filter blocked this passage, even with reframed "
             "instructions; the source text was not altered",
+            "safety",
         )
 
     async def _split(
@@ -178,7 +238,9 @@ class SegmentTranslator:
     ) -> str:
         """A truncated answer means the unit was too long for the output limit: halve it."""
         if depth >= MAX_SPLIT_DEPTH:
-            raise UnitFailed(request.unit.index, "the answer stayed truncated after splitting")
+            raise UnitFailed(
+                request.unit.index, "the answer stayed truncated after splitting", "truncated"
+            )
         paragraphs = split_paragraphs(text)
         if len(paragraphs) > 1:
             middle = len(paragraphs) // 2

@@ -2,7 +2,7 @@
 (by its result event and by the worker's usage journal, or by a redone command) is one row.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""``folio``: translate books and manage translation jobs through the Folio gateway."""

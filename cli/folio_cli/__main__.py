@@ -1,0 +1,3 @@
+from folio_cli.main import main
+
+main()
