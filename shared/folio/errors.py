@@ -84,6 +84,18 @@ class NotReady(DomainError):
     """What was asked for does not exist yet (e.g. the download of an unfinished job)."""
 
 
+class UpstreamFailed(DomainError):
+    """Another part of the system (or the model provider) failed to answer properly."""
+
+
+class Unavailable(DomainError):
+    """What was asked for cannot be done right now (busy); try again later."""
+
+
+class TimedOut(DomainError):
+    """What was asked for took longer than the service waits."""
+
+
 # The edge's mapping from domain errors to HTTP statuses (the closest class wins).
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     DomainError: 400,
@@ -94,6 +106,9 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     Conflict: 409,
     NotReady: 422,  # the upstream answers 422 for a result that is not there yet
+    UpstreamFailed: 502,
+    Unavailable: 503,
+    TimedOut: 504,
 }
 
 

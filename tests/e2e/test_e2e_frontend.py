@@ -17,9 +17,31 @@ FRONTEND = "http://localhost:3000"
 CELERY_STATES = {"PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED"}
 
 
-async def test_the_frontends_sequence_works_and_keeps_jobs_private(gateway, dev_token):
+async def test_the_frontends_sequence_works_and_keeps_jobs_private(stack, gateway, dev_token):
     user = f"web-{uuid.uuid4().hex[:6]}"
     bearer = {"Authorization": f"Bearer {dev_token(user)}", "Origin": FRONTEND}
+    text = book(8, seed=f"-{user}")
+    # The upload form's "analyse" buttons: anonymous, with the user's own key (Gemini; the
+    # fake model stands in for Google's endpoint, hence api_base_url).
+    own_key = {
+        "api_key": "AIza-test-key",
+        "model_name": "gemini-2.5-flash",
+        "api_provider": "gemini",
+        "api_base_url": stack.config.url("fake-llm"),
+    }
+    for kind in ("style", "glossary"):
+        analysed = await gateway.post(
+            f"/api/v1/analysis/{kind}",
+            headers={"Authorization": "", "Origin": FRONTEND},
+            files={"file": ("Die Verwandlung 변신.txt", text.encode(), "text/plain")},
+            data=own_key,
+        )
+        assert analysed.status_code == 200, analysed.text
+        if kind == "style":
+            assert analysed.json()["protagonist_name"]
+        else:
+            assert analysed.json()["glossary"]
+            assert all(g["term"] in text for g in analysed.json()["glossary"])
     # The typed client's preflight before an authorised call.
     preflight = await gateway.options(
         "/api/v1/jobs",
@@ -55,7 +77,6 @@ async def test_the_frontends_sequence_works_and_keeps_jobs_private(gateway, dev_
         "validation_sample_rate": "1.0",
         "enable_post_edit": "false",
     }
-    text = book(8, seed=f"-{user}")
     created = await gateway.post(
         "/api/v1/jobs",
         headers=bearer,

@@ -162,9 +162,9 @@ async def test_an_epub_keeps_the_failed_passage_marked_in_place(gw, fake, dev_to
         "/api/v1/jobs",
         headers=auth(token),
         files={"file": ("book.epub", books.make_epub(chapters, title="T"), "application/epub+zip")},
-        # Turbo: no analysis pass, whose single chunk (the whole small book) would be
-        # blocked too.
-        data={"segment_size": "1000", "turbo_mode": "true"},
+        # With the analysis: its single chunk (the whole small book) is blocked too, and the
+        # book is still translated, without the analysed context.
+        data={"segment_size": "1000"},
     )
     assert response.status_code == 200, response.text
     done = await wait_for_job(gw, token, response.json()["id"], timeout_s=120)
@@ -174,3 +174,98 @@ async def test_an_epub_keeps_the_failed_passage_marked_in_place(gw, fake, dev_to
     texts = [block.text for block in epub.blocks]
     assert f"{MARK} {doomed}" in texts
     assert 1 <= sum(MARK in t for t in texts) <= 2  # its unit only
+
+
+async def requests_since(fake: httpx.AsyncClient, tag: str, offset: int) -> list[str]:
+    """Texts to translate of the translation requests about ``tag`` after the first
+    ``offset`` logged requests."""
+    rows = (await fake.get("/_fake/requests", params={"offset": offset})).json()
+    sources = []
+    for row in rows:
+        prompt = row["prompt"]
+        start, end = prompt.rfind("<source>"), prompt.rfind("</source>")
+        if not row["structured"] and start >= 0 and tag in prompt[start:end]:
+            sources.append(prompt[start + len("<source>") : end])
+    return sources
+
+
+async def logged(fake: httpx.AsyncClient) -> int:
+    return len((await fake.get("/_fake/requests")).json())
+
+
+async def test_retranslating_the_failed_segment_fixes_it_and_pays_only_for_it(gw, fake, dev_token):
+    tag = f"rerun{uuid.uuid4().hex[:8]}"
+    texts = paragraphs(tag, 14)
+    await fail_passage(fake, f"{tag} paragraph 9.")
+    token = dev_token("rerun-reader")
+    job = await submit(gw, token, "rerun.txt", "\n\n".join(texts).encode(), segment_size=1000)
+    done = await wait_for_job(gw, token, job["id"], timeout_s=120)
+    assert done["status"] == "COMPLETED" and len(done["failed_segments"]) == 1
+    (index,) = done["failed_segments"]
+    calls_before = done["usage"]["calls"]
+
+    assert (await fake.delete("/_fake/faults")).status_code == 200  # the model recovers
+    offset = await logged(fake)
+    response = await gw.post(
+        f"/api/v1/jobs/{job['id']}/segments/retranslate",
+        headers=auth(token),
+        json={"filter": "failed"},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["segment_indices"] == [index]
+    again = await wait_for_job(gw, token, job["id"], timeout_s=120)
+
+    assert again["status"] == "COMPLETED", again
+    assert again["failed_segments"] == [] and again["segment_failures"] == []
+    translated = (await download(gw, token, job["id"], "txt")).decode()
+    assert MARK not in translated and texts[9] not in translated
+    # One call: the marked unit. The segment's other units come from the response cache,
+    # the other segments are not sent at all.
+    sent = await requests_since(fake, tag, offset)
+    assert len(sent) == 1 and f"{tag} paragraph 9." in sent[0]
+    assert again["usage"]["calls"] == calls_before + 1
+    page = (await gw.get(f"/api/v1/jobs/{job['id']}/segments", headers=auth(token))).json()
+    assert not any(s["failed"] for s in page["segments"])
+
+
+async def test_a_failed_job_resumes_to_completed_without_paying_twice(gw, fake, dev_token):
+    tag = f"resume{uuid.uuid4().hex[:8]}"
+    texts = paragraphs(tag, 14)
+    # The provider itself fails on this passage (every attempt): not the passage's fault,
+    # so the job fails instead of marking it.
+    await fail_passage(fake, f"{tag} paragraph 6.", "500")
+    token = dev_token("resume-reader")
+    job = await submit(
+        gw, token, "resume.txt", "\n\n".join(texts).encode(), segment_size=1000, turbo_mode="true"
+    )
+    failed = await wait_for_job(gw, token, job["id"], timeout_s=120)
+    assert failed["status"] == "FAILED" and "kept failing" in failed["error_message"]
+
+    async def finished() -> set[str]:
+        page = (await gw.get(f"/api/v1/jobs/{job['id']}/segments", headers=auth(token))).json()
+        return {s["source_text"] for s in page["segments"] if s["status"] == "TRANSLATED"}
+
+    # Segments still in flight when it failed are stored as they arrive.
+    for _ in range(100):
+        done_before = await finished()
+        page = (await gw.get(f"/api/v1/jobs/{job['id']}/segments", headers=auth(token))).json()
+        if not any(s["status"] == "DISPATCHED" for s in page["segments"]):
+            break
+        await asyncio.sleep(0.2)
+    assert done_before
+
+    await fake.delete("/_fake/faults")
+    offset = await logged(fake)
+    resumed = await gw.post(f"/api/v1/jobs/{job['id']}/resume", headers=auth(token))
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["status"] == "PROCESSING"
+    done = await wait_for_job(gw, token, job["id"], timeout_s=120)
+
+    assert done["status"] == "COMPLETED", done
+    assert done["error_message"] is None and done["failed_segments"] == []
+    translated = (await download(gw, token, job["id"], "txt")).decode()
+    assert all(text not in translated for text in texts)
+    sent = await requests_since(fake, tag, offset)
+    assert any(f"{tag} paragraph 6." in source for source in sent)
+    for source in sent:  # nothing already translated is asked again
+        assert not any(source.strip() in finished_text for finished_text in done_before)

@@ -8,8 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from folio_translation.analysis_schemas import (
+    CharacterAnalysisResponse,
+    GlossaryAnalysisResponse,
+    StyleAnalysisResponse,
+)
 from folio_translation.schemas import (
-    GlossaryResponse,
     JobPublic,
     ResumeRequest,
     TranslatedTerm,
@@ -121,7 +125,9 @@ BACKEND: dict[str, type[BaseModel]] = {
     "TranslationJobCreate": TranslationJobCreate,
     "ResumeRequest": ResumeRequest,
     "TranslatedTerm": TranslatedTerm,
-    "GlossaryAnalysisResponse": GlossaryResponse,
+    "GlossaryAnalysisResponse": GlossaryAnalysisResponse,
+    "StyleAnalysisResponse": StyleAnalysisResponse,
+    "CharacterAnalysisResponse": CharacterAnalysisResponse,
 }
 
 

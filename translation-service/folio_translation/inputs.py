@@ -1,10 +1,10 @@
 """Turning a job submission's optional fields into validated values (422 when wrong).
 
 Accepts the upstream client's shapes: style JSON with ``protagonist_name``,
-``narration_style_endings``, ``tone_keywords``, ``stylistic_rule``; glossaries as
-``{term: translation}``, ``[{source, korean}]``, ``[{term, translation}]`` or
-``[{term: translation}]``; provider fields ``api_key``, ``backup_api_keys`` (JSON list or
-comma/newline separated), ``api_provider``, ``model_name``, ``provider_config``.
+``narration_style_endings``, ``tone_keywords``, ``stylistic_rule``; glossaries in the
+upstream's JSON shapes, structured JSON, CSV or TSV (``glossary_io``); provider fields
+``api_key``, ``backup_api_keys`` (JSON list or comma/newline separated), ``api_provider``,
+``model_name``, ``provider_config``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from folio.contracts import GlossaryEntry, NarrativeStyle, ProviderConfig
 from folio.errors import InvalidInput
+from folio_translation import glossary_io
 
-MAX_GLOSSARY_ENTRIES = 5000
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 
 
@@ -52,67 +52,31 @@ def parse_style(raw: str | None) -> NarrativeStyle | None:
         raise InvalidInput(f"style_data is invalid: {exc.errors()[0]['msg']}") from exc
 
 
-def parse_glossary(raw: str | None) -> list[GlossaryEntry]:
-    """All four upstream glossary shapes, as user entries."""
-    if raw is None or not raw.strip():
-        return []
-    return glossary_entries(_json(raw, "glossary_data"))
+def parse_glossary(raw: str | None, *, filename: str = "") -> list[GlossaryEntry]:
+    """A glossary in any accepted shape (``glossary_io``), as user entries."""
+    return glossary_io.parse_text(raw, "glossary_data", filename=filename)
+
+
+def glossary_body(body: bytes, content_type: str) -> list[GlossaryEntry]:
+    """A glossary edit's body: JSON (an object or a list), CSV or TSV by its media type."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("Invalid glossary payload: the body must be UTF-8.") from None
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in ("text/csv", "application/csv"):
+        return glossary_io.from_delimited(text, ",", "the glossary")
+    if media in ("text/tab-separated-values", "text/tsv"):
+        return glossary_io.from_delimited(text, "\t", "the glossary")
+    data = _json(text, "the glossary") if text.strip() else None
+    if not isinstance(data, (dict, list)):
+        raise InvalidInput("Invalid glossary payload: the body must be a JSON object.")
+    return glossary_io.from_json(data, "the glossary")
 
 
 def glossary_entries(data: Any, field: str = "glossary_data") -> list[GlossaryEntry]:
-    """``{term: translation}``, ``{"translations": [{source, korean}]}``, ``[{source,
-    korean}]``, ``[{term, translation}]`` or ``[{term: translation}]``, as user entries."""
-    pairs: list[tuple[Any, Any]] = []
-    if isinstance(data, dict):
-        items = data.get("translations") if isinstance(data.get("translations"), list) else None
-        pairs = (
-            list(data.items())
-            if items is None
-            else [
-                (i.get("source"), i.get("korean") or i.get("translation"))
-                for i in items
-                if isinstance(i, dict)
-            ]
-        )
-    elif isinstance(data, list):
-        for item in data:
-            if not isinstance(item, dict):
-                raise InvalidInput(f"{field} list items must be objects.")
-            if "source" in item:
-                pairs.append(
-                    (
-                        item.get("source"),
-                        item.get("korean") or item.get("translation") or item.get("target"),
-                    )
-                )
-            elif "term" in item:
-                pairs.append((item.get("term"), item.get("translation")))
-            elif len(item) == 1:
-                pairs.append(next(iter(item.items())))
-            else:
-                raise InvalidInput(
-                    f"{field} items must be {{source, korean}}, {{term, translation}} or "
-                    "{term: translation}.",
-                )
-    else:
-        raise InvalidInput(f"{field} must be a JSON object or list.")
-    if len(pairs) > MAX_GLOSSARY_ENTRIES:
-        raise InvalidInput(f"{field} has more than {MAX_GLOSSARY_ENTRIES} entries.")
-    entries: dict[str, GlossaryEntry] = {}
-    for term, translation in pairs:
-        if not isinstance(term, str) or not isinstance(translation, str):
-            raise InvalidInput("every glossary term and translation must be a string.")
-        if not term.strip() or not translation.strip():
-            continue
-        try:
-            entries[term.strip()] = GlossaryEntry(
-                term=term.strip(), translation=translation.strip(), source="user"
-            )
-        except ValidationError as exc:
-            raise InvalidInput(
-                f"glossary entry {term[:40]!r} is invalid: {exc.errors()[0]['msg']}"
-            ) from exc
-    return list(entries.values())
+    """A glossary already decoded from JSON, as user entries."""
+    return glossary_io.from_json(data, field)
 
 
 def parse_keys(api_key: str | None, backup_api_keys: str | list[str] | None) -> list[str]:

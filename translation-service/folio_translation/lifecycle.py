@@ -5,7 +5,7 @@ both): ``PENDING/planning`` is waiting for its plan, ``PAUSED/translating`` was 
 the spending cap while translating, ``FAILED/assembling`` failed building its files. Every
 change of either column goes through :func:`advance`, and the only changes allowed are the
 rows of ``TRANSITIONS``. A new feature adds states and rows here; cancelling, resuming a
-failed job or re-translating chosen segments of a finished one are each a few rows.
+failed job and re-translating chosen segments of a finished one are each a few rows.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class Trigger(StrEnum):
     PLANNING_CAPPED = "planning_capped"  # the analysis would pass the spending cap
     PLANNING_FAILED = "planning_failed"  # the book could not be planned
     CAP_REACHED = "cap_reached"  # the next segment would pass the spending cap
-    RESUMED = "resumed"  # the user resumed a paused job
+    RESUMED = "resumed"  # the user resumed a paused or failed job
+    RETRANSLATE = "retranslate"  # the owner asked to re-run chosen segments of a done job
     SEGMENT_FAILED = "segment_failed"  # a segment could not be translated
     ALL_TRANSLATED = "all_translated"  # the last segment's translation is stored
     ASSEMBLED = "assembled"  # the worker built the output files
@@ -85,6 +86,13 @@ TRANSITIONS: dict[tuple[JobState, Trigger], JobState] = {
     (S.TRANSLATION_PAUSED, T.ALL_TRANSLATED): S.ASSEMBLING,
     (S.ASSEMBLING, T.ASSEMBLED): S.COMPLETED,
     (S.ASSEMBLING, T.ASSEMBLY_FAILED): S.ASSEMBLY_FAILED,
+    # A failed job resumes where it stopped: planned again, its failed segments sent again,
+    # or (translating with nothing left to send) assembled again.
+    (S.PLANNING_FAILED, T.RESUMED): S.PLANNING,
+    (S.TRANSLATION_FAILED, T.RESUMED): S.TRANSLATING,
+    (S.ASSEMBLY_FAILED, T.RESUMED): S.TRANSLATING,
+    # Chosen segments of a finished book are translated again, then it is assembled again.
+    (S.COMPLETED, T.RETRANSLATE): S.TRANSLATING,
     # Cancelling stops every active state; results still in flight are ignored.
     **{
         (state, T.CANCELLED): S.CANCELLED
@@ -134,6 +142,8 @@ def advance(job: Job, trigger: Trigger, reason: str | None = None) -> JobState:
     job.status_detail = reason if target.paused or target is JobState.CANCELLED else None
     if target.failed:
         job.error_message = reason
+    elif state.failed:  # resumed: the old failure no longer describes the job
+        job.error_message = None
     if target.final:
         job.credentials = None
     if target is JobState.COMPLETED:

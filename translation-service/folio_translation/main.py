@@ -51,6 +51,7 @@ def create_app(settings: TranslationSettings | None = None) -> FastAPI:
         routers=[api.router],
     )
     app.state.job_deps = deps
+    app.state.rpc = runtime.rpc_client()  # analysis without a job: the worker answers
     app.state.job_progress = JobProgress(runtime.database, watch)
     app.state.storage = deps.storage
     return app

@@ -189,6 +189,8 @@ class Job(JobBase, table=True):
     # The worker's stored plan (folio.contracts.plan.JobPlan) that segment commands cite.
     plan_key: str | None = Field(default=None, max_length=255)
     outputs: dict | None = jsonb()
+    # How the output files are written: {"colophon": bool, "vertical": bool}; None: defaults.
+    output_options: dict | None = jsonb()
     created_at: datetime = Field(
         default_factory=utcnow,
         sa_column=Column(
@@ -232,6 +234,8 @@ class Segment(Base, table=True):
     # Units kept untranslated and marked (folio.contracts.UnitFailure, as JSON); None when
     # every unit was translated.
     failures: list | None = jsonb()
+    # What the translation still lacks after the engine's retries (a glossary rendering).
+    warnings: list | None = jsonb()
     translated_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

@@ -1,8 +1,9 @@
 """Rendering a translation as a PDF (ReportLab, BSD-licensed; one CJK-capable font).
 
 Pure rendering: it gets the book's segments and writes a file. A title page, then each
-chapter's heading where a chapter starts, and each segment's translation, optionally
-preceded by its source text in a smaller, grey face.
+chapter's heading where a chapter starts (its translation, when the chapter opens with its
+heading, as parsed books do), and each segment's translation, optionally preceded by its
+source text in a smaller, grey face. The document declares the target language.
 """
 
 from __future__ import annotations
@@ -75,6 +76,20 @@ def _paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
     return [Paragraph(escape(p).replace("\n", "<br/>"), style) for p in parts if p]
 
 
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+
+
+def _heading(segment: PdfSegment) -> tuple[str, str, str]:
+    """(heading, translation, source) of a segment that opens a chapter: a chapter that
+    starts with its heading gives the heading's translation, taken out of the body."""
+    title = segment.chapter_title or ""
+    sources, translations = _split(segment.source), _split(segment.translation)
+    if sources and translations and sources[0] == title.strip():
+        return translations[0], "\n\n".join(translations[1:]), "\n\n".join(sources[1:])
+    return title, segment.translation, segment.source
+
+
 def render_pdf(
     path: Path,
     *,
@@ -83,6 +98,7 @@ def render_pdf(
     segments: Iterable[PdfSegment],
     page_size: PageSize = "A4",
     include_source: bool = True,
+    language: str | None = None,
 ) -> None:
     """Write the PDF to ``path`` (a blocking call: run it in a thread)."""
     styles = _styles()
@@ -95,18 +111,21 @@ def render_pdf(
     ]
     chapter: str | None = None
     for segment in segments:
+        translation, source = segment.translation, segment.source
         if segment.chapter_title and segment.chapter_title != chapter:
             chapter = segment.chapter_title
-            story.append(Paragraph(escape(chapter), styles["chapter"]))
-        if include_source and segment.source:
-            story.extend(_paragraphs(segment.source, styles["source"]))
+            heading, translation, source = _heading(segment)
+            story.append(Paragraph(escape(heading), styles["chapter"]))
+        if include_source and source:
+            story.extend(_paragraphs(source, styles["source"]))
             story.append(Spacer(1, 2 * mm))
-        story.extend(_paragraphs(segment.translation, styles["body"]))
+        story.extend(_paragraphs(translation, styles["body"]))
         story.append(Spacer(1, 4 * mm))
     document = SimpleDocTemplate(
         str(path),
         pagesize=PAGE_SIZES[page_size],
         title=title,
+        lang=language,
         leftMargin=20 * mm,
         rightMargin=20 * mm,
         topMargin=20 * mm,

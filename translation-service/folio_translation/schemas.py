@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from folio.contracts import Character, GlossaryEntry
 from folio_translation.models import Job
 
 
@@ -167,6 +168,8 @@ class JobPublic(JobSummary):
     # ``POST /jobs/{id}/segments/retranslate``.
     failed_segments: list[int] = Field(default_factory=list)
     segment_failures: list[SegmentFailurePublic] = Field(default_factory=list)
+    # What the analysis could not do (a part of the book, a glossary batch), in words.
+    warnings: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(
@@ -180,6 +183,7 @@ class JobPublic(JobSummary):
             update["failed_segments"] = [f["index"] for f in failures]
         if "context" in values:  # read without the context (progress streams): no glossary
             pairs = glossary_pairs(values)
+            update["warnings"] = list((values.get("context") or {}).get("warnings") or [])
             update["final_glossary"] = dict(pairs)
             update["structured_glossary"] = TranslatedTerms(
                 translations=[TranslatedTerm(source=s, korean=t) for s, t in pairs]
@@ -208,6 +212,33 @@ class ResumeRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
 
 
+class ChapterRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first: int = Field(ge=0, le=1_000_000)
+    last: int = Field(ge=0, le=1_000_000)
+
+
+class RetranslateRequest(ResumeRequest):
+    """Which segments of a completed job to translate again — exactly one of
+    ``segment_indices``, ``filter: "failed"`` (those with marked units), ``check`` (those
+    with a unit marked by that check) or ``chapters`` — plus, for a job on your own
+    provider, its key again (the provider fields of ``ResumeRequest``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    segment_indices: list[int] | None = Field(default=None, min_length=1, max_length=100_000)
+    filter: Literal["failed"] | None = None
+    check: str | None = Field(default=None, max_length=30)
+    chapters: ChapterRange | None = None
+
+
+class RetranslationPublic(BaseModel):
+    job_id: int
+    status: str
+    segment_indices: list[int]
+
+
 class SegmentPublic(BaseModel):
     segment_index: int
     source_text: str
@@ -218,6 +249,8 @@ class SegmentPublic(BaseModel):
     # Units kept in the source language, marked in translated_text (Folio's own fields).
     failed: bool = False
     unit_failures: list[UnitFailurePublic] = Field(default_factory=list)
+    # What the translation still lacks after the engine's retries.
+    warnings: list[str] = Field(default_factory=list)
 
 
 class SegmentsPage(BaseModel):
@@ -242,11 +275,16 @@ class GlossaryTerm(BaseModel):
 
 
 class GlossaryResponse(BaseModel):
-    """The upstream's ``GlossaryAnalysisResponse`` (structured glossary)."""
+    """The upstream's ``GlossaryAnalysisResponse`` (structured glossary), plus every entry's
+    kind, note, gender and do-not-translate flag, the do-not-translate list and the
+    characters (gender, aliases, how they speak to whom): what an import reads back."""
 
     glossary: list[dict[str, str]]
     extracted_terms: None = None
     translated_terms: TranslatedTerms
+    terms: list[GlossaryEntry] = []
+    do_not_translate: list[str] = []
+    characters: list[Character] = []
 
 
 GlossaryMode = Literal["merge", "replace"]

@@ -32,3 +32,9 @@ class TranslationSettings(DatabaseSettings):
     user_daily_tokens: int | None = None
     # How many result events this service handles at once.
     event_prefetch: int = 32
+    # Analysis without a job: how long a caller waits for the worker's answer (below the
+    # gateway's timeout for these routes), and how much of the book is read.
+    analysis_timeout_s: float = 120.0
+    analysis_style_chars: int = 15_000  # as the upstream: the style of the opening
+    analysis_max_chars: int = 60_000  # glossary and characters
+    analysis_max_upload_bytes: int = 20 * 1024 * 1024

@@ -33,9 +33,11 @@ async def create(client, signer, user: str, name: str = "book.txt", **form) -> d
     return response.json()
 
 
-async def complete(app, client, signer, user: str, segments: int = 3, salt: str = "") -> dict:
+async def complete(
+    app, client, signer, user: str, segments: int = 3, salt: str = "", **form
+) -> dict:
     """A job taken through planning, every segment's result and assembly."""
-    job = await create(client, signer, user)
+    job = await create(client, signer, user, **form)
     consumer = app.state.runtime.consumers[0]
     salt = salt or uuid.uuid4().hex[:8]
     await consumer.process(planned(job["id"], segments=segments, salt=salt))
@@ -548,3 +550,135 @@ async def test_paths_with_a_trailing_slash_are_served_not_redirected(service, in
         assert response.status_code == 200, path
         assert "location" not in response.headers
     assert (await client.get("/api/v1/jobs/")).status_code == 401
+
+
+async def test_glossary_files_in_and_out_keep_kind_note_gender_and_do_not_translate(
+    service, internal_signer
+):
+    app, client = service
+    user = "glossary-files"
+    headers = auth(internal_signer, user)
+    csv_file = (
+        "term,translation,kind,note,gender,do_not_translate\n"
+        "Gregor,그레고르,person,the son,male,\n"
+        "Prokurist,,,,,yes\n"
+    )
+    response = await client.post(
+        "/api/v1/jobs",
+        headers=headers,
+        files={
+            "file": ("book.txt", b"Gregor met the Prokurist.\n\nGrete.", "text/plain"),
+            "glossary_file": ("terms.csv", csv_file.encode(), "text/csv"),
+        },
+        data={"glossary_data": "Grete\t그레테\tperson\t\tfemale\t"},
+    )
+    assert response.status_code == 200, response.text
+    job = response.json()
+    async with app.state.database.transaction() as session:
+        row = await session.get(Job, job["id"])
+        stored = {g["term"]: g for g in row.glossary_input}
+    assert stored["Gregor"]["note"] == "the son" and stored["Gregor"]["gender"] == "male"
+    assert stored["Prokurist"]["do_not_translate"] and stored["Prokurist"]["translation"] == (
+        "Prokurist"
+    )
+    assert stored["Grete"]["gender"] == "female"
+
+    bad = await client.post(
+        "/api/v1/jobs",
+        headers=headers,
+        files={
+            "file": ("book.txt", b"Text.", "text/plain"),
+            "glossary_file": ("terms.csv", b"Gregor,x,person,,robot\n", "text/csv"),
+        },
+    )
+    assert bad.status_code == 422 and "gender" in bad.json()["detail"]
+    assert bad.headers["content-type"].startswith("application/problem+json")
+
+    done = await complete(app, client, internal_signer, user)
+    async with app.state.database.transaction() as session:
+        row = await session.get(Job, done["id"])
+        row.context = {
+            **(row.context or {}),
+            "glossary": [
+                {
+                    "term": "Gregor",
+                    "translation": "그레고르",
+                    "kind": "person",
+                    "source": "analysis",
+                }
+            ],
+            "characters": [
+                {
+                    "name": "Gregor",
+                    "translation": "그레고르",
+                    "gender": "male",
+                    "speaks_to": [{"listener": "Grete", "formality": "intimate"}],
+                }
+            ],
+        }
+    edited = await client.post(
+        f"/api/v1/jobs/{done['id']}/glossary?mode=merge",
+        headers={**headers, "content-type": "text/tab-separated-values"},
+        content=b"term\ttranslation\tdo_not_translate\nProkurist\t\tyes\n",
+    )
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert body["do_not_translate"] == ["Prokurist"]
+    assert body["characters"][0]["speaks_to"] == [
+        {"listener": "Grete", "formality": "intimate", "note": None, "from_chapter": None}
+    ]
+    assert {t["term"]: t["kind"] for t in body["terms"]}["Gregor"] == "person"
+    assert {t["source"] for t in body["translated_terms"]["translations"]} == {
+        "Gregor",
+        "Prokurist",
+    }  # the upstream's structured shape is still there
+
+    exported = await client.get(
+        f"/api/v1/jobs/{done['id']}/glossary", params={"format": "csv"}, headers=headers
+    )
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert 'filename="book_glossary.csv"' in exported.headers["content-disposition"]
+    assert exported.text.splitlines() == [
+        "term,translation,kind,note,gender,do_not_translate",
+        "Gregor,그레고르,person,,,",
+        "Prokurist,Prokurist,,,,yes",
+    ]
+    # what was exported is a valid import, replacing the glossary with itself
+    again = await client.post(
+        f"/api/v1/jobs/{done['id']}/glossary?mode=replace&structured=false",
+        headers={**headers, "content-type": "text/csv"},
+        content=exported.content,
+    )
+    assert again.json() == {"Gregor": "그레고르", "Prokurist": "Prokurist"}
+    assert (await client.get(f"/api/v1/jobs/{done['id']}/glossary", headers=headers)).json() == {
+        "Gregor": "그레고르",
+        "Prokurist": "Prokurist",
+    }
+
+
+async def test_output_options_reach_the_assembly_command(service, internal_signer):
+    app, client = service
+    plain = await complete(app, client, internal_signer, "options-reader")
+    chosen = await complete(
+        app, client, internal_signer, "options-reader", colophon="true", vertical_writing="true"
+    )
+    commands = {}
+    async with app.state.database.transaction() as session:
+        for job in (plain, chosen):
+            envelopes = (
+                (
+                    await session.execute(
+                        select(MESSAGING.outbox.c.envelope).where(
+                            MESSAGING.outbox.c.envelope["data"]["job_id"].as_string()
+                            == str(job["id"]),
+                            MESSAGING.outbox.c.message_type == "translation.assemble_job.v1",
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            [commands[job["id"]]] = [e["data"] for e in envelopes]
+    assert (commands[plain["id"]]["colophon"], commands[plain["id"]]["vertical"]) == (False, False)
+    assert (commands[chosen["id"]]["colophon"], commands[chosen["id"]]["vertical"]) == (True, True)

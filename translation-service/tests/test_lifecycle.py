@@ -40,6 +40,10 @@ ALLOWED = [
     (JobState.TRANSLATION_PAUSED, Trigger.ALL_TRANSLATED, JobState.ASSEMBLING),
     (JobState.ASSEMBLING, Trigger.ASSEMBLED, JobState.COMPLETED),
     (JobState.ASSEMBLING, Trigger.ASSEMBLY_FAILED, JobState.ASSEMBLY_FAILED),
+    (JobState.PLANNING_FAILED, Trigger.RESUMED, JobState.PLANNING),
+    (JobState.TRANSLATION_FAILED, Trigger.RESUMED, JobState.TRANSLATING),
+    (JobState.ASSEMBLY_FAILED, Trigger.RESUMED, JobState.TRANSLATING),
+    (JobState.COMPLETED, Trigger.RETRANSLATE, JobState.TRANSLATING),
     *(
         (state, Trigger.CANCELLED, JobState.CANCELLED)
         for state in (
@@ -113,6 +117,20 @@ def test_pausing_and_failing_say_why_and_final_states_erase_the_keys() -> None:
     lifecycle.advance(done, Trigger.ASSEMBLED)
     assert done.progress == 100 and done.completed_at is not None
     assert done.credentials is None and done.error_message is None
+
+
+def test_resuming_a_failed_job_clears_its_failure() -> None:
+    job = job_in(JobState.TRANSLATING)
+    lifecycle.advance(job, Trigger.SEGMENT_FAILED, "Segment 2 could not be translated")
+    assert lifecycle.advance(job, Trigger.RESUMED) is JobState.TRANSLATING
+    assert job.error_message is None and job.status == JobStatus.PROCESSING
+
+
+def test_a_finished_job_translates_chosen_segments_again_and_completes_again() -> None:
+    job = job_in(JobState.COMPLETED)
+    assert lifecycle.advance(job, Trigger.RETRANSLATE) is JobState.TRANSLATING
+    lifecycle.advance(job, Trigger.ALL_TRANSLATED)
+    assert lifecycle.advance(job, Trigger.ASSEMBLED) is JobState.COMPLETED
 
 
 def test_a_row_in_an_unknown_combination_is_not_a_state() -> None:

@@ -300,17 +300,25 @@ async def test_translation_memory_serves_identical_work_without_dispatch(service
         ).scalar_one()
     await consumer.process(translated(first["id"], 0, fingerprint=fingerprint))
 
+    # The same owner's next job with the same work: served from memory, no model call.
     second = (
-        await client.post("/api/v1/jobs", headers=auth(internal_signer, "gus"), **upload())
+        await client.post("/api/v1/jobs", headers=auth(internal_signer, "fay"), **upload())
     ).json()
     await consumer.process(planned(second["id"], segments=1))
     types = await outbox_types(app.state.database, second["id"])
     assert TranslateSegment.TYPE not in types  # served from memory: no model call
     assert types[-1] == AssembleJob.TYPE
     job = (
-        await client.get(f"/api/v1/jobs/{second['id']}", headers=auth(internal_signer, "gus"))
+        await client.get(f"/api/v1/jobs/{second['id']}", headers=auth(internal_signer, "fay"))
     ).json()
     assert job["translated_segments"] == 1 and job["usage"]["calls"] == 0
+
+    # Another user's job with the same work is translated for them: memory is per owner.
+    third = (
+        await client.post("/api/v1/jobs", headers=auth(internal_signer, "gus"), **upload())
+    ).json()
+    await consumer.process(planned(third["id"], segments=1))
+    assert TranslateSegment.TYPE in await outbox_types(app.state.database, third["id"])
 
 
 async def test_commands_cite_the_stored_plan_instead_of_carrying_it(service, internal_signer):
@@ -466,7 +474,15 @@ async def test_user_keys_are_sealed_and_glossary_shapes_accepted(
                 )
             ).scalar_one()
         assert row.glossary_input == [
-            {"term": "Gregor", "translation": "그레고르", "kind": None, "source": "user"}
+            {
+                "term": "Gregor",
+                "translation": "그레고르",
+                "kind": None,
+                "source": "user",
+                "note": None,
+                "gender": None,
+                "do_not_translate": False,
+            }
         ]
         assert row.model == "gemini-flash-lite-latest"
         for stored in (row.credentials or "", str(outbox)):

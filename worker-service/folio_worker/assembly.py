@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from folio.contracts import (
     OUTPUT_FILES,
@@ -71,6 +72,8 @@ class Assembler:
             ),
             target_language=code_of(command.target_language),
             bilingual=command.bilingual,
+            colophon=colophon(command) if command.colophon else None,
+            vertical=command.vertical,
         )
         files[OutputKind.SEGMENTS] = json.dumps(
             [
@@ -103,6 +106,12 @@ class Assembler:
         return stored
 
 
+def colophon(command: AssembleJob) -> str:
+    """What the output's metadata says about how it was made."""
+    day = datetime.now(UTC).date().isoformat()
+    return f"Machine translation ({code_of(command.target_language)}): {command.model}, {day}"
+
+
 def translated_units(
     snapshot: AssemblySnapshot, plan: JobPlan
 ) -> Iterable[tuple[PlannedUnit, str]]:
@@ -116,19 +125,26 @@ def translated_units(
 
 
 def block_translations(units: Iterable[tuple[PlannedUnit, str]], *, joiner: str) -> dict[int, str]:
-    """Per-block translations from the per-unit ones (paragraph-aligned when possible)."""
+    """Per-block translations from the per-unit ones: paragraph k of a unit's translation
+    belongs to its k-th block (the translator aligned them by id)."""
     parts: dict[int, list[str]] = defaultdict(list)
     for unit, translation in units:
         blocks: list[int] = []
         for piece in unit.pieces:
             if not blocks or blocks[-1] != piece.block:
                 blocks.append(piece.block)
-        paragraphs = split_paragraphs(translation)
-        if len(paragraphs) == len(blocks):
-            for block, paragraph in zip(blocks, paragraphs, strict=True):
+        fitted = _fit(split_paragraphs(translation), len(blocks))
+        for block, paragraph in zip(blocks, fitted, strict=True):
+            if paragraph:
                 parts[block].append(paragraph)
-        else:  # the model merged or split paragraphs: keep all the text, in order
-            parts[blocks[0]].append("\n".join(paragraphs))
-            for block in blocks[1:]:
-                parts[block].append("")
-    return {block: joiner.join(p for p in texts if p) for block, texts in parts.items()}
+    return {block: joiner.join(texts) for block, texts in parts.items() if texts}
+
+
+def _fit(paragraphs: list[str], blocks: int) -> list[str]:
+    """``paragraphs`` as exactly ``blocks`` entries. Translations stored by an engine that
+    aligned paragraphs by counting blank lines may not match: extra paragraphs join the last
+    block, and blocks without a paragraph get none (they keep their source), so no block is
+    ever emptied and no text lands in a heading that was not its own."""
+    if len(paragraphs) > blocks:
+        return [*paragraphs[: blocks - 1], "\n".join(paragraphs[blocks - 1 :])]
+    return paragraphs + [""] * (blocks - len(paragraphs))

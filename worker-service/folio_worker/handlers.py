@@ -4,8 +4,9 @@ a command is reported for task monitoring (:mod:`folio_worker.tasks`)."""
 
 from __future__ import annotations
 
-from folio.contracts import AssembleJob, JobCancelled, PlanJob, TranslateSegment
+from folio.contracts import AnalyseBook, AssembleJob, JobCancelled, PlanJob, TranslateSegment
 from folio.messaging import Consumer, Delivery
+from folio_worker.analysing import BookAnalyst
 from folio_worker.assembly import Assembler
 from folio_worker.deps import WorkerDeps
 from folio_worker.planning import Planner
@@ -19,11 +20,19 @@ def register(
     assemble: Consumer,
     deps: WorkerDeps,
     control: Consumer | None = None,
+    analysis: Consumer | None = None,
 ) -> None:
     planner, segments, assembler = Planner(deps), SegmentWorker(deps), Assembler(deps)
     tasks = TaskReports(
         deps.publisher, deps.control, progress_interval_s=deps.settings.task_progress_interval_s
     )
+
+    if analysis is not None:
+        analyst = BookAnalyst(deps)
+
+        @analysis.on(AnalyseBook)
+        async def analyse_book(request: AnalyseBook, delivery: Delivery) -> None:
+            await analyst.analyse(request, delivery)
 
     if control is not None:
 

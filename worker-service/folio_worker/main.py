@@ -8,7 +8,13 @@ from fastapi import FastAPI
 
 from folio.app import create_service_app
 from folio.egress import EgressPolicy
-from folio.messaging.topology import WORKER_ASSEMBLE, WORKER_CONTROL, WORKER_PLAN, WORKER_SEGMENT
+from folio.messaging.topology import (
+    WORKER_ANALYSIS,
+    WORKER_ASSEMBLE,
+    WORKER_CONTROL,
+    WORKER_PLAN,
+    WORKER_SEGMENT,
+)
 from folio.runtime import ServiceRuntime
 from folio.storage import LocalStorage
 from folio_worker import handlers
@@ -87,6 +93,7 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
         runtime.consumer(WORKER_ASSEMBLE, prefetch=settings.assemble_prefetch),
         deps,
         control=runtime.consumer(WORKER_CONTROL, prefetch=16),
+        analysis=runtime.consumer(WORKER_ANALYSIS, prefetch=settings.analysis_prefetch),
     )
     return create_service_app(
         runtime,

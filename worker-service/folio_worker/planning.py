@@ -20,13 +20,14 @@ from folio.contracts import (
     PlanJob,
     SpendLimits,
 )
+from folio.contracts.providers import ProviderConfig
 from folio.messaging import Delivery
 from folio.storage import StorageError
 from folio_worker.books import document_fingerprint, read_book
 from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
-from folio_worker.engine import call_plan, estimate
+from folio_worker.engine import call_plan, estimate, sizing
 from folio_worker.engine.analysis import (
     TERMS_PER_BATCH,
     AnalysisFailed,
@@ -35,8 +36,14 @@ from folio_worker.engine.analysis import (
 )
 from folio_worker.engine.call_plan import CallSizes
 from folio_worker.engine.calls import CallCollector, current_collector
+from folio_worker.engine.context import inflects
 from folio_worker.engine.documents import DocumentError
-from folio_worker.engine.languages import detect_language
+from folio_worker.engine.languages import (
+    detect_language,
+    script_of,
+    script_profile,
+    text_script,
+)
 from folio_worker.engine.prompts import analysis_prompt
 from folio_worker.engine.segmentation import plan_segments
 from folio_worker.llm import LLMDeferred, LLMError
@@ -101,25 +108,35 @@ class Planner:
             await collector.reported()
         return event
 
-    def _rpm(self, command: PlanJob) -> int | None:
+    def _config(self, command: PlanJob) -> ProviderConfig | None:
         try:
-            config = self.deps.clients.config_for(command.model, command.credentials)
+            return self.deps.clients.config_for(command.model, command.credentials)
         except CredentialsUnavailable:
             return None
-        return config.requests_per_minute
 
-    def _call_sizes(self, command: PlanJob, book_chars: int) -> CallSizes:
-        """Few large calls when requests per minute bind, many small ones otherwise."""
+    def _call_sizes(
+        self, command: PlanJob, book_text: str, config: ProviderConfig | None
+    ) -> CallSizes:
+        """Few large calls when requests per minute bind, many small ones otherwise; a
+        unit never larger than the model can take and give back."""
         s = self.settings
-        try:
-            config = self.deps.clients.config_for(command.model, command.credentials)
-            own = config.max_concurrency or s.llm_max_concurrency_per_key
-        except CredentialsUnavailable:
-            config, own = None, s.llm_max_concurrency_per_key
+        own = (config.max_concurrency if config else None) or s.llm_max_concurrency_per_key
+
+        def bounded(ceiling: int) -> int:
+            return sizing.unit_size(
+                segment_size=command.segment_size,
+                ceiling=ceiling,
+                window=sizing.model_window(config),
+                source_script=text_script(script_profile(book_text)) or "latin",
+                target_script=script_of(command.target_language),
+            )
+
         return call_plan.choose(
-            book_chars,
-            segment_size=command.segment_size,
-            unit_size=s.unit_size,
+            len(book_text),
+            # The largest unit the model takes (a requests-bound plan's), and the
+            # deployment's parallel-friendly one.
+            segment_size=bounded(command.segment_size),
+            unit_size=bounded(s.unit_size),
             chunk_size=s.analysis_chunk_size,
             terms_per_batch=TERMS_PER_BATCH,
             analysed=command.mode != "turbo",
@@ -144,14 +161,15 @@ class Planner:
             self.deps.storage, self.deps.documents, command.upload_key, command.filename
         )
         book_text = document.text()
-        sizes = self._call_sizes(command, len(book_text))
+        source_language = command.source_language or document.language or detect_language(book_text)
+        config = self._config(command)
+        sizes = self._call_sizes(command, book_text, config)
         segments = plan_segments(
             document.blocks, segment_size=command.segment_size, unit_size=sizes.unit_size
         )
         units = [unit for segment in segments for unit in segment.units]
-        source_language = command.source_language or document.language or detect_language(book_text)
 
-        indexes = PlanIndexes(segments)
+        indexes = PlanIndexes(segments, inflecting=inflects(source_language))
         analysis_spent = PhaseEstimate()
         if command.mode == "turbo":
             context = JobContext(
@@ -239,7 +257,7 @@ class Planner:
             estimate=CostEstimate(
                 analysis=analysis_spent,
                 translation=planned.estimate,
-                plan=sizes.public(self._rpm(command)),
+                plan=sizes.public(config.requests_per_minute if config else None),
             ),
             calls=collector.records,
             plan_key=plan_key,

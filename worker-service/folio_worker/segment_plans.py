@@ -18,8 +18,16 @@ from folio.contracts import (
     UnitPiece,
 )
 from folio_worker.engine import estimate
-from folio_worker.engine.context import TextIndex, characters_for, glossary_for, head, tail
+from folio_worker.engine.context import (
+    TextIndex,
+    characters_for,
+    glossary_for,
+    head,
+    speech_at,
+    tail,
+)
 from folio_worker.engine.documents import Document
+from folio_worker.engine.documents.placeholders import strip
 from folio_worker.engine.segmentation import Segment, Unit
 from folio_worker.engine.translator import PREVIOUS_TRANSLATION, build_prompt, unit_requests
 from folio_worker.engine.work import SegmentWork
@@ -32,14 +40,17 @@ class PlanIndexes:
     ``prepare`` builds them (and learns where the given
     terms occur) ahead of time, in a thread, while the model renders the glossary."""
 
-    def __init__(self, segments: Sequence[Segment]) -> None:
+    def __init__(self, segments: Sequence[Segment], *, inflecting: bool = False) -> None:
         self._segments = segments
+        self._inflecting = inflecting
         self._by_segment: dict[int, TextIndex] = {}
 
     def segment(self, i: int) -> TextIndex:
         index = self._by_segment.get(i)
         if index is None:
-            index = self._by_segment[i] = TextIndex(self._segments[i].text)
+            index = self._by_segment[i] = TextIndex(
+                self._segments[i].text, inflecting=self._inflecting
+            )
         return index
 
     def prepare(self, terms: list[str]) -> None:
@@ -79,7 +90,10 @@ def build_segment_plans(
             units=[_planned_unit(u) for u in segment.units],
             context=SegmentContext(
                 glossary=glossary_for(text, context.glossary, index),
-                characters=characters_for(text, context.characters, index),
+                characters=[
+                    speech_at(c, segment.chapter)
+                    for c in characters_for(text, context.characters, index)
+                ],
                 deviations={
                     u.index: deviations[u.index] for u in segment.units if u.index in deviations
                 },
@@ -87,6 +101,7 @@ def build_segment_plans(
                 next_source=head(segments[i + 1].text, SEGMENT_NEIGHBOUR)
                 if i + 1 < len(segments)
                 else "",
+                chapter_summary=context.chapter_summaries.get(segment.chapter, ""),
             ),
         )
         cost = _translation_cost(command, plan, context, source_language, indexes, i, thinking)
@@ -98,7 +113,7 @@ def build_segment_plans(
         planned.append(
             PlannedSegment(
                 index=i,
-                source_text=text,
+                source_text=strip(text),  # what readers see: no placeholder tags
                 chapter_index=segment.chapter,
                 chapter_title=chapter.title if chapter else None,
                 unit_count=len(plan.units),

@@ -59,6 +59,8 @@ class WorkerSettings(ServiceSettings):
     plan_prefetch: int = 2
     segment_prefetch: int = 32
     assemble_prefetch: int = 2
+    # Analysis requests (a book's beginning each, answered while the caller waits).
+    analysis_prefetch: int = 4
 
     # Task monitoring: at most one progress report per task this often.
     task_progress_interval_s: float = 2.0

@@ -14,6 +14,7 @@ from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import current_collector
+from folio_worker.engine.documents.placeholders import strip
 from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMDeferred, LLMError
@@ -63,12 +64,13 @@ class SegmentWorker:
             event: SegmentTranslated | SegmentTranslationFailed | SegmentPaused = SegmentTranslated(
                 job_id=command.job_id,
                 segment_index=command.segment_index,
-                translated_text="\n\n".join(t for t in result.translations if t),
+                translated_text=strip("\n\n".join(t for t in result.translations if t)),
                 unit_translations=result.translations,
                 model=caller.model,
                 calls=collector.records,
                 fingerprint=command.fingerprint,
                 unit_failures=result.failures,
+                warnings=translator.warnings,
             )
             purpose = "translated"
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed

@@ -64,7 +64,7 @@ def test_docx_structure_and_metadata() -> None:
         (1, "paragraph", "Cell B1"),
         (1, "paragraph", "Cell A2"),
         (1, "paragraph", "Cell B2"),
-        (1, "paragraph", "Bold and italic text."),
+        (1, "paragraph", "Bold <i1>and italic</i1> text."),  # runs as placeholder tags
         (2, "heading", "Chapter Two"),
         (2, "paragraph", "Second chapter text."),
     ]
@@ -90,3 +90,90 @@ def test_docx_without_document_part_is_refused() -> None:
         zf.writestr("[Content_Types].xml", "<Types/>")
     with pytest.raises(DocumentError, match=r"named \.docx but is not a Word document"):
         parse_document(out.getvalue(), "fake.docx")
+
+
+def build_formatted_docx() -> bytes:
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    document.add_heading("Chapter One", level=1)
+    paragraph = document.add_paragraph("Gregor woke one ")
+    paragraph.add_run("cold").italic = True
+    paragraph.add_run(" morning from ")
+    paragraph.add_run("uneasy").bold = True
+    paragraph.add_run(" dreams and read ")
+    rel = document.part.relate_to(
+        "https://example.org/letter", RELATIONSHIP_TYPE.HYPERLINK, is_external=True
+    )
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), rel)
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "the letter"
+    run.append(text)
+    link.append(run)
+    paragraph._p.append(link)
+    paragraph.add_run(" twice.")
+    document.add_paragraph("Nothing else happened that day.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def formatting(paragraph) -> list[tuple[str, bool, bool, bool]]:
+    """(text, bold, italic, in a hyperlink) of each run with text."""
+    from docx.oxml.ns import qn
+
+    out = []
+    for run in paragraph._p.iter(qn("w:r")):
+        text = "".join(t.text or "" for t in run.iter(qn("w:t")))
+        if not text:
+            continue
+        rpr = run.find(qn("w:rPr"))
+        bold = rpr is not None and rpr.find(qn("w:b")) is not None
+        italic = rpr is not None and rpr.find(qn("w:i")) is not None
+        out.append((text, bold, italic, run.getparent().tag == qn("w:hyperlink")))
+    return out
+
+
+def test_translated_docx_keeps_bold_italic_and_links() -> None:
+    from folio_worker.engine.documents import build_outputs
+
+    source = build_formatted_docx()
+    book = parse_document(source, "formatted.docx")
+    marked = book.blocks[1].text
+    assert marked == (
+        "Gregor woke one <i1>cold</i1> morning from <b2>uneasy</b2> dreams and read "
+        "<a3>the letter</a3> twice."
+    )
+    translations = {
+        1: "Gregor erwachte an einem <i1>kalten</i1> Morgen aus <b2>unruhigen</b2> Träumen "
+        "und las <a3>den Brief</a3> zweimal.",
+        2: "Sonst geschah an diesem Tag nichts.",
+    }
+    outputs = build_outputs(source, book, translations, target_language="de")
+    assert set(outputs) == {"txt", "docx"}
+    word = docx.Document(io.BytesIO(outputs["docx"]))
+    paragraphs = [p for p in word.paragraphs if p.text]
+    assert paragraphs[0].text == "Chapter One"  # untranslated blocks keep their source
+    assert formatting(paragraphs[1]) == [
+        ("Gregor erwachte an einem ", False, False, False),
+        ("kalten", False, True, False),
+        (" Morgen aus ", False, False, False),
+        ("unruhigen", True, False, False),
+        (" Träumen und las ", False, False, False),
+        ("den Brief", False, False, True),
+        (" zweimal.", False, False, False),
+    ]
+    link = paragraphs[1]._p.find(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}hyperlink"
+    )
+    rel = link.get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+    assert word.part.rels[rel].target_ref == "https://example.org/letter"
+    assert paragraphs[2].text == "Sonst geschah an diesem Tag nichts."
+    assert word.core_properties.language == "de"
+    again = parse_document(outputs["docx"], "again.docx")
+    assert again.blocks[1].text == translations[1]
+    assert "<" not in outputs["txt"].decode()

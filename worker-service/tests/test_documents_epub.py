@@ -17,6 +17,7 @@ from folio_worker.engine.documents import (
     iter_text_blocks,
     parse_document,
 )
+from folio_worker.engine.documents.placeholders import TAG
 from folio_worker.engine.documents.xhtml import load_xhtml
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -148,7 +149,20 @@ def book(epub_bytes: bytes) -> Document:
 
 
 def texts(document: Document) -> list[str]:
-    return [block.text for block in document.blocks]
+    """What a reader sees of each block."""
+    return [block.plain_text for block in document.blocks]
+
+
+def shout(text: str) -> str:
+    """A stand-in translation: upper case, placeholder tags kept as they are."""
+    pieces = TAG.split(text)  # text, then the four groups of each tag, then text, ...
+    out = []
+    for i in range(0, len(pieces), 5):
+        out.append(pieces[i].upper())
+        if i + 4 < len(pieces):
+            closing, letter, number, void = pieces[i + 1 : i + 5]
+            out.append(f"<{closing}{letter}{number}{void}>")
+    return "".join(out)
 
 
 def test_chapters_titles_and_sources(book: Document) -> None:
@@ -171,7 +185,11 @@ def test_metadata(book: Document) -> None:
     assert book.metadata["dcterms:modified"] == "2024-01-01T00:00:00Z"
 
 
-def test_blocks_in_order_with_inline_markup_flattened(book: Document) -> None:
+def test_blocks_in_order_with_inline_markup_as_placeholders(book: Document) -> None:
+    marked = [b.text for b in book.blocks]
+    assert marked[1] == "It was a <i1>dark</i1> and stormy night."
+    assert marked[7] == "Second <b1>item</b1>"
+    assert marked[8] == "<x1/>Text after an anchor."
     assert texts(book) == [
         "Chapter One",
         "It was a dark and stormy night.",
@@ -202,7 +220,7 @@ def test_anchors_find_the_same_elements_again(book: Document, epub_bytes: bytes)
 
 
 def fake_translations(document: Document) -> dict[int, str]:
-    return {block.index: block.text.upper() for block in document.blocks}
+    return {block.index: shout(block.text) for block in document.blocks}
 
 
 def test_translated_epub_round_trip(book: Document, epub_bytes: bytes) -> None:
@@ -230,9 +248,8 @@ def test_translated_epub_keeps_everything_else(book: Document, epub_bytes: bytes
     assert rebuilt.read("mimetype") == b"application/epub+zip"
     assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in infos[1:])
     assert rebuilt.namelist() == original.namelist()
-    for name in ("OEBPS/images/cover.png", "OEBPS/styles/book.css", "OEBPS/toc.ncx"):
+    for name in ("OEBPS/images/cover.png", "OEBPS/styles/book.css"):
         assert rebuilt.read(name) == original.read(name)
-    assert rebuilt.read("OEBPS/text/nav.xhtml") == original.read("OEBPS/text/nav.xhtml")
     assert rebuilt.read("OEBPS/text/cover.xhtml") == original.read("OEBPS/text/cover.xhtml")
     assert rebuilt.testzip() is None
 
@@ -243,7 +260,9 @@ def test_translated_epub_keeps_everything_else(book: Document, epub_bytes: bytes
     assert h1 is not None and h1.get("id") == "c1" and h1.text == "CHAPTER ONE"
     first = ch1.find(f".//{{{XHTML}}}p")
     assert first is not None and first.get("class") == "first"
-    assert first.text == "IT WAS A DARK AND STORMY NIGHT." and len(first) == 0
+    assert first.text == "IT WAS A " and len(first) == 1
+    assert first[0].tag == f"{{{XHTML}}}em" and first[0].text == "DARK"
+    assert first[0].tail == " AND STORMY NIGHT."
     link = ch1.find(f".//{{{XHTML}}}link")
     assert link is not None and link.get("href") == "../styles/book.css"
 
@@ -281,8 +300,9 @@ def test_bilingual_epub_has_both_texts_in_order(book: Document, epub_bytes: byte
     assert "Loose text in a div." in got and "LOOSE TEXT IN A DIV." in got
     position = {text: i for i, text in enumerate(got)}
     for block in book.blocks:
-        if "\n" not in block.text and block.text in position and block.text.upper() in position:
-            assert position[block.text] < position[block.text.upper()]
+        text = block.plain_text
+        if "\n" not in text and text in position and text.upper() in position:
+            assert position[text] < position[text.upper()]
     rebuilt = zipfile.ZipFile(io.BytesIO(outputs["bilingual_epub"]))
     ch1 = etree.fromstring(rebuilt.read("OEBPS/text/ch01.xhtml"))
     copies = [e for e in ch1.iter() if "folio-source" in (e.get("class") or "")]
@@ -293,10 +313,12 @@ def test_bilingual_epub_has_both_texts_in_order(book: Document, epub_bytes: byte
 
 
 def test_missing_translations_keep_source(book: Document, epub_bytes: bytes) -> None:
-    partial = {b.index: b.text.upper() for b in book.blocks if b.index % 2 == 0}
+    partial = {b.index: shout(b.text) for b in book.blocks if b.index % 2 == 0}
     out = build_outputs(epub_bytes, book, partial, target_language="ko")["epub"]
     again = parse_document(out, "partial.epub")
-    assert texts(again) == [b.text.upper() if b.index % 2 == 0 else b.text for b in book.blocks]
+    assert [b.text for b in again.blocks] == [
+        shout(b.text) if b.index % 2 == 0 else b.text for b in book.blocks
+    ]
 
 
 def test_txt_outputs_of_epub(book: Document, epub_bytes: bytes) -> None:
@@ -339,3 +361,84 @@ def test_spine_item_outside_the_book_is_refused() -> None:
     opf = OPF.replace(b'href="text/ch01.xhtml"', b'href="../../etc/passwd.xhtml"')
     with pytest.raises(DocumentError, match="outside the book"):
         parse_document(build_epub(opf=opf), "escape.epub")
+
+
+def test_navigation_labels_follow_their_translated_headings(
+    book: Document, epub_bytes: bytes
+) -> None:
+    out = build_outputs(epub_bytes, book, fake_translations(book), target_language="ko")["epub"]
+    rebuilt = zipfile.ZipFile(io.BytesIO(out))
+    nav = etree.fromstring(rebuilt.read("OEBPS/text/nav.xhtml"))
+    labels = [a.text for a in nav.iter(f"{{{XHTML}}}a")]
+    # a link to a chapter names its heading; one into a document without a matching heading
+    # (ch03.xhtml#x) keeps its label
+    assert labels == ["CHAPTER ONE", "CHAPTER TWO", "Three (nav)"]
+    assert nav.get("lang") == "ko"
+    ncx = etree.fromstring(rebuilt.read("OEBPS/toc.ncx"))
+    texts_ = [t.text for t in ncx.iter("{http://www.daisy.org/z3986/2005/ncx/}text")]
+    assert texts_ == ["A Test Book", "CHAPTER ONE", "Three (ncx)"]
+
+
+@pytest.mark.parametrize(
+    ("target", "vertical", "direction", "progression", "mode"),
+    [
+        ("ar", False, "rtl", "rtl", None),
+        ("he", False, "rtl", "rtl", None),
+        ("ja", True, None, "rtl", "vertical-rl"),
+        ("ja", False, None, None, None),
+        ("de", True, None, None, None),  # only CJK is written vertically
+    ],
+)
+def test_reading_direction_and_writing_mode_follow_the_target(
+    book: Document,
+    epub_bytes: bytes,
+    target: str,
+    vertical: bool,
+    direction: str | None,
+    progression: str | None,
+    mode: str | None,
+) -> None:
+    from folio_worker.engine.documents.epub_write import rebuild_epub
+
+    out = rebuild_epub(
+        epub_bytes,
+        book,
+        fake_translations(book),
+        target_language=target,
+        bilingual=False,
+        title_suffix=None,
+        vertical=vertical,
+    )
+    rebuilt = zipfile.ZipFile(io.BytesIO(out))
+    opf = etree.fromstring(rebuilt.read("OEBPS/content.opf"))
+    spine = opf.find("{http://www.idpf.org/2007/opf}spine")
+    assert spine is not None and spine.get("page-progression-direction") == progression
+    ch1 = etree.fromstring(rebuilt.read("OEBPS/text/ch01.xhtml"))
+    assert ch1.get("dir") == direction
+    assert ch1.get("{http://www.w3.org/XML/1998/namespace}lang") == target
+    style = ch1.get("style") or ""
+    assert (f"writing-mode: {mode}" in style) if mode else "writing-mode" not in style
+
+
+def test_a_machine_translation_colophon_is_recorded_on_request(
+    book: Document, epub_bytes: bytes
+) -> None:
+    from folio_worker.engine.documents.epub_write import rebuild_epub
+
+    out = rebuild_epub(
+        epub_bytes,
+        book,
+        fake_translations(book),
+        target_language="ko",
+        bilingual=False,
+        title_suffix=None,
+        colophon="Machine translation: fake-model, 2026-12-01",
+    )
+    opf = etree.fromstring(zipfile.ZipFile(io.BytesIO(out)).read("OEBPS/content.opf"))
+    dc = "{http://purl.org/dc/elements/1.1/}"
+    contributors = [e for e in opf.iter(f"{dc}contributor")]
+    assert [e.text for e in contributors] == ["Machine translation: fake-model, 2026-12-01"]
+    refines = [m for m in opf.iter("{http://www.idpf.org/2007/opf}meta") if m.get("refines")]
+    assert [(m.get("refines"), m.get("property"), m.text) for m in refines] == [
+        (f"#{contributors[0].get('id')}", "role", "trl")
+    ]

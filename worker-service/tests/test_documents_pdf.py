@@ -105,3 +105,45 @@ def test_pdf_page_limit() -> None:
 
     with pytest.raises(DocumentError, match="too many pages"):
         parse_document(build_pdf(indent=True), "novel.pdf", ParseLimits(max_pdf_pages=2))
+
+
+def build_lines_pdf(pages: list[list[str]], *, furniture: bool) -> bytes:
+    """Pages of single lines drawn where they are, with an optional running header and page
+    number on every page."""
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=A5)
+    for number, lines in enumerate(pages, start=1):
+        if furniture:
+            c.setFont("Helvetica", 8)
+            c.drawString(40, A5[1] - 30, "A YEAR OF WEATHER")
+            c.drawCentredString(A5[0] / 2, 20, str(number))
+        c.setFont("Helvetica", 11)
+        y = A5[1] - 70
+        for line in lines:
+            c.drawString(40, y, line)
+            y -= 28
+        c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+DIARY_DAYS = (3, 5, 8, 11, 14, 17, 19, 22, 24, 25)
+
+
+@pytest.mark.parametrize("furniture", [False, True], ids=["bare-page", "with-header-and-number"])
+@pytest.mark.parametrize("page_count", [1, 4])
+def test_pdf_lines_that_differ_only_in_digits_are_all_kept(
+    furniture: bool, page_count: int
+) -> None:
+    pages = [
+        [f"Day {day + 31 * page}: rain again, {day} mm." for day in DIARY_DAYS]
+        for page in range(page_count)
+    ]
+    book = parse_document(build_lines_pdf(pages, furniture=furniture), "diary.pdf")
+    text = book.text()
+    for lines in pages:
+        for line in lines:
+            assert line in text
+    assert text.count("rain again") == 10 * page_count
+    if furniture and page_count >= 3:  # real furniture still goes
+        assert "A YEAR OF WEATHER" not in text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from folio_worker.engine.checks import check_answer, copied_share, untranslated
+from folio_worker.engine.checks import check_answer, copied_share, missing_numbers, untranslated
 from folio_worker.engine.ratios import length_bounds
 
 PASSAGES = {
@@ -119,3 +119,12 @@ def test_glossary_renderings_kept_in_the_source_spelling_are_not_leftovers():
     answer = "Gregor Samsa와 Grete Samsa는 비가 내리는 동안 창밖을 내다보았다."
     assert untranslated(source, answer, "ko", "de")
     assert not untranslated(source, answer, "ko", "de", ("Gregor Samsa", "Grete Samsa"))
+
+
+def test_dropped_numbers_are_found_whatever_their_separators_or_width():
+    source = "In 1931 he had 2,400 dollars, and at 4.30 the train left with 11 cars and 3 men."
+    kept = "Im Jahr 1931 hatte er 2.400 Dollar, und um 4.30 fuhr der Zug mit 11 Wagen und drei."
+    assert missing_numbers(source, kept) == set()  # "3" in words is fine: one digit
+    assert missing_numbers(source, kept.replace("1931", "neunzehnhunderteinunddreißig")) == {"1931"}
+    full_width = "１９３１年、彼は2400ドルを持っていた。4.30に列車は11両で出発した。"
+    assert missing_numbers(source, full_width) == set()

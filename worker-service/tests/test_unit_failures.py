@@ -15,10 +15,11 @@ from folio.contracts import UNTRANSLATED_MARKER, PlannedUnit, UnitPiece, mark_un
 from folio.contracts.providers import ProviderConfig
 from folio_devstack.fakellm import running_fake_llm
 from folio_worker.engine.calls import MemoryCache, ModelCaller
+from folio_worker.engine.paragraphs import strip_ids
 from folio_worker.engine.prompts import SAFETY_FRAMES
 from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
-from folio_worker.llm import InProcessRateLimiter, LLMClient
+from folio_worker.llm import InProcessRateLimiter, LLMBadRequest, LLMClient
 from folio_worker.llm.transport import AiohttpTransport
 
 
@@ -132,5 +133,19 @@ async def test_a_cut_answer_splits_the_unit_and_each_half_is_translated(
     assert result.failures == []
     assert len(result.translations[0].split("\n\n")) == 2  # both paragraphs, in order
     sent = await sources_sent(fake, tag)
-    assert sent[0] == unit  # cut at the output limit...
+    assert strip_ids(sent[0]) == unit  # cut at the output limit (sent with paragraph ids)...
     assert first in sent[1:] and second in sent[1:]  # ...then asked for each half
+
+
+async def test_a_bad_request_for_one_passage_marks_it_but_for_every_unit_fails_the_segment(
+    fake: str, http: AiohttpTransport
+) -> None:
+    tag = f"lang-{uuid.uuid4().hex[:8]}"
+    texts = [passage(tag, 0), passage(tag, 1), passage(tag, 2)]
+    # Gemini's LANGUAGE finish: the model does not support this text's language.
+    async with failing(fake, f"{tag} passage 1.", "finish=LANGUAGE"):
+        one = await SegmentTranslator(caller("gemini", fake, http)).translate(work(*texts))
+    assert [(f.unit, f.check) for f in one.failures] == [(1, "bad_request")]
+    async with failing(fake, tag, "finish=LANGUAGE"):
+        with pytest.raises(LLMBadRequest):  # the request, not a passage: resumable failure
+            await SegmentTranslator(caller("gemini", fake, http)).translate(work(*texts))

@@ -73,6 +73,7 @@ from folio.contracts.tasks import (
     task_name,
 )
 from folio.contracts.translation import (
+    UNIT_CHECKS,
     AssembleJob,
     DocumentInfo,
     JobAssembled,
@@ -96,6 +97,7 @@ __all__ = [
     "EVENTS_EXCHANGE",
     "OUTPUT_FILES",
     "TASK_EVENTS",
+    "UNIT_CHECKS",
     "UNTRANSLATED_MARKER",
     "WORK_EXCHANGE",
     "AnalyseBook",

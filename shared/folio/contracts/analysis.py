@@ -37,6 +37,9 @@ class AnalyseBook(Request):
     # characters' names); the style alone does not need it.
     render_terms: bool = True
     owner_id: str | None = None  # who asked, when signed in (usage is theirs)
+    # Whose earlier answers may be reused (the response cache), as a job's reuse_scope:
+    # the caller and their provider, so no answer is served to anyone else.
+    reuse_scope: str = Field(default="", max_length=64)
 
 
 class BookAnalysed(Reply):

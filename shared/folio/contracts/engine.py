@@ -43,12 +43,18 @@ class GlossaryEntry(_Frozen):
     translation: str = Field(min_length=1, max_length=400)
     kind: str | None = None  # person, place, organization, object, concept, other
     source: Literal["user", "analysis"] = "analysis"
+    note: str | None = Field(default=None, max_length=500)  # for the translator, in prompts
+    gender: Gender | None = None
+    do_not_translate: bool = False  # kept as written: the translation is the term
 
 
 class SpeechStyle(_Frozen):
     listener: str
     formality: Formality = "unknown"
     note: str | None = None
+    # From which chapter on this holds (None: from the start); a relationship that changes
+    # over the book has one entry per change.
+    from_chapter: int | None = None
 
 
 class Character(_Frozen):
@@ -63,6 +69,12 @@ class JobContext(_Frozen):
     style: NarrativeStyle = NarrativeStyle()
     glossary: list[GlossaryEntry] = Field(default_factory=list)
     characters: list[Character] = Field(default_factory=list)
+    # One or two sentences per chapter (chapter index -> summary), from the analysis: what
+    # a unit's prompt knows of the story around it.
+    chapter_summaries: dict[int, str] = Field(default_factory=dict)
+    # What the analysis could not do (a part of the book or a glossary batch that failed
+    # even when asked again): shown on the job.
+    warnings: list[str] = Field(default_factory=list)
 
 
 class SegmentContext(_Frozen):
@@ -73,6 +85,7 @@ class SegmentContext(_Frozen):
     deviations: dict[int, str] = Field(default_factory=dict)  # unit index -> instruction
     previous_source: str = ""
     next_source: str = ""
+    chapter_summary: str = ""  # the summary of the segment's chapter
 
 
 class PhaseEstimate(_Frozen):

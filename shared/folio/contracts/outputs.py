@@ -16,6 +16,7 @@ class OutputKind(StrEnum):
     BILINGUAL_TXT = "bilingual_txt"
     EPUB = "epub"
     BILINGUAL_EPUB = "bilingual_epub"
+    DOCX = "docx"
     SEGMENTS = "segments"
     GLOSSARY = "glossary"
 
@@ -31,6 +32,10 @@ OUTPUT_FILES: dict[OutputKind, OutputFile] = {
     OutputKind.BILINGUAL_TXT: OutputFile("bilingual.txt", "text/plain; charset=utf-8"),
     OutputKind.EPUB: OutputFile("translated.epub", "application/epub+zip"),
     OutputKind.BILINGUAL_EPUB: OutputFile("bilingual.epub", "application/epub+zip"),
+    OutputKind.DOCX: OutputFile(
+        "translated.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
     OutputKind.SEGMENTS: OutputFile("segments.json", "application/json"),
     OutputKind.GLOSSARY: OutputFile("glossary.json", "application/json"),
 }

@@ -57,6 +57,10 @@ class ProviderConfig(BaseModel):
     # At most this many calls at once per key, across every worker (local servers often
     # have a few slots only); the deployment's own cap applies when it is lower.
     max_concurrency: int | None = Field(default=None, ge=1, le=1024)
+    # The model's context window and output limit in tokens, when the family table does
+    # not know it (a local model): units are sized to fit them.
+    context_window: int | None = Field(default=None, ge=512, le=10_000_000)
+    max_output_tokens: int | None = Field(default=None, ge=128, le=1_000_000)
     thinking_level: ThinkingLevel | None = None
     # Gemini 2.5 models: a thinking budget in tokens (0 off, -1 dynamic).
     thinking_budget: int | None = Field(default=None, ge=-1, le=32_768)

@@ -127,6 +127,8 @@ class AssembleJob(_JobWork):
     translations_key: str  # the AssemblySnapshot (folio.contracts.assembly) to build from
     bilingual: bool = False
     document_fingerprint: str = ""
+    colophon: bool = False  # record the machine translation (model, date) in the outputs
+    vertical: bool = False  # CJK targets: EPUB written vertically
 
 
 # ---- events (worker-service -> translation-service) ---------------------------------
@@ -167,6 +169,18 @@ class JobPlanningPaused(Event):
     estimate: CostEstimate = CostEstimate()
 
 
+# What a UnitFailure's ``check`` may be: the answer checks, and the provider's verdicts.
+UNIT_CHECKS = (
+    "empty",
+    "untranslated",
+    "length",
+    "paragraphs",
+    "truncated",
+    "safety",
+    "bad_request",
+)
+
+
 class UnitFailure(BaseModel):
     """A unit of a segment that had no usable translation after its bounded retries: its
     place in the segment (0-based), why, after how many answers. Its entry in
@@ -196,6 +210,8 @@ class SegmentTranslated(Event):
     calls: list[CallRecord] = Field(default_factory=list)
     fingerprint: str = ""
     unit_failures: list[UnitFailure] = Field(default_factory=list)
+    # What the translation still lacks after its retries (a glossary rendering not used).
+    warnings: list[str] = Field(default_factory=list)
 
     @property
     def usage(self) -> TokenUsage:

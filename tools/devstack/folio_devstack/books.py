@@ -57,17 +57,26 @@ def make_pdf(chapters: Sequence[Chapter]) -> bytes:
 
 _XHTML = (
     '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
-    '<html xmlns="http://www.w3.org/1999/xhtml" lang="en" xml:lang="en">'
+    '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+    'lang="en" xml:lang="en">'
     "<head><title>{title}</title></head><body>{body}</body></html>"
 )
 
 
 def make_epub(
-    chapters: Sequence[Chapter], *, title: str = "A Test Book", author: str = "Ann Author"
+    chapters: Sequence[Chapter],
+    *,
+    title: str = "A Test Book",
+    author: str = "Ann Author",
+    xhtml: bool = False,
 ) -> bytes:
+    """With ``xhtml``, each paragraph is a body fragment written as given (``<p>`` with inline
+    markup, an ``<aside>`` for a note, ...)."""
     manifest, spine, files = [], [], {}
     for i, (chapter_title, paras) in enumerate(chapters, start=1):
-        body = f"<h1>{escape(chapter_title)}</h1>" + "".join(f"<p>{escape(p)}</p>" for p in paras)
+        body = f"<h1>{escape(chapter_title)}</h1>" + "".join(
+            p if xhtml else f"<p>{escape(p)}</p>" for p in paras
+        )
         files[f"OEBPS/ch{i:02d}.xhtml"] = _XHTML.format(title=escape(chapter_title), body=body)
         manifest.append(
             f'<item id="c{i}" href="ch{i:02d}.xhtml" media-type="application/xhtml+xml"/>'

@@ -26,9 +26,17 @@ from folio_fakellm.behaviour import (
 )
 from folio_fakellm.faults import ConfiguredFaults, FaultPlan, MarkerCounter, SourceFaults
 from folio_fakellm.latency import delay_seconds, sleep_for
+from folio_fakellm.layout import LAYOUT_FAULTS, LayoutFaults, disturb, translate_keeping_tags
+from folio_fakellm.mistakes import (
+    MistakeMaker,
+    apply,
+    glossary_in,
+    occurring,
+    translate_with_glossary,
+)
 from folio_fakellm.prompt import (
+    candidate_terms,
     extract_embedded_schema,
-    extract_names,
     extract_source,
     extract_target_language,
     source_block,
@@ -181,6 +189,9 @@ class Engine:
         self._token_lock = threading.Lock()
         self.prefixes = PrefixCache()
         self.limits = KeyLimits(settings.rpm_limit, settings.concurrency_limit)
+        self.mistakes = MistakeMaker(settings.mistake_rate)
+        self._last_mistake = threading.local()
+        self.layout = LayoutFaults(settings.layout_fault_rate, settings.seed)
 
     def reset(self) -> None:
         """Clear stats, the request log, marker counters and re-seed configured faults."""
@@ -190,6 +201,8 @@ class Engine:
         self.configured.reset()
         self.prefixes.reset()
         self.limits.reset()
+        self.mistakes.reset()
+        self.layout.reset()
 
     # --- auth ----------------------------------------------------------------------------
     def check_key(self, key: str | None) -> CallError | None:
@@ -233,7 +246,7 @@ class Engine:
             return pseudo_translate(text, target, ratio)
 
         if not call.structured:
-            return source if echo else translate(source)
+            return source if echo else self._translation(call, source, translate)
         schema = call.schema
         if schema is None and not call.ignore_prompt_schema:
             schema = extract_embedded_schema(call.prompt)
@@ -242,13 +255,39 @@ class Engine:
         else:
             ctx = FillContext(
                 source=source,
-                names=extract_names(source),
+                names=candidate_terms(source),
                 target_language=target,
                 translate=translate,
                 seed=call.prompt,
             )
             value = fill_schema(schema, ctx)
         return json.dumps(value, ensure_ascii=False)
+
+    def _translation(self, call: LLMCall, source: str, translate) -> str:  # type: ignore[no-untyped-def]
+        """A translation as a model gives it: the prompt's glossary followed, now and then
+        a mistake (``mistakes.py``); the mistake made is left in ``last_mistake``."""
+        glossary = glossary_in(call.prompt, source)
+        mistake = self.mistakes.draw(call.prompt, source_block("\n\n".join(call.user_texts)))
+        dropped = None
+        if mistake is not None and mistake.kind == "drop-term":
+            found = occurring(glossary, source)
+            dropped = found[int(mistake.choice * len(found))][0] if found else None
+        # Paragraph ids and placeholder tags are kept as they are (the layout faults break
+        # them on purpose, apart from this).
+        text = translate_with_glossary(
+            source, glossary, lambda part: translate_keeping_tags(part, translate), dropped
+        )
+        made = None
+        if mistake is not None:
+            changed = apply(mistake, text) if mistake.kind != "drop-term" else text
+            if changed != text or dropped is not None:
+                made = mistake.kind
+            text = changed
+        self._last_mistake.kind = made
+        return text
+
+    def last_mistake(self) -> str | None:
+        return getattr(self._last_mistake, "kind", None)
 
     def _thoughts(self, call: LLMCall, completion_tokens: int) -> int:
         cfg = call.thinking
@@ -356,9 +395,17 @@ class Engine:
         outcome = "ok"
         finish: Finish = "stop"
         echo = "echo" in flags and not call.structured
+        self._last_mistake.kind = None
         text = self.answer_text(call, echo=echo)
         if echo:
             outcome = "echo"
+        elif self.last_mistake():
+            outcome = f"mistake:{self.last_mistake()}"
+        if not echo and not call.structured:
+            layout = [f for f in LAYOUT_FAULTS if f in flags]
+            drawn = self.layout.draw(call.prompt, text)
+            for fault in layout or ([drawn] if drawn else []):
+                text, outcome = disturb(text, fault), fault
         if "malformed-json" in flags and call.structured:
             text, outcome = _malformed(text), "malformed-json"
         if "truncate" in flags:

@@ -170,3 +170,60 @@ def extract_names(text: str) -> list[str]:
         key=lambda w: (-capitalised[w], first_seen[w]),
     )
     return frequent or ["Name1"]
+
+
+_KATAKANA_NAME_RE = re.compile(r"[\u30a1-\u30fa\u30fc]{2,}(?:[\u30fb=][\u30a1-\u30fa\u30fc]{2,})*")
+
+
+def candidate_terms(text: str) -> list[str]:
+    """What a model lists as the excerpt's terms: its names, and, as real models do, a
+    capitalised function word or two from the start of a sentence ("The", "And"). Japanese
+    names are the katakana words."""
+    names = extract_names(text)
+    if names == ["Name1"]:
+        katakana = list(dict.fromkeys(_KATAKANA_NAME_RE.findall(text)))
+        if katakana:
+            return katakana
+        return names
+    openers: list[str] = []
+    for m in _NAME_WORD_RE.finditer(text):
+        word = m.group(0)
+        if (
+            word[0].isupper()
+            and word.casefold() in STOPWORDS
+            and _is_sentence_start(text, m.start())
+            and word not in openers
+        ):
+            openers.append(word)
+            if len(openers) == 2:
+                break
+    phrases = _name_phrases(text, set(names))
+    # A common word that is a name here ("and Will, you will not"): capitalised mid-sentence.
+    named_words = [
+        m.group(0)
+        for m in _NAME_WORD_RE.finditer(text)
+        if m.group(0)[0].isupper()
+        and m.group(0).casefold() in STOPWORDS
+        and len(m.group(0)) > 1
+        and not _is_sentence_start(text, m.start())
+    ]
+    extra = [p for p in dict.fromkeys(phrases + named_words) if p not in names]
+    return names + extra + [o for o in openers if o not in extra]
+
+
+def _name_phrases(text: str, names: set[str]) -> list[str]:
+    """Names of several words ("Will Harper", "Los Angeles"): runs of capitalised words
+    separated by single spaces, at least one of them a name."""
+    out: list[str] = []
+    for m in re.finditer(r"[^\W\d_]+(?: [^\W\d_]+)+", text):
+        run: list[str] = []
+        for word in [*m.group(0).split(" "), ""]:
+            if word[:1].isupper() and (word.casefold() not in STOPWORDS or not run):
+                run.append(word)
+                continue
+            if len(run) > 1 and any(w in names for w in run):
+                phrase = " ".join(run)
+                if phrase not in out:
+                    out.append(phrase)
+            run = []
+    return out

@@ -21,10 +21,27 @@ from itertools import repeat
 from typing import Literal
 
 from folio_fakellm._reference import REFERENCE_TEXT
+from folio_fakellm.scripts import (
+    HANZI_TRADITIONAL,
+    cyrillic_word,
+    source_script,
+    translate_foreign,
+)
 
-LanguageKind = Literal["ko", "ja", "zh", "other"]
+# zht: Chinese in Traditional characters; ru: languages written in Cyrillic.
+LanguageKind = Literal["ko", "ja", "zh", "zht", "ru", "other"]
 
-DEFAULT_RATIOS: dict[LanguageKind, float] = {"ko": 0.5, "ja": 0.45, "zh": 0.35, "other": 1.1}
+DEFAULT_RATIOS: dict[LanguageKind, float] = {
+    "ko": 0.5,
+    "ja": 0.45,
+    "zh": 0.35,
+    "zht": 0.35,
+    "ru": 1.08,
+    "other": 1.1,
+}
+# How many characters a script needs for the text English writes in one (its "density"),
+# for sources not in the Latin alphabet.
+SOURCE_DENSITY = {"latin": 1.0, "cyrillic": 1.0, "hangul": 0.5, "japanese": 0.45, "han": 0.32}
 
 # Words are runs of letters; everything else (spaces, punctuation, digits, line breaks) is
 # copied through unchanged, which is what keeps layout and punctuation in place.
@@ -54,8 +71,17 @@ _LANG_ALIASES: dict[str, LanguageKind] = {
     "汉语": "zh",
     "漢語": "zh",
     "简体中文": "zh",
-    "繁體中文": "zh",
+    "繁體中文": "zht",
+    "russian": "ru",
+    "ru": "ru",
+    "rus": "ru",
+    "ukrainian": "ru",
+    "uk": "ru",
+    "bulgarian": "ru",
+    "bg": "ru",
+    "русский": "ru",
 }
+_TRADITIONAL_MARKS = {"traditional", "hant", "tw", "hk", "mo", "taiwan", "hong", "macao", "macau"}
 
 
 def _dedupe(chars: str) -> str:
@@ -105,9 +131,15 @@ def language_kind(target_language: str) -> LanguageKind:
     t = target_language.strip().casefold()
     if t in _LANG_ALIASES:
         return _LANG_ALIASES[t]
-    for part in re.split(r"[\s\-_()/,]+", t):
+    parts = [p for p in re.split(r"[\s\-_()/,]+", t) if p]
+    for part in parts:
         if part in _LANG_ALIASES:
-            return _LANG_ALIASES[part]
+            kind = _LANG_ALIASES[part]
+            if kind == "zh" and _TRADITIONAL_MARKS.intersection(parts):
+                return "zht"
+            if (kind == "ru" and "latn" in parts) or (kind == "ru" and "latin" in parts):
+                return "other"
+            return kind
     return "other"
 
 
@@ -125,7 +157,7 @@ def _target_len(kind: LanguageKind, word: str, scale: float) -> int:
     """Output length of one word: a function of the word only (dithered rounding)."""
     n = len(word)
     u = _unit(f"len|{kind}|{word.casefold()}")
-    if kind == "other":
+    if kind in ("other", "ru"):
         if n < _PAD_MIN_LEN:
             return n
         return n + max(0, math.floor(n * scale + u))
@@ -140,7 +172,7 @@ def _tokens(text: str) -> list[str]:
 def _kept_nonword(kind: LanguageKind, pieces: list[str], i: int) -> str:
     """Non-word piece as emitted; Japanese/Chinese drop plain spaces between two words."""
     piece = pieces[i]
-    if kind in ("ja", "zh") and 0 < i < len(pieces) - 1 and _HSPACE_RE.fullmatch(piece):
+    if kind in ("ja", "zh", "zht") and 0 < i < len(pieces) - 1 and _HSPACE_RE.fullmatch(piece):
         return ""
     return piece
 
@@ -151,6 +183,8 @@ def _render_cjk(kind: LanguageKind, word: str, length: int) -> str:
         alphabet = HANGUL
     elif kind == "ja":
         alphabet = KATAKANA if word[:1].isupper() else HIRAGANA
+    elif kind == "zht":
+        alphabet = HANZI_TRADITIONAL
     else:
         alphabet = HANZI
     raw = _digest(f"chars|{kind}|{word.casefold()}", 2 * length)
@@ -189,6 +223,8 @@ def _render_word(kind: LanguageKind, word: str, scale: float) -> str:
     length = _target_len(kind, word, scale)
     if kind == "other":
         return _render_latin(word, length)
+    if kind == "ru":
+        return cyrillic_word(word, length)
     return _render_cjk(kind, word, length)
 
 
@@ -196,7 +232,7 @@ def _render(text: str, kind: LanguageKind, scale: float) -> str:
     pieces = _tokens(text)  # [non-word, word, non-word, ..., non-word]
     words = pieces[1::2]
     pieces[1::2] = map(_render_word, repeat(kind, len(words)), words, repeat(scale, len(words)))
-    if kind in ("ja", "zh"):
+    if kind in ("ja", "zh", "zht"):
         for i in range(2, len(pieces) - 1, 2):
             pieces[i] = _kept_nonword(kind, pieces, i)
     return "".join(pieces)
@@ -232,16 +268,28 @@ def calibrated_scale(kind: LanguageKind, ratio: float) -> float:
     return hi if abs(total(hi) - goal) <= abs(total(lo) - goal) else lo
 
 
-def pseudo_translate(text: str, target_language: str, ratio: float | None = None) -> str:
+def pseudo_translate(
+    text: str,
+    target_language: str,
+    ratio: float | None = None,
+    source_density: dict[str, float] | None = None,
+) -> str:
     """Pseudo-translate ``text`` into ``target_language``.
 
-    ``ratio`` is the wanted output/input character ratio over typical prose (defaults: Korean
-    0.5, Japanese 0.45, Chinese 0.35, other 1.1). Each word's rendering depends only on the
-    word, the language and the ratio, so the same word renders identically everywhere.
+    ``ratio`` is the wanted output/input character ratio over typical English prose
+    (defaults: Korean 0.5, Japanese 0.45, Chinese 0.35, Russian 1.08, other 1.1). A source
+    in another script is first weighed by its density (``SOURCE_DENSITY``: a Chinese text
+    says in 32 characters what English says in 100), so zh->en comes out about 3.4 times
+    longer and ja->ko about as long. Each word's rendering depends only on the word, the
+    language and the ratio, so the same word renders identically everywhere.
     """
     kind = language_kind(target_language)
     if ratio is None:
         ratio = DEFAULT_RATIOS[kind]
     if ratio <= 0:
         raise ValueError("ratio must be positive")
+    script = source_script(text)
+    if script != "latin":
+        density = (source_density or SOURCE_DENSITY).get(script, 1.0)
+        return translate_foreign(text, kind, ratio / density, script)
     return _render(text, kind, calibrated_scale(kind, ratio))

@@ -292,7 +292,10 @@ class SchemaFiller:
             values[p] = self.value(
                 props[p], path=f"{path}.{p}", prop=p, slot=p_slot, depth=depth + 1
             )
-        sibling = next((values[p] for p in name_props if isinstance(values.get(p), str)), None)
+        # The name this object is about (a free string or one chosen from an enum, like a
+        # glossary entry's term): its translation is what a translation field holds.
+        named = [p for p in order if _is_name_prop(p) and not _is_translation_prop(p)]
+        sibling = next((values[p] for p in named if isinstance(values.get(p), str)), None)
         for p in deferred:
             ps = self.pick(props[p])
             if isinstance(sibling, str) and sibling:

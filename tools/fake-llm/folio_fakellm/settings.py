@@ -25,10 +25,14 @@ class FakeLLMSettings(BaseSettings):
     length_ratio_ko: float = Field(default=0.5, gt=0)
     length_ratio_ja: float = Field(default=0.45, gt=0)
     length_ratio_zh: float = Field(default=0.35, gt=0)
+    length_ratio_ru: float = Field(default=1.08, gt=0)
     length_ratio_other: float = Field(default=1.1, gt=0)
     latency_base_ms: float = Field(default=0.0, ge=0)
     latency_per_char_ms: float = Field(default=0.0, ge=0)
     faults: str = ""
+    # Share of translation answers with a model's mistake (merged or split paragraphs, a
+    # dropped number, a glossary term rendered its own way): see ``mistakes.py``.
+    mistake_rate: float = Field(default=0.0, ge=0, le=1)
     seed: int = 0
     retry_after_s: float = Field(default=1.0, ge=0)
     openai_json_schema: bool = True
@@ -40,6 +44,9 @@ class FakeLLMSettings(BaseSettings):
     ollama_num_ctx: int = Field(default=2048, ge=16)
     # The context window of the vllm / llama-server flavours (400 beyond it).
     context_window: int = Field(default=32768, ge=16)
+    # Share of answers with paragraph ids or placeholders that come back with one of them
+    # broken (merged/split/renumbered paragraphs, a dropped or moved placeholder).
+    layout_fault_rate: float = Field(default=0.05, ge=0, le=1)
     max_logged_requests: int = Field(default=20000, ge=0)
     log_level: str = "info"
 
@@ -62,4 +69,6 @@ class FakeLLMSettings(BaseSettings):
             "ko": self.length_ratio_ko,
             "ja": self.length_ratio_ja,
             "zh": self.length_ratio_zh,
+            "zht": self.length_ratio_zh,
+            "ru": self.length_ratio_ru,
         }.get(language_kind, self.length_ratio_other)

@@ -109,7 +109,11 @@ async def test_response_schema_uppercase(client: httpx.AsyncClient, sample: str)
         ),
     )
     cast = Cast.model_validate_json(r.json()["candidates"][0]["content"]["parts"][0]["text"])
-    assert [p.name for p in cast.people] == ["Gregor", "Samsa", "Grete"]
+    names = [p.name for p in cast.people]
+    # The names first; then, as real models report them, the full name and a capitalised
+    # word that only opens a sentence (the engine has to weed those out).
+    assert names[:3] == ["Gregor", "Samsa", "Grete"]
+    assert "Gregor Samsa" in names[3:]
     assert cast.people[0].rendering == pseudo_translate("Gregor", "Korean")
 
 

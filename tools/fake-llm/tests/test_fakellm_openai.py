@@ -104,7 +104,7 @@ async def test_json_schema_response(client: httpx.AsyncClient, sample: str) -> N
     )
     assert r.status_code == 200
     parsed = Terms.model_validate_json(r.json()["choices"][0]["message"]["content"])
-    assert [t.source_term for t in parsed.terms] == ["Gregor", "Samsa", "Grete"]
+    assert [t.source_term for t in parsed.terms][:3] == ["Gregor", "Samsa", "Grete"]
     assert parsed.terms[2].translated_term == pseudo_translate("Grete", "Korean")
     log = (await client.get("/_fake/requests")).json()
     assert log[-1]["structured"] is True and log[-1]["schema_name"] == "terms"

@@ -4,6 +4,7 @@ no storage). One module per group of routes."""
 from fastapi import APIRouter
 
 from folio_translation.api import (
+    analysis,
     content,
     downloads,
     glossary,
@@ -21,5 +22,6 @@ router.include_router(content.router)
 router.include_router(glossary.router)
 router.include_router(schemas_export.router)
 router.include_router(tasks.router)
+router.include_router(analysis.router)
 
 __all__ = ["router"]

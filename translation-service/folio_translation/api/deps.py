@@ -15,6 +15,7 @@ from folio_translation.service import (
     JobService,
     OutputService,
 )
+from folio_translation.service.analysis import AnalysisLimits, AnalysisService
 from folio_translation.service.export import ExportService
 from folio_translation.service.glossary import GlossaryService
 from folio_translation.service.logs import LogService
@@ -53,6 +54,19 @@ def _glossary(request: Request, session: DbSession) -> GlossaryService:
     return GlossaryService(session, request.app.state.job_deps)
 
 
+def _analysis(request: Request) -> AnalysisService:
+    settings: TranslationSettings = request.app.state.runtime.settings
+    limits = AnalysisLimits(
+        timeout_s=settings.analysis_timeout_s,
+        style_chars=settings.analysis_style_chars,
+        max_chars=settings.analysis_max_chars,
+        max_upload_bytes=settings.analysis_max_upload_bytes,
+    )
+    return AnalysisService(
+        request.app.state.database, request.app.state.job_deps, request.app.state.rpc, limits
+    )
+
+
 def _tasks(request: Request, session: DbSession) -> TaskService:
     return TaskService(session, request.app.state.job_deps)
 
@@ -72,6 +86,7 @@ Outputs = Annotated[OutputService, Depends(_outputs)]
 Export = Annotated[ExportService, Depends(_export)]
 Logs = Annotated[LogService, Depends(_logs)]
 Glossary = Annotated[GlossaryService, Depends(_glossary)]
+Analysis = Annotated[AnalysisService, Depends(_analysis)]
 Tasks = Annotated[TaskService, Depends(_tasks)]
 Progress = Annotated[JobProgress, Depends(_progress)]
 Settings = Annotated[TranslationSettings, Depends(_settings)]

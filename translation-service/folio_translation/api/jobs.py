@@ -7,12 +7,22 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Header, Query, Response, UploadFile
 
+from folio.contracts import GlossaryEntry, ProviderConfig
 from folio.errors import Problem
 from folio.identity import CurrentIdentity, OptionalIdentity
 from folio_translation import inputs
 from folio_translation.api.deps import Control, JobId, Jobs, Settings
-from folio_translation.schemas import JobPublic, JobStatusView, JobSummary, ResumeRequest
-from folio_translation.service import JobOptions, Resumption
+from folio_translation.schemas import (
+    JobPublic,
+    JobStatusView,
+    JobSummary,
+    ResumeRequest,
+    RetranslateRequest,
+    RetranslationPublic,
+)
+from folio_translation.service import JobOptions, Resumption, Selection
+
+MAX_GLOSSARY_FILE_BYTES = 2_000_000
 
 router = APIRouter(tags=["jobs"])
 UPLOAD_CHUNK = 256 * 1024
@@ -58,7 +68,12 @@ async def create_job(
     glossary_model_name: Annotated[str | None, Form(max_length=200)] = None,
     thinking_level: Annotated[str | None, Form(max_length=10)] = None,
     style_data: Annotated[str | None, Form(max_length=20_000)] = None,
-    glossary_data: Annotated[str | None, Form(max_length=2_000_000)] = None,
+    glossary_data: Annotated[
+        str | None,
+        Form(
+            max_length=2_000_000, description="Glossary: JSON (upstream or structured), CSV or TSV"
+        ),
+    ] = None,
     segment_size: Annotated[int, Form(ge=1, le=10_000_000)] = 15000,
     enable_validation: Annotated[bool, Form()] = False,
     quick_validation: Annotated[bool, Form()] = False,
@@ -78,7 +93,17 @@ async def create_job(
         int | None, Form(description="Spending cap for the job, in tokens")
     ] = None,
     bilingual: Annotated[bool, Form(description="Also build bilingual outputs")] = False,
+    colophon: Annotated[
+        bool, Form(description="Record the machine translation (model, date) in the outputs")
+    ] = False,
+    vertical_writing: Annotated[
+        bool, Form(description="Japanese, Chinese or Korean EPUB written top to bottom")
+    ] = False,
     api_base_url: Annotated[str | None, Form(max_length=500)] = None,
+    glossary_file: Annotated[
+        UploadFile | None,
+        File(description="Glossary file (.json, .csv, .tsv); glossary_data entries win"),
+    ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JobPublic:
     if turbo_mode and strict_continuity:
@@ -101,10 +126,12 @@ async def create_job(
         provider=provider,
         analysis_model=(style_model_name or glossary_model_name or "").strip() or None,
         style=inputs.parse_style(style_data),
-        glossary=inputs.parse_glossary(glossary_data),
+        glossary=await _glossary(glossary_data, glossary_file),
         glossary_mode=glossary_mode,
         max_tokens=max_tokens,
         bilingual=bilingual,
+        colophon=colophon,
+        vertical=vertical_writing,
         validation_enabled=enable_validation,
         quick_validation=quick_validation,
         validation_sample_rate=int(min(max(validation_sample_rate, 0.0), 1.0) * 100),
@@ -119,6 +146,23 @@ async def create_job(
         idempotency_key=idempotency_key,
     )
     return JobPublic.of(job)
+
+
+async def _glossary(data: str | None, upload: UploadFile | None) -> list[GlossaryEntry]:
+    entries: dict[str, GlossaryEntry] = {}
+    if upload is not None and upload.filename:
+        raw = await upload.read(MAX_GLOSSARY_FILE_BYTES + 1)
+        if len(raw) > MAX_GLOSSARY_FILE_BYTES:
+            raise Problem(413, "The glossary file is larger than 2 MB.")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Problem(422, "The glossary file must be UTF-8 text.") from None
+        for entry in inputs.parse_glossary(text, filename=upload.filename):
+            entries[entry.term] = entry
+    for entry in inputs.parse_glossary(data):
+        entries[entry.term] = entry
+    return list(entries.values())
 
 
 @router.get(
@@ -158,28 +202,61 @@ async def delete_job(
 @router.post(
     "/jobs/{job_id}/resume",
     response_model=JobPublic,
-    summary="Resume a paused job (optionally with a higher cap or another key)",
+    summary="Resume a paused or failed job (optionally with a higher cap or another key)",
 )
 async def resume_job(
     control: Control, identity: CurrentIdentity, job_id: JobId, body: ResumeRequest | None = None
 ) -> JobPublic:
     body = body or ResumeRequest()
-    provider = None
-    if (body.api_key or "").strip() or body.backup_api_keys or body.api_provider == "vertex":
-        provider = inputs.parse_provider(
-            api_provider=body.api_provider,
-            api_key=body.api_key,
-            backup_api_keys=body.backup_api_keys,
-            model_name=body.translation_model_name or body.model_name,
-            api_base_url=body.api_base_url,
-            requests_per_minute=body.requests_per_minute,
-            thinking_level=body.thinking_level,
-            provider_config=body.provider_config,
-        )
     job = await control.resume(
-        identity, job_id, Resumption(max_tokens=body.max_tokens, provider=provider)
+        identity, job_id, Resumption(max_tokens=body.max_tokens, provider=_provider_of(body))
     )
     return JobPublic.of(job)
+
+
+def _provider_of(body: ResumeRequest) -> ProviderConfig | None:
+    """The provider a resume or re-translation sends: only with a key (or Vertex)."""
+    if not ((body.api_key or "").strip() or body.backup_api_keys or body.api_provider == "vertex"):
+        return None
+    return inputs.parse_provider(
+        api_provider=body.api_provider,
+        api_key=body.api_key,
+        backup_api_keys=body.backup_api_keys,
+        model_name=body.translation_model_name or body.model_name,
+        api_base_url=body.api_base_url,
+        requests_per_minute=body.requests_per_minute,
+        thinking_level=body.thinking_level,
+        provider_config=body.provider_config,
+    )
+
+
+@router.post(
+    "/jobs/{job_id}/segments/retranslate",
+    status_code=202,
+    response_model=RetranslationPublic,
+    summary="Translate chosen segments of a completed job again, then rebuild its files",
+    description=(
+        'Folio\'s extension. Choose the segments by `segment_indices`, `filter: "failed"` '
+        "(those with units marked untranslated), `check` (those with a unit marked by that "
+        "check: empty, untranslated, length, paragraphs, truncated, safety, bad_request) or "
+        "`chapters` (`{first, last}`, inclusive). The job goes back to PROCESSING and "
+        "completes again with new files; segments not chosen cost nothing, and a segment "
+        "with marked units pays only for those. A job on your own provider needs its key "
+        "again (its keys were erased when it completed)."
+    ),
+)
+async def retranslate_segments(
+    control: Control, identity: CurrentIdentity, job_id: JobId, body: RetranslateRequest
+) -> RetranslationPublic:
+    selection = Selection(
+        indices=tuple(body.segment_indices) if body.segment_indices is not None else None,
+        failed=body.filter == "failed",
+        check=body.check,
+        chapters=(body.chapters.first, body.chapters.last) if body.chapters else None,
+    )
+    job, indexes = await control.retranslate(identity, job_id, selection, _provider_of(body))
+    assert job.id is not None
+    return RetranslationPublic(job_id=job.id, status=job.status, segment_indices=indexes)
 
 
 @router.post(

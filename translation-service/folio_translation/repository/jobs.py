@@ -41,6 +41,12 @@ class JobRepository:
     async def get(self, job_id: int) -> Job | None:
         return await self.session.get(Job, job_id)
 
+    async def exists(self, job_id: int) -> bool:
+        """Without loading the row (its context can be large): for frequent polls."""
+        table = Job.__table__
+        found = await self.session.execute(select(table.c.id).where(table.c.id == job_id))
+        return found.first() is not None
+
     async def public_view(self, job_id: int) -> dict | None:
         """The job's columns a client may see, without the large internal ones: what
         progress streams re-read."""

@@ -79,6 +79,7 @@ class SegmentRepository:
                 table.c.chapter_title,
                 table.c.status,
                 table.c.failures,
+                table.c.warnings,
             )
             .where(table.c.job_id == job_id)
             .order_by(table.c.index)
@@ -170,6 +171,7 @@ class SegmentRepository:
         *,
         cached: bool = False,
         failures: Sequence[UnitFailure] = (),
+        warnings: Sequence[str] = (),
     ) -> str | None:
         """Store a segment's translation once. Returns the job's owner (usage is
         attributed to them), or None if the segment was already stored."""
@@ -191,6 +193,7 @@ class SegmentRepository:
                 error=None,
                 # SQL NULL (a Python None would be stored as JSON null).
                 failures=[f.model_dump(mode="json") for f in failures] or null(),
+                warnings=list(warnings) or null(),
                 translated_at=datetime.now(UTC),
             )
             .returning(jobs.c.owner_id)
@@ -224,6 +227,48 @@ class SegmentRepository:
             .order_by(table.c.index)
         )
         return [dict(row._mapping) for row in result]
+
+    async def matching(
+        self,
+        job_id: int,
+        *,
+        failed: bool = False,
+        check: str | None = None,
+        chapters: tuple[int, int] | None = None,
+    ) -> list[int]:
+        """Indices of the segments with marked units (of that check), or in those chapters."""
+        table = Segment.__table__
+        query = select(table.c.index).where(table.c.job_id == job_id)
+        if failed or check is not None:
+            query = query.where(table.c.failures.is_not(None))
+        if check is not None:
+            query = query.where(table.c.failures.contains([{"check": check}]))
+        if chapters is not None:
+            query = query.where(table.c.chapter_index.between(*chapters))
+        result = await self.session.execute(query.order_by(table.c.index))
+        return list(result.scalars().all())
+
+    async def reset(self, job_id: int, indexes: Sequence[int]) -> int:
+        """Send these segments again: pending, their translation kept until a new one is
+        stored (it says whether earlier answers may be reused). Returns how many of them
+        had been counted as translated."""
+        table = Segment.__table__
+        result = await self.session.execute(
+            update(table)
+            .where(table.c.job_id == job_id, table.c.index.in_(list(indexes)))
+            .values(status=SegmentStatus.PENDING)
+            .returning(table.c.translated_at)
+        )
+        return sum(1 for (translated_at,) in result if translated_at is not None)
+
+    async def reset_failed(self, job_id: int) -> None:
+        """Failed segments (the provider failed them) are pending again."""
+        table = Segment.__table__
+        await self.session.execute(
+            update(table)
+            .where(table.c.job_id == job_id, table.c.status == SegmentStatus.FAILED)
+            .values(status=SegmentStatus.PENDING)
+        )
 
     async def mark_failed(self, job_id: int, index: int, reason: str) -> None:
         await self.session.execute(

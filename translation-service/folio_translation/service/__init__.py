@@ -19,7 +19,7 @@ A job changes state only through :mod:`folio_translation.lifecycle`.
 from folio_translation.service.access import visible_job
 from folio_translation.service.content import ContentService
 from folio_translation.service.deps import JobDeps
-from folio_translation.service.job_control import DeletedJob, JobControl, Resumption
+from folio_translation.service.job_control import DeletedJob, JobControl, Resumption, Selection
 from folio_translation.service.jobs import JobOptions, JobService
 from folio_translation.service.outputs import Download, OutputService
 from folio_translation.service.progress import JobProgress
@@ -37,5 +37,6 @@ __all__ = [
     "OutputService",
     "ResultService",
     "Resumption",
+    "Selection",
     "visible_job",
 ]

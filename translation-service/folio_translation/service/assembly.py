@@ -42,6 +42,8 @@ async def request_assembly(session: AsyncSession, deps: JobDeps, job: Job) -> No
                 filename=job.filename,
                 translations_key=blob.key,
                 bilingual=job.bilingual,
+                colophon=bool((job.output_options or {}).get("colophon")),
+                vertical=bool((job.output_options or {}).get("vertical")),
                 document_fingerprint=(job.document or {}).get("fingerprint", ""),
             )
         ],

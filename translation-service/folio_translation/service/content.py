@@ -59,6 +59,7 @@ class ContentService:
                     status=r["status"],
                     failed=bool(r["failures"]),
                     unit_failures=r["failures"] or [],
+                    warnings=r.get("warnings") or [],
                 )
                 for r in rows
             ],

@@ -37,6 +37,10 @@ class _Work:
     unit_count: int
     estimated_tokens: int
     digest: str
+    # Asked again although it was translated without a marked unit: its owner wants a new
+    # translation, so neither the memory nor the cached answers are reused. (A segment
+    # with marked units reuses its good units' answers: only the marked ones are paid.)
+    refresh: bool = False
 
     @classmethod
     def planned(cls, segment: PlannedSegment) -> _Work:
@@ -45,7 +49,11 @@ class _Work:
     @classmethod
     def stored(cls, segment: Segment) -> _Work:
         return cls(
-            segment.index, segment.unit_count, segment.estimated_tokens, segment.digest or ""
+            segment.index,
+            segment.unit_count,
+            segment.estimated_tokens,
+            segment.digest or "",
+            refresh=segment.translated_text is not None and not segment.failures,
         )
 
 
@@ -110,7 +118,7 @@ class Dispatcher:
             dispatch: list[TranslateSegment] = []
             capped = False
             for work, command in zip(batch, commands, strict=True):
-                memo = remembered.get(command.fingerprint)
+                memo = None if work.refresh else remembered.get(command.fingerprint)
                 if memo is not None and len(memo) == work.unit_count:
                     await self._store_remembered(job, work.index, memo)
                     served[work.index] = SegmentStatus.TRANSLATED
@@ -150,7 +158,11 @@ class Dispatcher:
             (segment,) = await self.segments.by_index(job.id, [index])
             work = _Work.stored(segment)
             command = self._command(job, work, previous)
-            memo = (await self.memory.lookup([command.fingerprint])).get(command.fingerprint)
+            memo = (
+                None
+                if work.refresh
+                else (await self.memory.lookup([command.fingerprint])).get(command.fingerprint)
+            )
             if memo is not None and len(memo) == work.unit_count:
                 await self._store_remembered(job, index, memo)
                 status[index] = SegmentStatus.TRANSLATED
@@ -197,6 +209,8 @@ class Dispatcher:
             glossary_key=job.glossary_key,
             glossary_digest=job.glossary_digest,
             spend=spend_limits(job, self.deps.daily_tokens),
+            reuse_scope=job.reuse_scope or "",
+            refresh=work.refresh,
         )
         return command.model_copy(
             update={"fingerprint": fingerprint(_fingerprint_payload(command), model=job.model)}
@@ -231,5 +245,6 @@ def _fingerprint_payload(command: TranslateSegment) -> dict:
             "plan_key",
             "glossary_key",  # its digest stays: another glossary is another translation
             "spend",  # limits on spending, not inputs of the translation
+            "refresh",
         },
     )

@@ -57,7 +57,7 @@ class ExportService:
                 segments.append(
                     PdfSegment(
                         translation=row.translated_text or "",
-                        source=row.source_text if include_source else "",
+                        source=row.source_text,  # it names the chapter's heading
                         chapter_title=row.chapter_title,
                     )
                 )
@@ -80,6 +80,7 @@ class ExportService:
                         segments=segments,
                         page_size=page_size,
                         include_source=include_source,
+                        language=job.target_language,
                     )
                 )
         except BaseException:

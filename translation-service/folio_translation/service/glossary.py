@@ -9,14 +9,11 @@ its terms from the edit, not from the plan.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from folio.contracts import GlossaryEntry, JobGlossary
+from folio.contracts import Character, GlossaryEntry, JobGlossary
 from folio.errors import InvalidInput, NotReady
 from folio.identity import Identity
-from folio_translation import inputs
 from folio_translation.models import Job, JobStatus
 from folio_translation.repository import JobRepository
 from folio_translation.schemas import GlossaryResponse, TranslatedTerm, TranslatedTerms
@@ -30,12 +27,19 @@ def entries_of(job: Job) -> list[GlossaryEntry]:
     return [GlossaryEntry.model_validate(g) for g in (job.context or {}).get("glossary") or []]
 
 
-def structured(entries: list[GlossaryEntry]) -> GlossaryResponse:
+def characters_of(job: Job) -> list[Character]:
+    return [Character.model_validate(c) for c in (job.context or {}).get("characters") or []]
+
+
+def structured(entries: list[GlossaryEntry], characters: list[Character] = ()) -> GlossaryResponse:
     return GlossaryResponse(
         glossary=[{"term": e.term, "translation": e.translation} for e in entries],
         translated_terms=TranslatedTerms(
             translations=[TranslatedTerm(source=e.term, korean=e.translation) for e in entries]
         ),
+        terms=entries,
+        do_not_translate=[e.term for e in entries if e.do_not_translate],
+        characters=list(characters),
     )
 
 
@@ -59,13 +63,10 @@ class GlossaryService:
         return job, entries_of(job)
 
     async def update(
-        self, identity: Identity, job_id: int, payload: Any, mode: str
+        self, identity: Identity, job_id: int, incoming: list[GlossaryEntry], mode: str
     ) -> tuple[Job, list[GlossaryEntry]]:
-        if not isinstance(payload, dict):
-            raise InvalidInput("Invalid glossary payload: the body must be a JSON object.")
         if mode not in ("merge", "replace"):
             raise InvalidInput(f"Invalid glossary mode {mode!r}: use merge or replace.")
-        incoming = inputs.glossary_entries(payload)
         await visible_job(self.jobs, identity, job_id)
         job = await self.jobs.get_for_update(job_id)
         assert job is not None and job.id is not None

@@ -26,6 +26,7 @@ from folio_translation.repository import JobRepository, SegmentRepository
 from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.task_tracking import send_work
+from folio_translation.service.tenancy import reuse_scope
 from folio_translation.service.usage import spend_limits, spent_tokens
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class JobOptions:
     quick_validation: bool = False
     validation_sample_rate: int = 100  # percent, as the upstream stores it
     post_edit_enabled: bool = False
+    colophon: bool = False  # record the machine translation (model, date) in the outputs
+    vertical: bool = False  # CJK targets: EPUB written top to bottom, pages right to left
 
     def digest(self, filename: str) -> str:
         """Names what was asked for (keys by their ids only), for Idempotency-Key reuse."""
@@ -90,6 +93,7 @@ def plan_command(job: Job, daily_tokens: int | None = None) -> PlanJob:
         spent_tokens=spent_tokens(job),
         analysis_model=job.analysis_model,
         spend=spend_limits(job, daily_tokens),
+        reuse_scope=job.reuse_scope or "",
     )
 
 
@@ -188,6 +192,11 @@ class JobService:
             model=model,
             max_tokens=options.max_tokens,
             bilingual=options.bilingual,
+            output_options=(
+                {"colophon": options.colophon, "vertical": options.vertical}
+                if options.colophon or options.vertical
+                else None
+            ),
             credentials=credentials,
             style_input=options.style.model_dump(mode="json") if options.style else None,
             glossary_input=[g.model_dump(mode="json") for g in options.glossary] or None,
@@ -200,6 +209,8 @@ class JobService:
             validation_sample_rate=options.validation_sample_rate,
             post_edit_enabled=options.post_edit_enabled,
             analysis_model=analysis_model,
+            own_provider=options.provider is not None,
+            reuse_scope=reuse_scope(identity.user_id, options.provider),
         )
         stored = await self._insert(job, identity, key, digest)
         if stored is not job:  # a concurrent request with the same key won

@@ -113,6 +113,7 @@ class ResultService:
             event.unit_translations,
             event.model,
             failures=event.unit_failures,
+            warnings=event.warnings,
         )
         if owner is None:
             # Already in (a second worker's result, a redone command) or no such job: its

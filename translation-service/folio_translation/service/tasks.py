@@ -59,7 +59,7 @@ class TaskService:
         """The job's tasks, newest first. Anonymous callers (the frontend's poll) may ask
         about any job they know the id of; the API then shows them status fields only."""
         if identity is None:
-            if await self.jobs.get(job_id) is None:
+            if not await self.jobs.exists(job_id):
                 raise NotFound(f"Job {job_id} not found.")
         else:
             await visible_job(self.jobs, identity, job_id)

@@ -36,7 +36,9 @@ def spend_limits(job: Job, daily_tokens: int | None) -> SpendLimits:
     return SpendLimits(max_tokens=job.max_tokens, spent_tokens=spent_tokens(job), quota=quota)
 
 
-def usage_events(job_id: int, owner_id: str, calls: Sequence[CallRecord]) -> list[UsageRecorded]:
+def usage_events(
+    job_id: int | None, owner_id: str, calls: Sequence[CallRecord]
+) -> list[UsageRecorded]:
     """One event per (model, phase) of the billed calls."""
     groups: dict[tuple[str, str], list[CallRecord]] = {}
     for call in calls:
@@ -78,13 +80,14 @@ class UsageLedger:
         segment_index: int | None,
     ) -> list[CallRecord]:
         """Store the calls not stored yet and publish them; returns those (the others
-        were reported before: by the usage journal, a result, or a redone command)."""
+        were reported before: by the usage journal, a result, or a redone command). An
+        analysis without a job has no job id; calls of a job since deleted, no owner."""
         new = await self.records.record_calls(job_id, owner_id, calls, segment_index)
-        if job_id is not None and owner_id is not None:
+        if owner_id is not None:
             await self.outbox.add_many(
                 self.session,
                 list(usage_events(job_id, owner_id, new)),
-                correlation_id=f"job-{job_id}",
+                correlation_id=f"job-{job_id}" if job_id is not None else None,
             )
         return new
 
@@ -124,3 +127,7 @@ class UsageLedger:
         JobRepository.add_usage(job, TokenUsage(), translated=1)
         job.progress = min(99, job.translated_segments * 100 // max(job.total_segments or 0, 1))
         self.jobs.record_segment_event(job, segment_index)
+
+    async def record_analysis(self, owner_id: str, calls: Sequence[CallRecord]) -> None:
+        """An analysis without a job (``/analysis/*``): the caller's, with no job."""
+        await self._record(None, owner_id, calls, None)

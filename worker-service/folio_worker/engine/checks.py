@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from folio_worker.engine.languages import (
@@ -30,6 +31,8 @@ COPIED_PAIRS = 0.5
 # Share of an answer's letters in the source's script beyond which it was left untranslated.
 LEFTOVER_LETTERS = 0.3
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*")
+_SEPARATOR = re.compile(r"[.,\u00a0\u202f ]")
 _CJK_RUN = re.compile(
     r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+"
 )
@@ -81,6 +84,19 @@ def check_answer(
     return None
 
 
+def _numbers(text: str) -> set[str]:
+    """Numbers written with digits (full-width ones too), without their group separators, so
+    that 2,400 and 2.400 are one number."""
+    return {_SEPARATOR.sub("", n) for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
+
+
+def missing_numbers(source: str, answer: str) -> set[str]:
+    """Numbers of two digits or more in the source that the answer does not contain (models
+    drop them now and then; single digits are often, rightly, written as words)."""
+    wanted = {n for n in _numbers(source) if len(n) > 1}
+    return wanted - _numbers(answer) if wanted else set()
+
+
 def untranslated(
     source: str,
     text: str,
@@ -113,7 +129,10 @@ def untranslated(
         return True
     if source_language and code_of(source_language) == code_of(target_language):
         return False  # a variant of the same language (zh-Hans -> zh-Hant) may share much
-    return copied_share(source, cleaned) > COPIED_PAIRS
+    cjk = source_script in CJK_SCRIPTS and target_script in CJK_SCRIPTS
+    if source_script != target_script and not cjk:
+        return False  # nothing to copy from: the leftover letters above were the test
+    return copied_share(source, cleaned, cjk=cjk) > COPIED_PAIRS
 
 
 def _leftover_share(profile, letters: int, source_script: str, target_script: str) -> float:  # type: ignore[no-untyped-def]
@@ -138,13 +157,14 @@ def _pairs(text: str, cjk: bool) -> list[tuple[str, str]]:
     return list(itertools.pairwise(words))
 
 
-def copied_share(source: str, answer: str) -> float:
+def copied_share(source: str, answer: str, *, cjk: bool | None = None) -> float:
     """Share of the answer's adjacent word pairs (CJK: character pairs) that occur in the
     source. 0 when the answer is too short to judge."""
-    cjk = (
-        text_script(script_profile(answer)) in CJK_SCRIPTS
-        and text_script(script_profile(source)) in CJK_SCRIPTS
-    )
+    if cjk is None:
+        cjk = (
+            text_script(script_profile(answer)) in CJK_SCRIPTS
+            and text_script(script_profile(source)) in CJK_SCRIPTS
+        )
     answer_pairs = _pairs(answer, cjk)
     if len(answer_pairs) < (12 if cjk else 8):
         return 0.0

@@ -13,23 +13,50 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from folio.contracts import Character, GlossaryEntry
-from folio_worker.engine.languages import script_of_char
+from folio_worker.engine.languages import code_of, script_of_char
+
+# Source languages that inflect names ("Анна" -> "Анну", "Anna" -> "Annę", "Gregor" ->
+# "Gregors"): a name then matches its stem plus a short ending.
+INFLECTING = frozenset("ru uk be pl cs sk sl hr sr bs bg lt lv de fi et hu is la el".split())
+_STEM_VOWELS = "aeiouyаеёиоуыэюяьйіїєąęáéíóúůýěäöü"  # noqa: RUF001 (Cyrillic vowels)
+_WORDS = re.compile(r"\w+", re.UNICODE)
+
+
+def _cased(term: str) -> bool:
+    """A term with a capital letter is a name: it is matched with its case ("Will" the
+    name, not "will" the verb). Lower-case terms match whatever their case."""
+    return any(c.isupper() for c in term)
+
+
+def _stem(word: str) -> str | None:
+    """The part of a name's word that its inflected forms keep, or None if too short."""
+    if len(word) < 4:
+        return None
+    return word[:-1] if word[-1].lower() in _STEM_VOWELS else word
 
 
 @lru_cache(maxsize=20000)
-def _pattern(term: str) -> re.Pattern[str]:
-    escaped = re.escape(term)
-    if any(script_of_char(c) in ("han", "japanese", "hangul") for c in term):
-        return re.compile(escaped)  # no word boundaries in CJK scripts
-    return re.compile(rf"(?<![\w]){escaped}(?![\w])", re.IGNORECASE)
+def _pattern(term: str, inflecting: bool = False) -> re.Pattern[str]:
+    if _is_cjk(term):
+        return re.compile(re.escape(term))  # no word boundaries in CJK scripts
+    flags = 0 if _cased(term) else re.IGNORECASE
+    if inflecting:
+        parts = []
+        for word in term.split():
+            stem = _stem(word)
+            if stem is None:
+                parts.append(re.escape(word))
+            else:  # up to three letters of ending after the word (Kenji -> Kenjiego)
+                ending = 3 + len(word) - len(stem)
+                parts.append(re.escape(stem) + rf"\w{{0,{ending}}}")
+        joined = r"\s+".join(parts)
+        return re.compile(rf"(?<![\w]){joined}(?![\w])", flags)
+    return re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])", flags)
 
 
-def occurs(term: str, text: str) -> bool:
+def occurs(term: str, text: str, inflecting: bool = False) -> bool:
     term = term.strip()
-    return bool(term) and _pattern(term).search(text) is not None
-
-
-_WORDS = re.compile(r"\w+", re.UNICODE)
+    return bool(term) and _pattern(term, inflecting).search(text) is not None
 
 
 @lru_cache(maxsize=20000)
@@ -43,16 +70,31 @@ def _term_words(term: str) -> tuple[str, ...]:
     return tuple(_WORDS.findall(term.casefold()))
 
 
+@lru_cache(maxsize=20000)
+def _term_prefixes(term: str) -> tuple[str, ...]:
+    """What an inflected occurrence's words must start with (word sets cannot know)."""
+    return tuple((_stem(w) or w)[:4] for w in _term_words(term))
+
+
+def inflects(language: str | None) -> bool:
+    return bool(language) and code_of(language or "") in INFLECTING
+
+
 class TextIndex:
     """Answers "does this term occur?" for one text, mostly by set lookups.
 
     A term whose words are not all in the text cannot occur, which rules out nearly every
-    term at the cost of a set lookup; only the rest are confirmed with a regex scan.
+    term at the cost of a set lookup; only the rest are confirmed with a regex scan. Names
+    (terms with a capital) are looked up case-sensitively; in a language that inflects
+    names, by the first letters of their stems.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, inflecting: bool = False) -> None:
         self.text = text
+        self.inflecting = inflecting
         self.words = set(_WORDS.findall(text.casefold()))
+        self._cased_words: set[str] | None = None
+        self._prefixes: set[str] | None = None
         self._counts: Counter[str] | None = None
         self._known: dict[str, bool] = {}
 
@@ -68,15 +110,31 @@ class TextIndex:
             return False
         known = self._known.get(term)
         if known is None:
-            if _is_cjk(term):
-                known = term in self.text
-            else:
-                tokens = _term_words(term)
-                known = bool(tokens) and all(t in self.words for t in tokens)
-                if known and (len(tokens) > 1 or tokens[0] != term.casefold()):
-                    known = occurs(term, self.text)
+            known = self._contains(term)
             self._known[term] = known
         return known
+
+    def _contains(self, term: str) -> bool:
+        if _is_cjk(term):
+            return term in self.text
+        tokens = _term_words(term)
+        if not tokens:
+            return False
+        if self.inflecting:
+            if self._prefixes is None:
+                self._prefixes = {w[:4] for w in self.words} | {w[:3] for w in self.words}
+            if not all(p in self._prefixes for p in _term_prefixes(term)):
+                return False
+            return occurs(term, self.text, inflecting=True)
+        if not all(t in self.words for t in tokens):
+            return False
+        if len(tokens) == 1 and tokens[0] == term.casefold():
+            if not _cased(term):
+                return True
+            if self._cased_words is None:
+                self._cased_words = set(_WORDS.findall(self.text))
+            return term in self._cased_words
+        return occurs(term, self.text)
 
 
 def glossary_for(
@@ -91,6 +149,18 @@ def characters_for(
 ) -> list[Character]:
     index = index or TextIndex(text)
     return [c for c in characters if any(index.contains(n) for n in (c.name, *c.aliases))]
+
+
+def speech_at(character: Character, chapter: int) -> Character:
+    """The character as of ``chapter``: for each listener, the way of speaking that holds
+    there (the last change at or before it)."""
+    if not any(s.from_chapter for s in character.speaks_to):
+        return character
+    current: dict[str, object] = {}
+    for style in sorted(character.speaks_to, key=lambda s: s.from_chapter or 0):
+        if (style.from_chapter or 0) <= chapter:
+            current[style.listener.casefold()] = style.model_copy(update={"from_chapter": None})
+    return character.model_copy(update={"speaks_to": list(current.values())})
 
 
 def tail(text: str, limit: int) -> str:

@@ -107,9 +107,18 @@ class DocumentProcessor:
         *,
         target_language: str,
         bilingual: bool,
+        colophon: str | None = None,
+        vertical: bool = False,
     ) -> dict[str, bytes]:
         return await self._run(
-            _build, original, document, dict(translations), target_language, bilingual
+            _build,
+            original,
+            document,
+            dict(translations),
+            target_language,
+            bilingual,
+            colophon,
+            vertical,
         )
 
 
@@ -119,9 +128,17 @@ def _build(
     translations: dict[int, str],
     target_language: str,
     bilingual: bool,
+    colophon: str | None,
+    vertical: bool,
 ) -> dict[str, bytes]:
     return dict(
         build_outputs(
-            original, document, translations, target_language=target_language, bilingual=bilingual
+            original,
+            document,
+            translations,
+            target_language=target_language,
+            bilingual=bilingual,
+            colophon=colophon,
+            vertical=vertical,
         )
     )

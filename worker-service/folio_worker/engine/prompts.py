@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from folio.contracts import Character, GlossaryEntry, NarrativeStyle
+from folio_worker.engine.documents.placeholders import TAG
+from folio_worker.engine.documents.placeholders import strip as strip_tags
 from folio_worker.engine.languages import code_of, language_name, parse_language
 
 # How each broad level of address is expressed in target languages that mark it
@@ -129,7 +131,20 @@ def _style_block(style: NarrativeStyle) -> str:
 
 
 def _glossary_block(glossary: Sequence[GlossaryEntry]) -> str:
-    return "\n".join(f"- {g.term} => {g.translation}" for g in glossary)
+    return "\n".join(_glossary_line(g) for g in glossary)
+
+
+def _glossary_line(entry: GlossaryEntry) -> str:
+    if entry.do_not_translate:
+        line = f"- {entry.term} => {entry.term} (keep exactly as written, do not translate)"
+    else:
+        line = f"- {entry.term} => {entry.translation}"
+    details = [
+        d
+        for d in (entry.gender if entry.gender not in (None, "unknown") else None, entry.note)
+        if d
+    ]
+    return line + (f" [{'; '.join(details)}]" if details else "")
 
 
 def _characters_block(characters: Sequence[Character], target: str) -> str:
@@ -146,6 +161,23 @@ def _characters_block(characters: Sequence[Character], target: str) -> str:
         ]
         lines.append(f"- {head}" + (f"; speaks {'; '.join(voices)}" if voices else ""))
     return "\n".join(lines)
+
+
+_MARKUP_RULE = (
+    "4. Tags such as <i1>...</i1>, <b2>...</b2>, <a3>...</a3>, <n4>...</n4> and <x5/> mark "
+    "formatting, links and notes: keep every tag exactly once, in the same order, around the "
+    "words that correspond to what they enclose; do not add tags.\n"
+)
+
+
+def _paragraph_rule(paragraphs: int) -> str:
+    if paragraphs <= 1:
+        return "This passage is one paragraph; answer with one paragraph.\n"
+    return (
+        f'This passage has {paragraphs} paragraphs, each inside <p id="k">...</p> '
+        f"(k = 1 to {paragraphs}). Answer with the same {paragraphs} paragraphs, each inside "
+        '<p id="k">...</p> with the id of the paragraph it translates, in the same order.\n'
+    )
 
 
 def job_prefix(
@@ -168,8 +200,8 @@ def job_prefix(
         f"{source} into {target}: complete, faithful, natural and fluent."
         f"{script_rule(target_language)}\n",
         "Rules:\n"
-        "1. Answer with exactly as many paragraphs as the passage has (its count is given "
-        "with it), separated by one blank line, in the same order.\n"
+        "1. Answer with the passage's paragraphs in the same order, marked as they are "
+        "(how many it has is given with it); never merge, split, drop or renumber them.\n"
         f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
         "explanations. Answer with the translation only.\n"
         "3. Render names and terms exactly as the glossary says.\n",
@@ -199,18 +231,35 @@ def translation_prompt(
     next_source: str,
     previous_translation: str,
     frame: int = 0,
+    target_language: str = "",
+    chapter_characters: Sequence[Character] = (),
+    chapter_summary: str = "",
 ) -> str:
     """The job's ``prefix`` (``job_prefix``), then what is this call's own: a reframing
-    after a safety block, the paragraph count, the passage's style deviation, the
-    neighbouring source, the translation so far (strict mode) and the source."""
+    after a safety block, the paragraph rule, the markup rule when the passage has tags,
+    the passage's style deviation, how characters speak in this chapter where that
+    changed, the chapter's summary, the neighbouring source, the translation so far
+    (strict mode) and the source (its paragraphs marked with their ids)."""
     parts = [prefix, "\n"]
     if SAFETY_FRAMES[frame]:
         parts.append(SAFETY_FRAMES[frame])
-    parts.append(f"This passage has {paragraphs} paragraph(s).\n")
+    parts.append(_paragraph_rule(paragraphs))
+    if TAG.search(source_text):
+        parts.append(_MARKUP_RULE)
     if deviation:
         parts.append(
             f"\nThis passage departs from the book's usual style: {deviation} "
             "(this overrides the narrative style where they conflict).\n"
+        )
+    if chapter_characters:
+        parts.append(
+            "\nHow they speak in this chapter (this overrides the list above):\n"
+            f"{_characters_block(chapter_characters, target_language)}\n"
+        )
+    if chapter_summary:
+        parts.append(
+            "\nWhat happens in this chapter, for context only (do not translate it):\n"
+            f"{chapter_summary}\n"
         )
     if previous_source or next_source:
         parts.append("\nSurrounding text, for context only (do not translate it):\n")
@@ -233,12 +282,14 @@ def analysis_prompt(*, text: str, target_language: str, source_language: str | N
     return (
         "You are preparing the translation of a book into "
         f"{target}. Read the excerpt in the source block and report, as JSON:\n"
+        "- summary: what happens in the excerpt, in one or two sentences in English;\n"
         "- narration: point of view, who the protagonist or narrator is (a name as written, "
         "or null), the narrative voice, the register the narration should have in "
         f"{target}, 3-5 tone keywords, and one key stylistic rule for the translator;\n"
         "- terms: proper nouns and unique terms that must be translated consistently "
         "(people, places, organisations, unique objects or concepts), exactly as written, "
-        "without articles; not common nouns;\n"
+        "with an article only where it is part of the name (Los Angeles, The Hague); not "
+        "common nouns, not words capitalised only because they begin a sentence;\n"
         "- characters: for each person who speaks or is addressed, the gender where the "
         "text makes it evident, and how they speak to each listener (formal, polite, casual, "
         "intimate or unknown);\n"
@@ -247,7 +298,7 @@ def analysis_prompt(*, text: str, target_language: str, source_language: str | N
         "text and a one-line instruction for translating them.\n"
         "Report only what the excerpt shows.\n\n"
         f"<target_language>{target}</target_language>\n"
-        f"<source>\n{text}\n</source>"
+        f"<source>\n{strip_tags(text)}\n</source>"
     )
 
 

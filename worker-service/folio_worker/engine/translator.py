@@ -18,23 +18,39 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from folio.contracts import PlannedUnit, UnitFailure, mark_untranslated
+from folio.contracts import GlossaryEntry, PlannedUnit, UnitFailure, mark_untranslated
 from folio_worker.engine import progress
 from folio_worker.engine.calls import ModelCaller, all_or_stop
-from folio_worker.engine.checks import CheckFailure, check_answer, split_paragraphs
-from folio_worker.engine.context import head, tail
+from folio_worker.engine.checks import (
+    CheckFailure,
+    check_answer,
+    missing_numbers,
+    split_paragraphs,
+)
+from folio_worker.engine.context import (
+    TextIndex,
+    characters_for,
+    glossary_for,
+    head,
+    inflects,
+    occurs,
+    tail,
+)
+from folio_worker.engine.documents import placeholders
 from folio_worker.engine.languages import word_joiner
+from folio_worker.engine.paragraphs import aligned, numbered, strip_ids
 from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
+from folio_worker.engine.sizing import neighbour_sizes
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMBadRequest, LLMOutputTruncated, SafetyBlocked
 
 log = logging.getLogger(__name__)
 
-NEIGHBOUR_BEFORE = 600
-NEIGHBOUR_AFTER = 300
 PREVIOUS_TRANSLATION = 800
 MAX_SPLIT_DEPTH = 4
+# Failures an answer may still have on the last attempt: the text is there, its shape is
+# off (better than failing the book).
 
 
 class UnitFailed(Exception):
@@ -65,14 +81,16 @@ class UnitRequest:
 def unit_requests(command: SegmentWork) -> list[UnitRequest]:
     units = command.units
     requests = []
+    # The neighbouring source grows and shrinks with the units (so with the model's window).
+    before_chars, after_chars = neighbour_sizes(max((len(u.text) for u in units), default=0))
     for i, unit in enumerate(units):
         before = units[i - 1].text if i > 0 else command.context.previous_source
         after = units[i + 1].text if i + 1 < len(units) else command.context.next_source
         requests.append(
             UnitRequest(
                 unit=unit,
-                previous_source=tail(before, NEIGHBOUR_BEFORE),
-                next_source=head(after, NEIGHBOUR_AFTER),
+                previous_source=tail(before, before_chars),
+                next_source=head(after, after_chars),
                 previous_translation="",
                 deviation=command.context.deviations.get(unit.index),
             )
@@ -87,16 +105,55 @@ def build_prompt(
     frame: int = 0,
 ) -> str:
     turbo = command.mode == "turbo"
+    paragraphs = split_paragraphs(text) or [text]
+    changing = set() if turbo else command.changing_speech
     return translation_prompt(
         prefix=command.prefix,
-        source_text=text,
-        paragraphs=len(split_paragraphs(text)) or 1,
+        source_text=numbered(paragraphs),
+        paragraphs=len(paragraphs),
+        target_language=command.target_language,
+        # The glossary and characters are the book's, in the prefix; only where a
+        # character's speech changed by this chapter is it said again, with the call.
+        chapter_characters=characters_for(
+            text,
+            [c for c in command.context.characters if c.name in changing],
+            TextIndex(text, inflecting=inflects(command.source_language)),
+        )
+        if changing
+        else [],
         deviation=None if turbo else request.deviation,
         previous_source=request.previous_source,
         next_source=request.next_source,
         previous_translation=request.previous_translation,
         frame=frame,
+        chapter_summary="" if turbo else command.context.chapter_summary,
     )
+
+
+def missing_renderings(command: SegmentWork, text: str, answer: str) -> list[GlossaryEntry]:
+    """The glossary entries whose term occurs in ``text`` but whose rendering is not in the
+    answer (renderings are matched by stem in a target that inflects names)."""
+    index = TextIndex(text, inflecting=inflects(command.source_language))
+    inflecting = inflects(command.target_language)
+    return [
+        entry
+        for entry in glossary_for(text, command.context.glossary, index)
+        if entry.translation.strip()
+        and entry.translation not in answer
+        and not occurs(entry.translation, answer, inflecting=inflecting)
+    ]
+
+
+def glossary_reminder(prompt: str, missing: list[GlossaryEntry]) -> str:
+    """The prompt with a note on the renderings an earlier answer left out (just before
+    the source, so the job-constant prefix of the prompt is unchanged)."""
+    lines = "\n".join(f"- {g.term} => {g.translation}" for g in missing)
+    note = (
+        "\nAn earlier translation of this passage did not use these glossary renderings; "
+        f"use exactly them:\n{lines}\n"
+    )
+    at = prompt.rfind("\n<source>")
+    return prompt[:at] + note + prompt[at:] if at >= 0 else prompt + note
 
 
 class SegmentTranslator:
@@ -106,6 +163,9 @@ class SegmentTranslator:
         self.concurrency = max(1, concurrency)
         self._prompts: dict[tuple[int, str, int], str] = {}
         self._asked: dict[int, int] = {}  # answers asked per unit, for its failure report
+        # What the segment's translation still lacks after the retries, per unit: shown
+        # with the segment ("unit 3: 'Haruka' is not rendered as 'ハルカ'").
+        self.warnings: list[str] = []
 
     def _prompt(self, command: SegmentWork, request: UnitRequest, text: str, frame: int) -> str:
         # Built once per unit, text and frame: the cache look-up and the retries share it.
@@ -149,6 +209,11 @@ class SegmentTranslator:
                 return outcome
 
             outcomes = await all_or_stop(bounded(r, i) for i, r in enumerate(requests))
+        refused = [o for o in outcomes if isinstance(o, UnitFailure) and o.check == "bad_request"]
+        if refused and len(refused) == len(requests):
+            # Every unit refused as a bad request: the request is wrong (an unknown model, a
+            # setting the provider rejects), not the text. The segment fails; resumable.
+            raise LLMBadRequest(refused[0].reason)
         translations, failures = [], []
         for position, (request, outcome) in enumerate(zip(requests, outcomes, strict=True)):
             if isinstance(outcome, UnitFailure):
@@ -174,6 +239,10 @@ class SegmentTranslator:
         return UnitFailure(unit=position, check=check, reason=reason, attempts=attempts)
 
     async def _unit(self, command: SegmentWork, request: UnitRequest, text: str, depth: int) -> str:
+        """The unit's translation, one paragraph per source paragraph (joined by a blank
+        line). An answer whose paragraphs cannot be aligned by their ids is asked again;
+        if it never can be, the unit is translated in halves, so no paragraph ever takes
+        another's place or is left empty."""
         paragraphs = len(split_paragraphs(text)) or 1
         glossary_terms = tuple(g.translation for g in command.context.glossary)
         last: CheckFailure | None = None
@@ -186,25 +255,45 @@ class SegmentTranslator:
                         answer = await self.caller.text(prompt)
                     except LLMOutputTruncated:  # only a smaller request can fit
                         return await self._split(command, request, text, depth)
+                    parts = aligned(answer.text, paragraphs)
+                    joined = "\n\n".join(parts) if parts else strip_ids(answer.text)
                     failure = check_answer(
-                        text,
-                        answer.text,
+                        placeholders.strip(text),
+                        placeholders.strip(joined),
                         answer.finish,
                         target_language=command.target_language,
                         source_language=command.source_language,
                         paragraphs=paragraphs,
                         glossary_terms=glossary_terms,
                     )
-                    if failure is None or (
-                        failure.kind == "paragraphs" and attempt == self.attempts - 1
-                    ):
+                    if failure is None and parts is None:
+                        failure = CheckFailure(
+                            "paragraphs",
+                            f"the answer's paragraphs do not match the source's {paragraphs} ids",
+                        )
+                    if failure is None and parts is not None:
+                        broken = _markup_mismatch(text, parts)
+                        if broken and attempt < self.attempts - 1:
+                            failure = CheckFailure(
+                                "markup",
+                                f"paragraph {broken}: placeholder tags missing, moved or invented",
+                            )
+                        elif broken:  # keep the words, and what markup can be kept
+                            log.info("unit %d: markup repaired", request.unit.index)
+                            joined = "\n\n".join(_repaired(text, parts))
+                    if failure is None:
                         if not answer.cached:
                             await self.caller.remember(prompt, answer.text.strip())
-                        return answer.text.strip()
+                        return await self._with_glossary(
+                            command, request, text, prompt, joined, paragraphs
+                        )
                     if failure.kind == "truncated":
                         return await self._split(command, request, text, depth)
                     log.info("unit %d: %s; asking again", request.unit.index, failure.detail)
                     last = failure
+                if last is not None and last.kind == "paragraphs" and paragraphs > 1:
+                    log.info("unit %d: paragraphs never aligned; halving it", request.unit.index)
+                    return await self._halves(command, request, text, depth)
                 raise UnitFailed(
                     request.unit.index,
                     f"no usable translation after {self.attempts} attempts ({last.detail})"
@@ -233,6 +322,73 @@ class SegmentTranslator:
             "safety",
         )
 
+    async def _with_glossary(
+        self,
+        command: SegmentWork,
+        request: UnitRequest,
+        text: str,
+        prompt: str,
+        answer: str,
+        paragraphs: int,
+    ) -> str:
+        """A checked answer that leaves out glossary renderings is asked again once, with
+        the missing ones named; the better of the two answers is kept, and what is still
+        missing is reported."""
+        # Placeholder tags carry numbers of their own (<n12>): compare the words only.
+        numbers = missing_numbers(placeholders.strip(text), placeholders.strip(answer))
+        if numbers:  # reported, not retried: a number may rightly be written in words
+            self.warnings.append(
+                f"unit {request.unit.index}: the number(s) {', '.join(sorted(numbers))} of "
+                "the source are not in the translation"
+            )
+        missing = missing_renderings(command, text, placeholders.strip(answer))
+        if not missing:
+            return answer
+        log.info(
+            "unit %d: glossary renderings missing (%s); asking again",
+            request.unit.index,
+            ", ".join(g.term for g in missing),
+        )
+        retry = await self.caller.text(glossary_reminder(prompt, missing))
+        # The retry is held to everything the first answer passed: aligned paragraph ids,
+        # the checks, and the same placeholder tags; otherwise the first answer stays.
+        parts = aligned(retry.text, paragraphs)
+        failure = (
+            check_answer(
+                placeholders.strip(text),
+                placeholders.strip("\n\n".join(parts)),
+                retry.finish,
+                target_language=command.target_language,
+                source_language=command.source_language,
+                paragraphs=paragraphs,
+                glossary_terms=tuple(g.translation for g in command.context.glossary),
+            )
+            if parts is not None and _markup_mismatch(text, parts) is None
+            else CheckFailure("paragraphs", "the retry's paragraphs or tags do not align")
+        )
+        if failure is None and parts is not None:
+            retried = "\n\n".join(parts)
+            still = missing_renderings(command, text, placeholders.strip(retried))
+            if len(still) < len(missing):
+                answer, missing = retried, still
+        for entry in missing:
+            self.warnings.append(
+                f'unit {request.unit.index}: "{entry.term}" is not rendered as '
+                f'"{entry.translation}"'
+            )
+        return answer
+
+    async def _halves(
+        self, command: SegmentWork, request: UnitRequest, text: str, depth: int
+    ) -> str:
+        """Translate the first and second half of the unit's paragraphs apart. Always
+        progresses: a single paragraph cannot be misaligned."""
+        paragraphs = split_paragraphs(text)
+        middle = len(paragraphs) // 2
+        first = await self._unit(command, request, "\n\n".join(paragraphs[:middle]), depth)
+        second = await self._unit(command, request, "\n\n".join(paragraphs[middle:]), depth)
+        return f"{first}\n\n{second}"
+
     async def _split(
         self, command: SegmentWork, request: UnitRequest, text: str, depth: int
     ) -> str:
@@ -260,6 +416,21 @@ class SegmentTranslator:
         first = await self._unit(command, request, halves[0].strip(), depth + 1)
         second = await self._unit(command, request, halves[1].strip(), depth + 1)
         return f"{first}{joiner}{second}"
+
+
+def _markup_mismatch(source: str, answer: list[str]) -> int | None:
+    """The first answer paragraph (1-based) whose placeholder tags differ from its source's."""
+    for number, (wanted, got) in enumerate(zip(split_paragraphs(source), answer, strict=True), 1):
+        if not placeholders.matches(wanted, got):
+            return number
+    return None
+
+
+def _repaired(source: str, answer: list[str]) -> list[str]:
+    return [
+        placeholders.repair(wanted, got)
+        for wanted, got in zip(split_paragraphs(source), answer, strict=True)
+    ]
 
 
 def _balanced_cut(sentences: list[str]) -> int:

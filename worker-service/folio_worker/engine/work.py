@@ -17,6 +17,7 @@ from folio.contracts import (
     TranslateSegment,
 )
 from folio.contracts.engine import TranslationMode
+from folio_worker.engine.context import speech_at
 from folio_worker.engine.prompts import job_prefix
 
 
@@ -59,6 +60,14 @@ class SegmentWork:
             source_language=self.source_language,
             style=self.style,
             glossary=self.book_glossary or self.context.glossary,
-            characters=self.book_characters or self.context.characters,
+            # How they speak from the start; later changes go with the chapter's calls.
+            characters=[speech_at(c, 0) for c in self.book_characters or self.context.characters],
             turbo=self.mode == "turbo",
+        )
+
+    @functools.cached_property
+    def changing_speech(self) -> frozenset[str]:
+        """The characters whose way of speaking to someone changes in a later chapter."""
+        return frozenset(
+            c.name for c in self.book_characters if any(s.from_chapter for s in c.speaks_to)
         )

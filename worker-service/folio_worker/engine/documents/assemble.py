@@ -1,7 +1,8 @@
 """Produce the downloadable results of a translated book.
 
 Every book gets a plain-text translation (and a bilingual one on request); EPUB books are also
-rebuilt as EPUB so readers keep their covers, styles and navigation.
+rebuilt as EPUB so readers keep their covers, styles and navigation, and Word books as DOCX
+with their formatting.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+from folio_worker.engine.documents.docx_write import rebuild_docx
 from folio_worker.engine.documents.epub_write import rebuild_epub
 from folio_worker.engine.documents.model import Block, Document
+from folio_worker.engine.documents.placeholders import strip
 
-OutputKind = Literal["txt", "bilingual_txt", "epub", "bilingual_epub"]
+OutputKind = Literal["txt", "bilingual_txt", "epub", "bilingual_epub", "docx"]
 _EPUB_KINDS: tuple[tuple[OutputKind, bool], ...] = (("epub", False), ("bilingual_epub", True))
 
 
@@ -24,6 +27,8 @@ def build_outputs(
     target_language: str,
     bilingual: bool = False,
     title_suffix: str | None = None,
+    colophon: str | None = None,
+    vertical: bool = False,
 ) -> dict[OutputKind, bytes]:
     """All outputs for ``document``. A block missing from ``translations`` keeps its
     source; a blank one was translated together with a neighbour (the model merged their
@@ -46,20 +51,26 @@ def build_outputs(
                 target_language=target_language,
                 bilingual=both,
                 title_suffix=title_suffix,
+                colophon=colophon,
+                vertical=vertical,
             )
+    if document.format == "docx":
+        outputs["docx"] = rebuild_docx(
+            original, document, translations, target_language=target_language
+        )
     return outputs
 
 
 def _translated(block: Block, translations: Mapping[int, str]) -> str:
     text = translations.get(block.index)
-    return block.text if text is None else text.strip()
+    return block.plain_text if text is None else strip(text).strip()
 
 
 def _bilingual(block: Block, translations: Mapping[int, str]) -> str:
     text = translations.get(block.index)
-    if text is None or not text.strip():
-        return block.text
-    return f"{block.text}\n{text.strip()}"
+    if text is None or not strip(text).strip():
+        return block.plain_text
+    return f"{block.plain_text}\n{strip(text).strip()}"
 
 
 def _chapters_text(document: Document, render: Callable[[Block], str]) -> str:

@@ -19,6 +19,7 @@ from folio_worker.engine.documents.model import (
     DocumentError,
     DocumentFormat,
 )
+from folio_worker.engine.documents.placeholders import strip
 from folio_worker.engine.documents.textutil import clean_block_text
 
 
@@ -40,7 +41,7 @@ class DocumentBuilder:
 
     def start_chapter(self, title: str | None = None, source_ref: str | None = None) -> None:
         """Open a new chapter; later blocks belong to it."""
-        clean = clean_block_text(title).replace("\n", " ") if title else None
+        clean = strip(clean_block_text(title)).replace("\n", " ").strip() if title else None
         self._chapters.append(_PendingChapter(clean or None, source_ref))
 
     def add(self, kind: BlockKind, text: str, anchor: str | None = None) -> bool:
@@ -89,4 +90,4 @@ class DocumentBuilder:
 def _clean_optional(value: str | None) -> str | None:
     if value is None:
         return None
-    return clean_block_text(value).replace("\n", " ") or None
+    return strip(clean_block_text(value)).replace("\n", " ").strip() or None

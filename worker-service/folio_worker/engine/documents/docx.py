@@ -3,7 +3,9 @@
 python-docx reads zip entries with ``zipfile.read``, which trusts the sizes in the archive. The
 upload is therefore first re-packed through ``SafeZip`` (bounded reads, checked sizes) into a
 plain in-memory zip that only holds the XML parts; media are emptied because text extraction
-never needs them. Title and Heading 1 open chapters; Heading 2 to 9 are heading blocks.
+never needs them. Title and Heading 1 open chapters; Heading 2 to 9 are heading blocks. Each
+block's text carries its runs' formatting and links as placeholder tags (``docx_inline.py``)
+and its anchor is the paragraph's number, for the translated DOCX (``docx_write.py``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from docx.document import Document as WordDocument
 from docx.oxml.ns import qn
 from docx.styles.style import BaseStyle
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from folio_worker.engine.documents.builder import DocumentBuilder
+from folio_worker.engine.documents.docx_inline import marked_text
 from folio_worker.engine.documents.headings import is_chapter_heading
 from folio_worker.engine.documents.limits import ParseLimits
 from folio_worker.engine.documents.model import Document, DocumentError
+from folio_worker.engine.documents.placeholders import strip
 from folio_worker.engine.documents.safezip import SafeZip
 
 _XML_SUFFIXES = (".xml", ".rels")
@@ -37,25 +42,27 @@ def parse_docx(data: bytes, limits: ParseLimits) -> Document:
     word = docx.Document(io.BytesIO(_repack(SafeZip(data, limits, "DOCX"))))
     paragraphs = list(_paragraphs(word))
     has_chapter_styles = any(
-        level is not None and level <= _CHAPTER_LEVEL for level, _, _ in paragraphs
+        level is not None and level <= _CHAPTER_LEVEL for level, _, _, _ in paragraphs
     )
     builder = DocumentBuilder("docx", limits)
     first_title: str | None = None
-    for level, text, in_table in paragraphs:
-        if not text.strip():
+    for level, text, in_table, number in paragraphs:
+        plain = strip(text)
+        if not plain.strip():
             continue
+        anchor = paragraph_anchor(number)
         if level == 0 and first_title is None:
-            first_title = text
+            first_title = plain
         if level is not None and level <= _CHAPTER_LEVEL:
-            builder.start_chapter(text)
-            builder.add("heading", text)
+            builder.start_chapter(plain)
+            builder.add("heading", text, anchor)
         elif level is not None:
-            builder.add("heading", text)
-        elif not has_chapter_styles and not in_table and is_chapter_heading(text):
-            builder.start_chapter(text)
-            builder.add("heading", text)
+            builder.add("heading", text, anchor)
+        elif not has_chapter_styles and not in_table and is_chapter_heading(plain):
+            builder.start_chapter(plain)
+            builder.add("heading", text, anchor)
         else:
-            builder.add("paragraph", text)
+            builder.add("paragraph", text, anchor)
     core = word.core_properties
     authors = tuple(a.strip() for a in (core.author or "").split(";") if a.strip())
     metadata = {
@@ -94,20 +101,37 @@ def _repack(archive: SafeZip) -> bytes:
     return out.getvalue()
 
 
-def _paragraphs(word: WordDocument) -> list[tuple[int | None, str, bool]]:
-    """(heading level or None, text, in a table) for every body paragraph, text boxes included.
+def body_paragraphs(body: etree._Element) -> list[etree._Element]:
+    """The body's paragraphs in reading order, text boxes included; parsing and writing
+    number them alike. Paragraphs under ``mc:Fallback`` are skipped: they duplicate the text
+    of the preferred ``mc:Choice`` rendering."""
+    return [
+        element
+        for element in body.iter(qn("w:p"))
+        if not any(ancestor.tag == _MC_FALLBACK for ancestor in element.iterancestors())
+    ]
 
-    Level 0 is the Title style. Paragraphs under ``mc:Fallback`` are skipped: they duplicate
-    the text of the preferred ``mc:Choice`` rendering.
-    """
-    out: list[tuple[int | None, str, bool]] = []
+
+def paragraph_anchor(number: int) -> str:
+    return f"w:p#{number}"
+
+
+def anchor_number(anchor: str | None) -> int | None:
+    if not anchor or not anchor.startswith("w:p#") or not anchor[4:].isdigit():
+        return None
+    return int(anchor[4:])
+
+
+def _paragraphs(word: WordDocument) -> list[tuple[int | None, str, bool, int]]:
+    """(heading level or None, text with placeholder tags, in a table, number) for every body
+    paragraph. Level 0 is the Title style."""
+    out: list[tuple[int | None, str, bool, int]] = []
     cell = qn("w:tc")
-    for element in word.element.body.iter(qn("w:p")):
-        ancestors = {ancestor.tag for ancestor in element.iterancestors()}
-        if _MC_FALLBACK in ancestors:
-            continue
+    for number, element in enumerate(body_paragraphs(word.element.body)):
+        in_table = any(ancestor.tag == cell for ancestor in element.iterancestors())
         paragraph = Paragraph(element, word)
-        out.append((_heading_level(paragraph.style), paragraph.text, cell in ancestors))
+        text, _ = marked_text(element)
+        out.append((_heading_level(paragraph.style), text, in_table, number))
     return out
 
 

@@ -10,6 +10,7 @@ from folio_worker.engine.documents.epub_package import (
 )
 from folio_worker.engine.documents.limits import ParseLimits
 from folio_worker.engine.documents.model import Document
+from folio_worker.engine.documents.placeholders import strip
 from folio_worker.engine.documents.safezip import SafeZip
 from folio_worker.engine.documents.xhtml import iter_text_blocks, load_xhtml
 
@@ -39,7 +40,7 @@ def parse_epub(data: bytes, limits: ParseLimits) -> Document:
         if path is None:
             continue
         blocks = list(iter_text_blocks(load_xhtml(archive.read(path), path)))
-        heading = next((block.text for block in blocks if block.kind == "heading"), None)
+        heading = next((strip(block.text) for block in blocks if block.kind == "heading"), None)
         builder.start_chapter(heading or labels.get(path), source_ref=path)
         for ordinal, block in enumerate(blocks):
             builder.add(block.kind, block.text, anchor=block_anchor(path, ordinal))

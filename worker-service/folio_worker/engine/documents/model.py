@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from folio_worker.engine.documents.placeholders import strip
+
 BlockKind = Literal["heading", "paragraph"]
 DocumentFormat = Literal["txt", "md", "docx", "epub", "pdf"]
 
@@ -21,7 +23,9 @@ class Block:
     """One translatable run of text: a paragraph or a heading.
 
     ``text`` is NFC-normalised, stripped, never empty and never contains a blank line, so
-    "\\n\\n" can safely separate blocks when they are joined.
+    "\\n\\n" can safely separate blocks when they are joined. In EPUB and DOCX books it
+    carries the block's inline markup as placeholder tags (``placeholders.py``);
+    ``plain_text`` is what a reader sees.
     """
 
     index: int
@@ -29,6 +33,10 @@ class Block:
     kind: BlockKind
     text: str
     anchor: str | None = None
+
+    @property
+    def plain_text(self) -> str:
+        return strip(self.text)
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Document:
 
     def text(self) -> str:
         """The whole book as plain text, blocks separated by a blank line."""
-        return "\n\n".join(block.text for block in self.blocks)
+        return "\n\n".join(block.plain_text for block in self.blocks)
 
 
 class DocumentError(Exception):

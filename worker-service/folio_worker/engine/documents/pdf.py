@@ -196,34 +196,43 @@ def _drop_furniture(pages: list[list[_Line]]) -> list[_Line]:
     """Concatenate pages without page numbers and running headers/footers.
 
     Lines near the top or bottom of a page are furniture when their shape (digits ignored)
-    recurs on many pages, when they are formatted as a page number, or when they are a bare
-    number following the page sequence. A heading-like running header ("CHAPTER III" on every
-    page of that chapter) is kept the first time only, so it still opens its chapter once.
+    recurs at the same edge on many pages, when they are formatted as a page number, or when
+    they are a bare number following the page sequence. A shape counts once per page and only
+    where it is unique on that page: lines that differ only in their numbers ("Day 11",
+    "Day 24", …) on one page are body text, never a running header. A heading-like running
+    header ("CHAPTER III" on every page of that chapter) is kept the first time only, so it
+    still opens its chapter once.
     """
     texts = [[line.text for line in lines] for lines in pages]
-    edges: Counter[str] = Counter()
+    edges: Counter[tuple[str, str]] = Counter()
     for lines in texts:
-        for position in _edge_positions(lines):
-            if not is_chapter_heading(lines[position]):
-                edges[_shape(lines[position])] += 1
+        unique = _unique_shapes(lines)
+        seen = {
+            (zone, _shape(lines[position]))
+            for position, zone in _edge_positions(lines).items()
+            if _shape(lines[position]) in unique and not is_chapter_heading(lines[position])
+        }
+        edges.update(seen)
     threshold = max(_FURNITURE_MIN_PAGES, len(pages) * 0.4)
-    repeated = {shape for shape, count in edges.items() if count >= threshold}
+    repeated = {key for key, count in edges.items() if count >= threshold}
     offset = _page_number_offset(texts)
     last_heading: str | None = None
     out: list[_Line] = []
     for page_index, lines in enumerate(pages):
         edge_positions = _edge_positions(texts[page_index])
+        unique = _unique_shapes(texts[page_index])
         for position, line in enumerate(lines):
             text = line.text
             if not text:
                 continue
-            if position in edge_positions:
+            zone = edge_positions.get(position)
+            if zone is not None:
                 if is_chapter_heading(text) and not _BARE_NUMBER.match(text):
                     if text.lower() == last_heading:
                         continue
                     last_heading = text.lower()
                 elif (
-                    _shape(text) in repeated
+                    (_shape(text) in unique and (zone, _shape(text)) in repeated)
                     or _PAGE_NUMBER.match(text)
                     or (_BARE_NUMBER.match(text) and int(text) - page_index == offset)
                 ):
@@ -232,10 +241,19 @@ def _drop_furniture(pages: list[list[_Line]]) -> list[_Line]:
     return out
 
 
-def _edge_positions(lines: list[str]) -> set[int]:
-    """Positions of the first and last two non-empty lines of a page (headers, page numbers)."""
+def _edge_positions(lines: list[str]) -> dict[int, str]:
+    """Positions of the first and last two non-empty lines of a page (headers, page numbers),
+    each with its edge ("top" or "bottom"; a line in both counts as top)."""
     content = [i for i, line in enumerate(lines) if line]
-    return set(content[:_EDGE_LINES] + content[-_EDGE_LINES:])
+    zones = {i: "bottom" for i in content[-_EDGE_LINES:]}
+    zones.update({i: "top" for i in content[:_EDGE_LINES]})
+    return zones
+
+
+def _unique_shapes(lines: list[str]) -> set[str]:
+    """Shapes that occur on exactly one line of the page."""
+    counts = Counter(_shape(line) for line in lines if line)
+    return {shape for shape, count in counts.items() if count == 1}
 
 
 def _shape(line: str) -> str:

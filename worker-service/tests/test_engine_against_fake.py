@@ -1,0 +1,139 @@
+"""The analysis pass and the translator against the fake model over HTTP: failures are
+retried and reported, glossary renderings are checked after translation, context carries
+chapter summaries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from folio.contracts import GlossaryEntry, PlannedUnit, SegmentContext, UnitPiece
+from folio.contracts.providers import ProviderConfig
+from folio_devstack.fakellm import running_fake_llm
+from folio_worker.engine.analysis import analyse_book
+from folio_worker.engine.calls import MemoryCache, ModelCaller
+from folio_worker.engine.segmentation import Piece, Unit
+from folio_worker.engine.translator import SegmentTranslator
+from folio_worker.engine.work import SegmentWork
+from folio_worker.llm import LLMClient
+from folio_worker.llm.ratelimit import InProcessRateLimiter
+
+
+@pytest.fixture(scope="module")
+async def fake() -> AsyncIterator[str]:
+    async with running_fake_llm() as url:
+        yield url
+
+
+@pytest.fixture
+async def caller(fake: str) -> AsyncIterator[ModelCaller]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        config = ProviderConfig(
+            provider="openai",
+            api_keys=(f"key-{uuid.uuid4().hex}",),
+            model="fake-model",
+            base_url=fake + "/v1",
+        )
+        client = LLMClient(
+            config,
+            http,
+            limiter=InProcessRateLimiter(),
+            max_attempts=1,
+            backoff_base_s=0.01,
+            backoff_cap_s=0.02,
+        )
+        yield ModelCaller(client, MemoryCache())
+
+
+async def requests(fake: str, tag: str) -> list[dict]:
+    async with httpx.AsyncClient() as http:
+        rows = (await http.get(fake + "/_fake/requests")).json()
+    return [r for r in rows if tag in r["prompt"]]
+
+
+def units_of(*chapters: list[str]) -> list[Unit]:
+    units, block = [], 0
+    for chapter, paragraphs in enumerate(chapters):
+        for text in paragraphs:
+            units.append(Unit(len(units), chapter, (Piece(block, 0, 1, text),)))
+            block += 1
+    return units
+
+
+async def test_a_failing_chunk_is_asked_again_then_reported_on_the_job(caller, fake):
+    tag = uuid.uuid4().hex[:8]
+    good = f"Gregor Samsa looked at Grete ({tag}), and Grete smiled at Gregor Samsa. " * 6
+    bad = f"Mother waited in the hall ({tag}) [[fake:500]] and Grete said nothing. " * 6
+    result = await analyse_book(
+        units_of([good], [bad]),
+        caller=caller,
+        target_language="ko",
+        source_language="en",
+        chunk_size=len(good),
+        concurrency=4,
+        user_style=None,
+        user_glossary=[],
+        glossary_mode="seed",
+    )
+    sent = [r for r in await requests(fake, tag) if "[[fake:500]]" in r["prompt"]]
+    assert len(sent) == 2  # the failed chunk was asked once more
+    assert len(result.context.warnings) == 1
+    assert "Part 2 of 2" in result.context.warnings[0]
+    assert "could not be analysed" in result.context.warnings[0]
+    assert any(g.term == "Gregor Samsa" for g in result.context.glossary)
+    assert result.context.chapter_summaries  # the analysed chapter has its summary
+
+
+def work(text: str, glossary: list[GlossaryEntry], target: str = "ko") -> SegmentWork:
+    unit = PlannedUnit(index=0, text=text, pieces=[UnitPiece(block=0, part=0, parts=1)])
+    return SegmentWork(
+        target_language=target,
+        source_language="en",
+        units=[unit],
+        context=SegmentContext(glossary=glossary, chapter_summary="Gregor wakes up changed."),
+    )
+
+
+GLOSSARY = [
+    GlossaryEntry(term="Gregor", translation="그레고르"),
+    GlossaryEntry(term="Grete", translation="그레테"),
+]
+
+
+async def test_a_rendering_the_model_leaves_out_is_asked_for_again(caller, fake):
+    tag = uuid.uuid4().hex[:8]
+    text = f"Gregor looked at Grete ({tag}) [[fake:drop-term*1]] while the rain fell on the roof."
+    translator = SegmentTranslator(caller, attempts=3)
+    [translation] = (await translator.translate(work(text, GLOSSARY))).translations
+    sent = await requests(fake, tag)
+    assert [r["outcome"] for r in sent] == ["mistake:drop-term", "ok"]
+    assert "did not use these glossary renderings" in sent[1]["prompt"]
+    assert "그레고르" in translation and "그레테" in translation
+    assert translator.warnings == []
+    assert "Gregor wakes up changed." in sent[0]["prompt"]  # the chapter's summary
+
+
+async def test_a_rendering_still_missing_after_the_retry_is_reported(caller, fake):
+    tag = uuid.uuid4().hex[:8]
+    text = f"Gregor looked at Grete ({tag}) [[fake:drop-term*2]] while the rain fell on the roof."
+    translator = SegmentTranslator(caller, attempts=3)
+    [translation] = (await translator.translate(work(text, GLOSSARY))).translations
+    assert len(await requests(fake, tag)) == 2  # one targeted retry, no more
+    assert translation
+    assert len(translator.warnings) == 1
+    assert translator.warnings[0].startswith("unit 0: ")
+    assert "is not rendered as" in translator.warnings[0]
+
+
+async def test_a_number_the_model_drops_is_reported_with_the_segment(caller, fake):
+    tag = uuid.uuid4().hex[:8]
+    text = f"In 1931 ({tag}) [[fake:drop-number*1]] the rain fell on the roof for hours."
+    translator = SegmentTranslator(caller, attempts=3)
+    result = await translator.translate(work(text, []))
+    assert "1931" not in result.translations[0]
+    assert translator.warnings == [
+        "unit 0: the number(s) 1931 of the source are not in the translation"
+    ]
