@@ -49,6 +49,8 @@ class RunResult:
     concurrency_limit: int
     timeline: list | None = None
     cpu_s: dict | None = None
+    messages: dict | None = None
+    cpu_s_drained: dict | None = None
 
     @property
     def cacheable_share(self) -> float:
@@ -101,8 +103,40 @@ def _common_prefix(a: bytes, b: bytes) -> int:
     return low
 
 
+async def _message_counts(config: StackConfig) -> dict[str, int]:
+    """Messages so far, by type: every service's outbox (what it sent through the broker)
+    and inbox (what it consumed, the worker's events included), per schema."""
+    conn = await asyncpg.connect(config.admin_url.rsplit("/", 1)[0] + f"/{config.database}")
+    try:
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_name IN ('outbox', 'inbox')"
+        )
+        counts: dict[str, int] = {}
+        for table in tables:
+            schema, name = table["table_schema"], table["table_name"]
+            rows = await conn.fetch(
+                f'SELECT message_type, count(*) AS n FROM "{schema}"."{name}" GROUP BY 1'
+            )
+            for row in rows:
+                counts[f"{schema}.{name}:{row['message_type']}"] = row["n"]
+        return counts
+    finally:
+        await conn.close()
+
+
+def _counts_delta(before: dict[str, int], after: dict[str, int]) -> dict:
+    delta = {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
+    totals: dict[str, int] = {}
+    for key, n in delta.items():
+        table = key.split(":", 1)[0]
+        totals[table] = totals.get(table, 0) + n
+    return {"total": totals, "by_type": dict(sorted(delta.items()))}
+
+
 async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int, book: Path) -> RunResult:
     gateway, fake = stack.config.url("gateway"), stack.config.url("fake-llm")
+    messages_before = await _message_counts(stack.config)
     async with httpx.AsyncClient(timeout=120) as client:
         await client.post(f"{fake}/_fake/reset")
         data = {"strict_continuity": "true"} if mode == "strict" else {}  # rpm15: default
@@ -129,6 +163,16 @@ async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int, book:
         if job["status"] != "COMPLETED":
             raise SystemExit(f"{mode} run ended {job['status']}: {job.get('error_message')}")
         requests = (await client.get(f"{fake}/_fake/requests")).json()
+    # The job's last consumers (usage, task reports) may still be draining: wait until the
+    # counts stop moving, then take the difference.
+    messages_after = await _message_counts(stack.config)
+    for _ in range(50):
+        await asyncio.sleep(0.2)
+        latest = await _message_counts(stack.config)
+        if latest == messages_after:
+            break
+        messages_after = latest
+    cpu_drained = _cpu_seconds(stack)
     requests = requests["requests"] if isinstance(requests, dict) else requests
     ok = [r for r in requests if r.get("outcome") == "ok"]
     analysis = [r["latency_ms"] for r in ok if r.get("schema_name") in ANALYSIS_SCHEMAS]
@@ -150,6 +194,8 @@ async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int, book:
         model_time_s=sum(r["latency_ms"] for r in ok) / 1000,
         concurrency_limit=concurrency,
         cpu_s={k: round(cpu_after[k] - cpu_before.get(k, 0.0), 2) for k in cpu_after},
+        cpu_s_drained={k: round(cpu_drained[k] - cpu_before.get(k, 0.0), 2) for k in cpu_drained},
+        messages=_counts_delta(messages_before, messages_after),
         timeline=[
             {
                 "start_s": round(r["at"] - started_unix, 3),
@@ -259,7 +305,8 @@ async def _bench_stack(
                     f"{result.input_tokens:7d} in / {result.output_tokens:7d} out tokens, "
                     f"cache-eligible input {result.cacheable_share:.0%}, "
                     f"{result.segments} segments, critical path {result.critical_path_s:.2f} s; "
-                    f"CPU s by process: {result.cpu_s}",
+                    f"CPU s by process: {result.cpu_s} (drained {result.cpu_s_drained}); "
+                    f"messages: {result.messages['total']}",
                     flush=True,
                 )
                 if rpm and attempt != repeat - 1:
@@ -303,6 +350,8 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
             slowest_translation_s=round(parallel.slowest_translation_s, 3),
             model_time_s_parallel=round(parallel.model_time_s, 3),
             cacheable_input_share=round(parallel.cacheable_share, 3),
+            cpu_s_parallel=parallel.cpu_s_drained,
+            messages_parallel=(parallel.messages or {}).get("total"),
         )
     if strict:
         summary.update(

@@ -53,6 +53,16 @@ def tokens_text(job: dict[str, Any]) -> str:
     return f"{text} (estimate {estimate:,})" if estimate else text
 
 
+def untranslated_line(job: dict[str, Any]) -> str | None:
+    """What to do about passages the model could not translate (kept marked in the
+    outputs), or None when there are none."""
+    count = job.get("failed_units") or 0
+    if not count:
+        return None
+    passages = "passage" if count == 1 else "passages"
+    return f"{count} {passages} left untranslated — `folio retranslate {job['id']} --failed`"
+
+
 def summary_line(job: dict[str, Any]) -> str:
     calls = (job.get("usage") or {}).get("calls", 0)
     return (
@@ -128,7 +138,7 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
         table.add_row(
             str(job["id"]),
             job.get("filename", ""),
-            stage(job),
+            stage(job) + (f", {n} untranslated" if (n := job.get("failed_units")) else ""),
             f"{job.get('progress', 0)}%",
             segments_text(job).removesuffix(" segments"),
             job.get("target_language", ""),
@@ -159,12 +169,24 @@ def job_details(job: dict[str, Any]) -> str:
         ),
         ("estimate", estimate_text(job.get("estimate"))),
         ("outputs", ", ".join(job.get("outputs") or []) or "none yet"),
+        ("untranslated", marked_text(job)),
         ("created", job.get("created_at") or ""),
         ("completed", job.get("completed_at") or ""),
         ("detail", job.get("status_detail") or ""),
         ("error", job.get("error_message") or ""),
     ]
     return "\n".join(f"{name:<13}{value}" for name, value in rows if value)
+
+
+def marked_text(job: dict[str, Any]) -> str:
+    """``2 passages in segments 3, 7`` (empty when every passage was translated)."""
+    count, indices = job.get("failed_units") or 0, job.get("failed_segments") or []
+    if not count:
+        return ""
+    where = ", ".join(str(i) for i in indices[:20]) + (", …" if len(indices) > 20 else "")
+    passages = "passage" if count == 1 else "passages"
+    segments = "segment" if len(indices) == 1 else "segments"
+    return f"{count} {passages} in {segments} {where}"
 
 
 def estimate_text(estimate: dict[str, Any] | None) -> str:

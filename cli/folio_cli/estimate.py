@@ -119,7 +119,7 @@ def probe_estimate(gateway: Gateway, book: Path, request: JobRequest) -> dict[st
 
 def _probe(gateway: Gateway, book: Path, request: JobRequest) -> dict[str, Any]:
     fields = replace(request, max_tokens=1).form()
-    job = gateway.submit(book, fields, str(uuid.uuid4()))
+    job = gateway.submit(book, fields, str(uuid.uuid4()), request.files())
     try:
         for event in follow(gateway, job["id"]):
             if event.kind == "job":

@@ -95,6 +95,7 @@ class Gateway:
         book: Path,
         fields: dict[str, str],
         idempotency_key: str,
+        extra_files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
         """Uploads the book. A dropped connection or an unavailable gateway is retried with
         the same ``Idempotency-Key``, so however many attempts it takes, one job is made."""
@@ -103,7 +104,10 @@ class Gateway:
                 with book.open("rb") as handle:
                     response = self.client.post(
                         f"{API}/jobs",
-                        files={"file": (book.name, handle, _media_type(book))},
+                        files={
+                            "file": (book.name, handle, _media_type(book)),
+                            **(extra_files or {}),
+                        },
                         data=fields,
                         headers={"Idempotency-Key": idempotency_key},
                     )
@@ -131,6 +135,9 @@ class Gateway:
 
     def resume(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return self.json("POST", f"/jobs/{job_id}/resume", json=body)
+
+    def retranslate(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self.json("POST", f"/jobs/{job_id}/segments/retranslate", json=body)
 
     def delete(self, job_id: int) -> None:
         self.request("DELETE", f"/jobs/{job_id}")

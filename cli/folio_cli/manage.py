@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from folio_cli.app import app, gateway_of
-from folio_cli.display import job_details, jobs_table
+from folio_cli.display import job_details, jobs_table, untranslated_line
 from folio_cli.params import OUTPUT_FORMATS, parse_outputs
 from folio_cli.translate import finish, watch
 
@@ -59,6 +59,8 @@ def show(ctx: typer.Context, job_id: JobId, as_json: AsJson = False) -> None:
         console.print_json(json.dumps(job))
     else:
         console.print(job_details(job))
+        if line := untranslated_line(job):
+            console.print(line)
 
 
 @app.command()

@@ -40,6 +40,9 @@ class ThinkingLevel(StrEnum):
     high = "high"
 
 
+TABULAR = (".csv", ".tsv")
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """Everything a new job can be given, besides the book itself."""
@@ -54,6 +57,8 @@ class JobRequest:
     glossary_mode: GlossaryMode | None = None
     max_tokens: int | None = None
     bilingual: bool = False
+    colophon: bool = False
+    vertical_writing: bool = False
     provider: Provider | None = None
     model: str | None = None
     analysis_model: str | None = None
@@ -88,10 +93,14 @@ class JobRequest:
             "turbo_mode": _flag(self.turbo),
             "strict_continuity": _flag(self.strict),
             "style_data": _json_file(self.style_file, "--style"),
-            "glossary_data": _json_file(self.glossary_file, "--glossary"),
+            "glossary_data": None
+            if self._tabular_glossary()
+            else _json_file(self.glossary_file, "--glossary"),
             "glossary_mode": self.glossary_mode.value if self.glossary_mode else None,
             "max_tokens": _text(self.max_tokens),
             "bilingual": _flag(self.bilingual),
+            "colophon": _flag(self.colophon),
+            "vertical_writing": _flag(self.vertical_writing),
             "api_provider": self.provider.value if self.provider else None,
             "api_key": self.api_key,
             "backup_api_keys": self.backup_api_keys,
@@ -107,6 +116,23 @@ class JobRequest:
             "enable_post_edit": _flag(self.post_edit),
         }
         return {name: value for name, value in fields.items() if value is not None}
+
+    def _tabular_glossary(self) -> bool:
+        return self.glossary_file is not None and self.glossary_file.suffix.lower() in TABULAR
+
+    def files(self) -> dict[str, tuple[str, bytes, str]]:
+        """The file parts besides the book: a CSV or TSV glossary goes as ``glossary_file``
+        (a JSON one as ``glossary_data``, checked here first)."""
+        if not self._tabular_glossary():
+            return {}
+        path = self.glossary_file
+        assert path is not None
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise CliError(f"--glossary: cannot read {path}: {exc}", ExitCode.USAGE) from None
+        kind = "text/csv" if path.suffix.lower() == ".csv" else "text/tab-separated-values"
+        return {"glossary_file": (path.name, content, kind)}
 
 
 def _text(value: float | None) -> str | None:

@@ -80,7 +80,8 @@ Glossary = Annotated[
         "--glossary",
         exists=True,
         dir_okay=False,
-        help='JSON glossary file, e.g. {"Petersburg": "페테르부르크"}.',
+        help='Glossary file: JSON, e.g. {"Petersburg": "페테르부르크"}, or CSV/TSV with '
+        "term, translation and optional kind, note, gender, do_not_translate columns.",
         rich_help_panel=JOB,
     ),
 ]
@@ -101,6 +102,22 @@ MaxTokens = Annotated[
 ]
 Bilingual = Annotated[
     bool, typer.Option("--bilingual", help="Also build bilingual outputs.", rich_help_panel=JOB)
+]
+Colophon = Annotated[
+    bool,
+    typer.Option(
+        "--colophon",
+        help="Record the model and date in the outputs' metadata (a translation note).",
+        rich_help_panel=JOB,
+    ),
+]
+Vertical = Annotated[
+    bool,
+    typer.Option(
+        "--vertical-writing",
+        help="Vertical writing in the EPUB, for Chinese, Japanese or Korean targets.",
+        rich_help_panel=JOB,
+    ),
 ]
 Validate = Annotated[
     bool,

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from folio_cli.app import app, gateway_of
-from folio_cli.display import JobProgress, summary_line
+from folio_cli.display import JobProgress, summary_line, untranslated_line
 from folio_cli.errors import CliError, ExitCode
 from folio_cli.follow import follow
 from folio_cli.gateway import Gateway
@@ -22,6 +22,7 @@ from folio_cli.params import (
     BaseUrl,
     Bilingual,
     Book,
+    Colophon,
     Glossary,
     KeyEnv,
     MaxTokens,
@@ -41,6 +42,7 @@ from folio_cli.params import (
     Thinking,
     Turbo,
     Validate,
+    Vertical,
     job_request,
     parse_outputs,
 )
@@ -60,6 +62,8 @@ def translate(
     glossary_mode: Mode = None,
     max_tokens: MaxTokens = None,
     bilingual: Bilingual = False,
+    colophon: Colophon = False,
+    vertical_writing: Vertical = False,
     validate: Validate = False,
     quick_validation: QuickValidation = False,
     validation_sample_rate: SampleRate = None,
@@ -108,7 +112,9 @@ def translate(
     console = Console(stderr=False, soft_wrap=True, highlight=False)
     gateway = gateway_of(ctx)
     try:
-        job = gateway.submit(book, request.form(), idempotency_key or str(uuid.uuid4()))
+        job = gateway.submit(
+            book, request.form(), idempotency_key or str(uuid.uuid4()), request.files()
+        )
         console.print(f"job {job['id']} submitted: {book.name}")
         if detach:
             return
@@ -171,3 +177,5 @@ def finish(
     for fmt in formats:
         path = gateway.download(job["id"], fmt, out_dir)
         console.print(f"saved {path}")
+    if line := untranslated_line(job):
+        console.print(line)

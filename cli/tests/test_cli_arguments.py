@@ -42,6 +42,8 @@ def everything(tmp_path: Path) -> JobRequest:
         glossary_mode=GlossaryMode.replace,
         max_tokens=5000,
         bilingual=True,
+        colophon=True,
+        vertical_writing=True,
         provider=Provider.openai,
         model="m",
         analysis_model="a",
@@ -64,7 +66,14 @@ def test_every_option_is_a_field_the_api_accepts_and_every_field_has_an_option(t
     assert set(form) <= accepted, set(form) - accepted
     # strict_continuity cannot be set together with turbo_mode: checked on its own.
     strict = JobRequest(strict=True).form()
-    assert set(form) | set(strict) | COVERED_ELSEWHERE == accepted
+    # A CSV or TSV glossary is a file part of its own instead of glossary_data.
+    table = tmp_path / "glossary.csv"
+    table.write_text("term,translation\nGregor,그레고르\n")
+    tabular = JobRequest(glossary_file=table)
+    assert "glossary_data" not in tabular.form()
+    files = tabular.files()
+    assert files["glossary_file"][0] == "glossary.csv" and b"Gregor" in files["glossary_file"][1]
+    assert set(form) | set(strict) | set(files) | COVERED_ELSEWHERE == accepted
     assert strict == {"strict_continuity": "true"}
     assert form["style_data"] == '{"protagonist_name": "I"}'
     assert form["turbo_mode"] == form["bilingual"] == "true"

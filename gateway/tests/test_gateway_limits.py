@@ -89,6 +89,11 @@ async def test_limits_hold_across_two_gateways_sharing_redis(folio_infra, backen
                 headers=bearer(keys.token("stranded-user")),
             )
         assert_refused(again, "default-user", 6)
+        # The process writes its log on its own schedule: give it a moment under load.
+        for _ in range(100):
+            if "rate-limit storage unavailable" in stranded[0].log():
+                break
+            await asyncio.sleep(0.1)
         assert "rate-limit storage unavailable" in stranded[0].log()
     finally:
         for process in shared + stranded:

@@ -55,7 +55,7 @@ def test_a_type_defined_twice_is_refused():
 
 def test_events_route_by_type_and_commands_by_queue():
     assert JobPlanned.exchange() == EVENTS_EXCHANGE
-    assert JobPlanned.routing_key() == "translation.job.planned.v2"
+    assert JobPlanned.routing_key() == "translation.job.planned.v3"
     assert PlanJob.exchange() == WORK_EXCHANGE
     assert PlanJob.routing_key() == "worker-service.plan"
 

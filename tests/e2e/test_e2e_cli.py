@@ -345,3 +345,65 @@ async def test_a_capped_job_pauses_with_exit_8_and_resume_finishes_it(stack, dev
     assert HANGUL.search((tmp_path / "capped_translated.txt").read_text())
     shown = await run_folio("show", job_id, url=url, token=token, cwd=tmp_path)
     assert re.search(r"^spending cap\s+10,000,000 tokens$", shown.stdout, re.M)
+
+
+async def test_untranslated_passages_are_shown_and_retranslate_fixes_them(
+    stack, fake_llm, dev_token, tmp_path
+):
+    url, token = stack.config.url("gateway"), dev_token(f"cli-marked-{uuid.uuid4().hex[:6]}")
+    tag = f"cli{uuid.uuid4().hex[:8]}"
+    book = tmp_path / "marked.txt"
+    book.write_text(
+        "\n\n".join(
+            f"{tag} paragraph {p}. Gregor looked at Grete while the rain fell on the window, "
+            "and the clerk waited in the hall for an answer that did not come."
+            for p in range(12)
+        )
+    )
+    # The model answers this passage in its own language however often it is asked.
+    added = await fake_llm.post(
+        "/_fake/faults", json={"source_contains": f"{tag} paragraph 5.", "fault": "echo"}
+    )
+    assert added.status_code == 200, added.text
+    try:
+        first = await run_folio(
+            "translate", str(book), "--turbo", "--segment-size", "1000", "--output", "txt",
+            url=url, token=token, cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        await fake_llm.delete("/_fake/faults")
+    assert first.returncode == 0, first.stderr
+    job_id = re.search(r"job (\d+) submitted", first.stdout).group(1)
+    hint = re.compile(
+        rf"^(\d+) passages? left untranslated — `folio retranslate {job_id} --failed`$", re.M
+    )
+    marked = hint.search(first.stdout)
+    assert marked, first.stdout
+    count = int(marked.group(1))
+    assert count >= 1
+    assert "[untranslated]" in (tmp_path / "marked_translated.txt").read_text()
+
+    shown = await run_folio("show", job_id, url=url, token=token, cwd=tmp_path)
+    assert re.search(rf"^untranslated\s+{count} passages? in segment \d+$", shown.stdout, re.M)
+    assert hint.search(shown.stdout)
+    listed = await run_folio("jobs", url=url, token=token, cwd=tmp_path)
+    assert f"completed, {count} untranslated" in listed.stdout
+
+    refused = await run_folio(
+        "retranslate", job_id, "--segments", "999", url=url, token=token, cwd=tmp_path
+    )
+    assert refused.returncode == 5 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith("folio: error: ") and "(HTTP 422)" in refused.stderr
+
+    fixed = await run_folio(
+        "retranslate", job_id, "--failed", "--follow", "--output", "txt",
+        url=url, token=token, cwd=tmp_path,
+    )  # fmt: skip
+    assert fixed.returncode == 0, fixed.stderr
+    assert f"job {job_id}: processing, translating 1 segment again" in fixed.stdout
+    assert re.search(rf"^job {job_id} completed: 100%", fixed.stdout, re.M)
+    assert not hint.search(fixed.stdout)
+    text = (tmp_path / "marked_translated.txt").read_text()
+    assert "[untranslated]" not in text and f"{tag} paragraph 5." not in text
+    again = await run_folio("show", job_id, url=url, token=token, cwd=tmp_path)
+    assert "untranslated" not in again.stdout

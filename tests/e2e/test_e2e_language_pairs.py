@@ -46,7 +46,7 @@ async def mistaken(folio_infra, database_factory, module_amqp_url, tmp_path_fact
         await database_factory(),
         module_amqp_url,
         folio_infra,
-        fake_llm_env={"FAKE_LLM_MISTAKE_RATE": "0.125"},
+        fake_llm_env={"FAKE_LLM_MISTAKE_RATE": "0.125", "FAKE_LLM_LAYOUT_FAULT_RATE": "0.05"},
     )
     stack = Stack(config)
     try:

@@ -92,6 +92,16 @@ async def asked(fake: httpx.AsyncClient, needle: str) -> int:
     return count
 
 
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    """(kind, data) of each event of a whole stream's body."""
+    events = []
+    for block in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -125,6 +135,31 @@ async def test_a_passage_that_always_fails_is_marked_everywhere_and_the_book_com
     assert unit["check"] == "untranslated" and unit["attempts"] == 3 and unit["reason"]
     # Bounded: three answers for the passage, none more.
     assert await asked(fake, f"{tag} paragraph 7.") == 3
+
+    # The job list and the event stream say so too (what the frontend and the CLI show).
+    (row,) = (await gw.get("/api/v1/jobs", headers=auth(token))).json()
+    assert row["failed_segments"] == done["failed_segments"] and row["failed_units"] == 1
+    # ... and the GraphQL read API.
+    graphql = await gw.post(
+        "/api/v1/graphql",
+        headers=auth(token),
+        json={
+            "query": "query($id: Long!) { job(id: $id) { failedSegments failedUnits } }",
+            "variables": {"id": job["id"]},
+        },
+    )
+    assert graphql.json()["data"]["job"] == {
+        "failedSegments": done["failed_segments"],
+        "failedUnits": 1,
+    }
+    stream = await gw.get(
+        f"/api/v1/jobs/{job['id']}/events", headers={**auth(token), "Last-Event-ID": "0"}
+    )
+    events = sse_events(stream.text)
+    marked = {d["segment_index"]: d["failed_units"] for kind, d in events if kind == "segment"}
+    assert len(marked) == done["total_segments"]
+    assert {i for i, n in marked.items() if n} == set(done["failed_segments"])
+    assert events[-1][0] == "job" and events[-1][1]["failed_segments"] == done["failed_segments"]
 
     page = (await gw.get(f"/api/v1/jobs/{job['id']}/segments", headers=auth(token))).json()
     flagged = [s for s in page["segments"] if s["failed"]]

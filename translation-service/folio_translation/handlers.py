@@ -25,8 +25,21 @@ def register(consumer: Consumer, deps: JobDeps) -> None:
         assert delivery.session is not None
         return ResultService(delivery.session, deps)  # type: ignore[arg-type]
 
+    async def run_succeeded(
+        event: JobPlanned | SegmentTranslated | JobAssembled, delivery: Delivery
+    ) -> None:
+        """The result's task succeeded, in the result's transaction."""
+        if event.task is not None:
+            assert delivery.session is not None
+            await TaskTracker(delivery.session).run_succeeded(  # type: ignore[arg-type]
+                event.task,
+                job_id=event.job_id,
+                segment_index=getattr(event, "segment_index", None),
+            )
+
     @consumer.on(JobPlanned)
     async def job_planned(event: JobPlanned, delivery: Delivery) -> None:
+        await run_succeeded(event, delivery)
         await service(delivery).on_job_planned(event)
 
     @consumer.on(JobPlanningPaused)
@@ -39,6 +52,7 @@ def register(consumer: Consumer, deps: JobDeps) -> None:
 
     @consumer.on(SegmentTranslated)
     async def segment_translated(event: SegmentTranslated, delivery: Delivery) -> None:
+        await run_succeeded(event, delivery)
         await service(delivery).on_segment_translated(event)
 
     @consumer.on(SegmentTranslationFailed)
@@ -55,6 +69,7 @@ def register(consumer: Consumer, deps: JobDeps) -> None:
 
     @consumer.on(JobAssembled)
     async def job_assembled(event: JobAssembled, delivery: Delivery) -> None:
+        await run_succeeded(event, delivery)
         await service(delivery).on_job_assembled(event)
 
     @consumer.on(JobAssemblyFailed)

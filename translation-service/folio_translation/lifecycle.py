@@ -147,8 +147,12 @@ def advance(job: Job, trigger: Trigger, reason: str | None = None) -> JobState:
     if target.final:
         job.credentials = None
     if target is JobState.COMPLETED:
+        # When the files now served were finished: every completion sets it, a re-translated
+        # book's included (the upstream sets it whenever the job becomes COMPLETED).
         job.progress = 100
         job.completed_at = datetime.now(UTC)
+    elif state is JobState.COMPLETED:
+        job.completed_at = None  # translated again: complete once its files are rebuilt
     job.updated_at = datetime.now(UTC)
     return target
 

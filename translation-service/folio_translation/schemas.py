@@ -112,6 +112,10 @@ class JobSummary(JobStatusView):
     structured_glossary: TranslatedTerms | None = None
     usage: TokenUsagePublic
     outputs: list[str] = Field(default_factory=list)
+    # Segments with units that could not be translated (Folio's own): the book completed
+    # with them marked; re-run them with ``POST /jobs/{id}/segments/retranslate``.
+    failed_segments: list[int] = Field(default_factory=list)
+    failed_units: int = 0  # units marked in all (a segment may keep several)
 
     @classmethod
     def of(cls, job: Job | Mapping[str, Any]) -> Self:
@@ -163,10 +167,7 @@ class JobPublic(JobSummary):
     estimate: dict[str, Any] | None = None
     document: dict[str, Any] | None = None
     glossary_mode: str = "seed"
-    # Segments with units that could not be translated (Folio's own fields; filled on
-    # ``GET /jobs/{id}``): the book completed with them marked; re-run them with
-    # ``POST /jobs/{id}/segments/retranslate``.
-    failed_segments: list[int] = Field(default_factory=list)
+    # Each marked segment's units: which check failed, why, after how many answers.
     segment_failures: list[SegmentFailurePublic] = Field(default_factory=list)
     # What the analysis could not do (a part of the book, a glossary batch), in words.
     warnings: list[str] = Field(default_factory=list)
@@ -178,9 +179,10 @@ class JobPublic(JobSummary):
         view = super().of(job)
         values = _values(job)
         update: dict[str, Any] = {}
-        if failures:
+        if failures is not None:
             update["segment_failures"] = [SegmentFailurePublic.of(f) for f in failures]
             update["failed_segments"] = [f["index"] for f in failures]
+            update["failed_units"] = sum(len(f["failures"] or []) for f in failures)
         if "context" in values:  # read without the context (progress streams): no glossary
             pairs = glossary_pairs(values)
             update["warnings"] = list((values.get("context") or {}).get("warnings") or [])

@@ -12,15 +12,10 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
-TaskKindValue = Literal[
-    "translation",
-    "validation",
-    "post_edit",
-    "illustration",
-    "event_processing",
-    "maintenance",
-    "other",
-]
+from folio.contracts.tasks import TaskKind
+
+# The kinds are the contract's (the worker reports them); one list for both.
+TaskKindValue = TaskKind
 TaskStatusValue = Literal["pending", "started", "retry", "success", "failure", "revoked", "running"]
 
 CELERY_STATES: dict[str, str] = {

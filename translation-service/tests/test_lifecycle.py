@@ -127,10 +127,17 @@ def test_resuming_a_failed_job_clears_its_failure() -> None:
 
 
 def test_a_finished_job_translates_chosen_segments_again_and_completes_again() -> None:
-    job = job_in(JobState.COMPLETED)
+    job = job_in(JobState.ASSEMBLING)
+    lifecycle.advance(job, Trigger.ASSEMBLED)
+    first = job.completed_at
+    assert first is not None
     assert lifecycle.advance(job, Trigger.RETRANSLATE) is JobState.TRANSLATING
+    assert job.completed_at is None  # not complete while its files are rebuilt
     lifecycle.advance(job, Trigger.ALL_TRANSLATED)
+    assert job.completed_at is None
     assert lifecycle.advance(job, Trigger.ASSEMBLED) is JobState.COMPLETED
+    # The latest completion: when the files now served were finished.
+    assert job.completed_at is not None and job.completed_at >= first
 
 
 def test_a_row_in_an_unknown_combination_is_not_a_state() -> None:

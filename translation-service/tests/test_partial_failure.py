@@ -4,8 +4,10 @@ reused work, in process (real database, real broker; the worker's events as it s
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
+from test_jobs_api import sse_events
 from translation_wire import auth, planned, upload
 
 from folio.contracts import (
@@ -97,6 +99,7 @@ async def test_a_marked_segment_is_listed_and_retranslated_alone(service, intern
     assert [(c["segment_index"], c["refresh"]) for c in sent] == [(1, False)]
     during = (await client.get(f"/api/v1/jobs/{job['id']}", headers=headers)).json()
     assert during["translated_segments"] == 2 and during["progress"] < 100
+    assert during["completed_at"] is None  # complete again only once its files are rebuilt
 
     consumer = app.state.runtime.consumers[0]
     assembled_before = len(await commands(app.state.database, job["id"], AssembleJob))
@@ -105,6 +108,12 @@ async def test_a_marked_segment_is_listed_and_retranslated_alone(service, intern
     await consumer.process(wire(JobAssembled(job_id=job["id"], outputs={"txt": "k2"})))
     after = (await client.get(f"/api/v1/jobs/{job['id']}", headers=headers)).json()
     assert after["status"] == "COMPLETED" and after["failed_segments"] == []
+    # completed_at is the latest completion: when the files now served were built.
+    assert datetime.fromisoformat(after["completed_at"]) > datetime.fromisoformat(
+        job["completed_at"]
+    )
+    page = (await client.get(f"/api/v1/jobs/{job['id']}/segments", headers=headers)).json()
+    assert page["completed_at"] == after["completed_at"]
     assert after["translated_segments"] == 3 and after["progress"] == 100
 
     # A segment without marked units, chosen by index, is translated afresh.
@@ -116,6 +125,53 @@ async def test_a_marked_segment_is_listed_and_retranslated_alone(service, intern
     assert chosen.status_code == 202 and chosen.json()["segment_indices"] == [0, 2]
     sent = (await commands(app.state.database, job["id"], TranslateSegment))[sent_before + 1 :]
     assert sorted((c["segment_index"], c["refresh"]) for c in sent) == [(0, True), (2, True)]
+
+
+async def test_the_job_list_and_the_event_stream_say_which_segments_are_marked(
+    service, internal_signer
+):
+    app, client = service
+    user = f"lister-{uuid.uuid4().hex[:6]}"
+    headers = auth(internal_signer, user)
+    clean = await new_job(client, internal_signer, user)
+    job = await completed_with_a_marked_segment(app, client, internal_signer, user)
+    assert (job["failed_segments"], job["failed_units"]) == ([1], 1)
+
+    rows = {r["id"]: r for r in (await client.get("/api/v1/jobs", headers=headers)).json()}
+    assert (rows[job["id"]]["failed_segments"], rows[job["id"]]["failed_units"]) == ([1], 1)
+    assert (rows[clean["id"]]["failed_segments"], rows[clean["id"]]["failed_units"]) == ([], 0)
+
+    stream = await client.get(
+        f"/api/v1/jobs/{job['id']}/events", headers={**headers, "Last-Event-ID": "0"}
+    )
+    events = sse_events(stream.text)
+    marked = {d["segment_index"]: d["failed_units"] for _, k, d in events if k == "segment"}
+    assert marked == {0: 0, 1: 1, 2: 0}
+    final = events[-1][2]
+    assert events[-1][1] == "job" and final["status"] == "COMPLETED"
+    assert (final["failed_segments"], final["failed_units"]) == ([1], 1)
+    assert final["segment_failures"][0]["units"] == [FAILURE.model_dump()]
+
+    # Translated again without a mark: its new event says so, and the job lists none.
+    seen = max(i for i, kind, _ in events if kind != "job")
+    retranslated = await client.post(
+        f"/api/v1/jobs/{job['id']}/segments/retranslate", headers=headers, json={"filter": "failed"}
+    )
+    assert retranslated.status_code == 202, retranslated.text
+    consumer = app.state.runtime.consumers[0]
+    await consumer.process(result(job["id"], 1))
+    await consumer.process(wire(JobAssembled(job_id=job["id"], outputs={"txt": "k2"})))
+    later = sse_events(
+        (
+            await client.get(
+                f"/api/v1/jobs/{job['id']}/events", headers={**headers, "Last-Event-ID": str(seen)}
+            )
+        ).text
+    )
+    assert [d["failed_units"] for _, k, d in later if k == "segment"] == [0]
+    assert later[-1][2]["failed_segments"] == [] and later[-1][2]["failed_units"] == 0
+    rows = {r["id"]: r for r in (await client.get("/api/v1/jobs", headers=headers)).json()}
+    assert rows[job["id"]]["failed_segments"] == [] and rows[job["id"]]["failed_units"] == 0
 
 
 async def test_retranslate_refuses_what_it_cannot_do(service, internal_signer):

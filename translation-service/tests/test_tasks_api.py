@@ -7,13 +7,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from translation_wire import auth, outbox_types, planned, upload
+from translation_wire import auth, outbox_types, planned, translated, upload
 
 from folio.contracts import (
     TaskCancelled,
     TaskFailed,
     TaskProgressed,
     TaskRetried,
+    TaskRun,
     TaskStarted,
     TaskSucceeded,
 )
@@ -318,3 +319,82 @@ async def test_statistics_are_for_admins(service, internal_signer):
         assert (
             await client.get(f"/api/v1/tasks/stats/summary?{bad}", headers=admin)
         ).status_code == 422
+
+
+async def test_a_result_carries_its_run_and_finishes_the_task(service, internal_signer):
+    """A run that succeeded is reported by its result event alone (``task``): the task
+    ends as its start and its success would have left it, in the result's transaction."""
+    app, client = service
+    consumer = app.state.runtime.consumers[0]
+    owner = user()
+    job = await create(client, internal_signer, owner)
+    (plan,) = await job_tasks(client, internal_signer, owner, job["id"])
+
+    async def task_of(task_id: str) -> dict:
+        response = await client.get(
+            f"/api/v1/tasks/{task_id}", headers=auth(internal_signer, owner)
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    t0 = datetime.now(UTC) + timedelta(seconds=1)
+    quick = TaskRun(
+        task_id=plan["id"],
+        name=plan["name"],
+        at=t0 + timedelta(seconds=2),
+        duration_s=2.0,
+        started_at=t0,
+        queued_at=t0 - timedelta(seconds=5),
+    )
+    await consumer.process(planned(job["id"], segments=4, salt=uuid.uuid4().hex, task=quick))
+    done = await task_of(plan["id"])
+    assert done["status"] == "success" and done["progress"] == 100
+    assert done["attempts"] == 1 and done["duration"] == 2.0
+    assert datetime.fromisoformat(done["start_time"]) == t0
+    assert datetime.fromisoformat(done["end_time"]) == t0 + timedelta(seconds=2)
+    # The queue wait runs from when the task was queued here, not the worker's clock.
+    assert 0 < done["queue_duration"] < 60
+
+    segments = sorted(
+        (
+            t
+            for t in await job_tasks(client, internal_signer, owner, job["id"])
+            if t["name"] == "translation.translate_segment"
+        ),
+        key=lambda t: t["segment_index"],
+    )
+    first, second, third = segments
+    # A long run reported its start; its result finishes it without counting it twice.
+    await consumer.process(wire(TaskStarted(**fields(first), at=t0)))
+    long_run = TaskRun(task_id=first["id"], name=first["name"], at=t0, duration_s=1.5)
+    await consumer.process(translated(job["id"], 0, task=long_run))
+    finished = await task_of(first["id"])
+    assert finished["status"] == "success" and finished["attempts"] == 1
+    assert finished["duration"] == 1.5
+
+    # A cancelled task stays cancelled, whatever a late result says.
+    await consumer.process(wire(TaskCancelled(**fields(second), at=t0)))
+    late = TaskRun(task_id=second["id"], name=second["name"], at=t0, started_at=t0)
+    await consumer.process(translated(job["id"], 1, task=late))
+    assert (await task_of(second["id"]))["status"] == "revoked"
+
+    # A result whose run overtook a later run's start (redelivered meanwhile) counts its
+    # time and its start, but the later run's state stands.
+    await consumer.process(wire(TaskStarted(**fields(third), at=t0, delivery=1)))
+    overtaken = TaskRun(
+        task_id=third["id"], name=third["name"], at=t0, duration_s=4.0, started_at=t0
+    )
+    await consumer.process(translated(job["id"], 2, task=overtaken))
+    third_now = await task_of(third["id"])
+    assert third_now["status"] == "started" and third_now["attempts"] == 2
+    assert third_now["duration"] == 4.0
+
+    # A command sent before tasks were recorded: its result makes the finished task.
+    older = str(uuid.uuid4())
+    unknown = TaskRun(
+        task_id=older, name="translation.translate_segment", at=t0, duration_s=1.0, started_at=t0
+    )
+    await consumer.process(translated(job["id"], 3, task=unknown))
+    made = await task_of(older)
+    assert made["status"] == "success" and made["segment_index"] == 3
+    assert made["attempts"] == 1 and made["job_id"] == job["id"]

@@ -11,6 +11,7 @@ from folio.contracts import (
     JobPlanned,
     PlannedSegment,
     SegmentTranslated,
+    TaskRun,
 )
 from folio.identity import IDENTITY_HEADER, Identity
 from folio.messaging import Envelope
@@ -28,7 +29,13 @@ def upload(name: str = "book.txt", body: bytes = b"One.\n\nTwo.\n\nThree.", **fo
     }
 
 
-def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: str = "") -> bytes:
+def planned(
+    job_id: int,
+    segments: int = 3,
+    units_per_segment: int = 2,
+    salt: str = "",
+    task: TaskRun | None = None,
+) -> bytes:
     """The worker's JobPlanned as it sends it: segments cite the stored plan by digest
     (the ``salt`` gives the segments content no other test has)."""
     return (
@@ -46,6 +53,7 @@ def planned(job_id: int, segments: int = 3, units_per_segment: int = 2, salt: st
                     for i in range(segments)
                 ],
                 plan_key=plan_key_of(job_id),
+                task=task,
             ),
             producer="worker-service",
         )
@@ -75,7 +83,13 @@ def calls_recorded(job_id: int, index: int, calls: list[CallRecord]) -> bytes:
     return Envelope.wrap(event, producer="worker-service").model_dump_json().encode()
 
 
-def translated(job_id: int, index: int, text: str = "", fingerprint: str = "") -> bytes:
+def translated(
+    job_id: int,
+    index: int,
+    text: str = "",
+    fingerprint: str = "",
+    task: TaskRun | None = None,
+) -> bytes:
     units = [f"T{index}a", f"T{index}b"]
     return (
         Envelope.wrap(
@@ -87,6 +101,7 @@ def translated(job_id: int, index: int, text: str = "", fingerprint: str = "") -
                 model="m",
                 fingerprint=fingerprint,
                 calls=[call_record(job_id, index, text)],
+                task=task,
             ),
             producer="worker-service",
         )

@@ -24,7 +24,10 @@ def register(
 ) -> None:
     planner, segments, assembler = Planner(deps), SegmentWorker(deps), Assembler(deps)
     tasks = TaskReports(
-        deps.publisher, deps.control, progress_interval_s=deps.settings.task_progress_interval_s
+        deps.publisher,
+        deps.control,
+        progress_interval_s=deps.settings.task_progress_interval_s,
+        started_delay_s=deps.settings.task_started_delay_s,
     )
 
     if analysis is not None:

@@ -11,6 +11,7 @@ from folio.messaging import Defer, Delivery, Publisher, derived_message_id
 from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
 from folio_worker.engine.calls import CallCollector
 from folio_worker.llm import LLMDeferred
+from folio_worker.tasks import with_task_run
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ def gave_up(what: str, exc: Exception) -> str:
 async def publish_outcome(
     publisher: Publisher, event: Event, delivery: Delivery, purpose: str
 ) -> None:
+    """Publish the command's result; a success carries its task run (task monitoring)."""
     await publisher.publish(
-        event,
+        await with_task_run(event),
         message_id=derived_message_id(delivery.envelope.message_id, purpose),
         correlation_id=delivery.envelope.correlation_id,
     )

@@ -64,3 +64,5 @@ class WorkerSettings(ServiceSettings):
 
     # Task monitoring: at most one progress report per task this often.
     task_progress_interval_s: float = 2.0
+    # A run's start is reported once it has lasted this long; a quicker success says it.
+    task_started_delay_s: float = 1.0

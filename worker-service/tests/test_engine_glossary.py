@@ -143,3 +143,21 @@ def test_a_term_that_only_occurs_inside_a_longer_one_is_dropped():
     )
     terms = ["Will", "Will Harper", "Harper", "Los", "Los Angeles", "Angeles", "林小雨", "小雨"]
     assert subsumed(terms, text) == {"Los", "Harper"}
+
+
+def test_a_cased_term_is_found_only_as_a_whole_word() -> None:
+    from folio_worker.engine.terms import _exact
+
+    for text, found in [
+        ("Gregor woke.", True),
+        ("Then Gregor.", True),
+        ("«Gregor»", True),
+        ("McGregor woke.", False),
+        ("_Gregor", False),
+        ("éGregor", False),
+        ("Gregors", False),
+        ("GGregor", False),
+    ]:
+        assert bool(_exact("Gregor").search(text)) is found, text
+    assert _exact("'Tis").search("He said 'Tis so.")
+    assert not _exact("'Tis").search("x'Tis")

@@ -1,14 +1,17 @@
 """Every run of a work command is reported for task monitoring: started, progress (paced),
-and how it ended (succeeded, failed, cancelled, or retried when the handler raised)."""
+and how it ended (succeeded, failed, cancelled, or retried when the handler raised). A
+success rides on the result event, with the run's start when that was not reported."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 
 from folio.contracts import (
     JobAssembled,
+    SegmentTranslated,
     SegmentTranslationFailed,
     TaskCancelled,
     TaskFailed,
@@ -21,6 +24,7 @@ from folio.contracts import (
 from folio.messaging import Defer, Delivery, Envelope
 from folio_worker.control import JobControl
 from folio_worker.engine import progress
+from folio_worker.outcomes import publish_outcome
 from folio_worker.tasks import TaskReports
 
 
@@ -136,3 +140,78 @@ async def test_progress_is_paced() -> None:
 
     await tasks.run(COMMAND, delivery(), work)
     assert [type(e) for e in publisher.published] == [TaskStarted, TaskSucceeded]
+
+
+def translated() -> SegmentTranslated:
+    return SegmentTranslated(job_id=11, segment_index=3, translated_text="t", model="m")
+
+
+async def test_a_quick_success_is_reported_by_its_result_alone() -> None:
+    publisher = RecordingPublisher()
+    tasks = TaskReports(publisher, JobControl(), started_delay_s=3600)  # type: ignore[arg-type]
+    run = delivery(count=1, deferrals=2)
+
+    async def work():  # type: ignore[no-untyped-def]
+        await publish_outcome(publisher, translated(), run, "segment-3")  # type: ignore[arg-type]
+        return translated()
+
+    await tasks.run(COMMAND, run, work)
+    (result,) = publisher.published  # no task event: the result says it all
+    assert isinstance(result, SegmentTranslated)
+    task = result.task
+    assert task is not None and task.task_id == str(run.envelope.message_id)
+    assert task.name == "translation.translate_segment"
+    assert (task.deferrals, task.delivery) == (2, 1)
+    # The start was never reported, so the result carries it.
+    assert task.started_at is not None and task.started_at <= task.at
+    assert task.queued_at == run.envelope.occurred_at and task.duration_s >= 0
+
+
+async def test_a_long_run_reports_its_start_and_its_result_says_the_rest() -> None:
+    publisher = RecordingPublisher()
+    tasks = TaskReports(publisher, JobControl(), started_delay_s=0.05)  # type: ignore[arg-type]
+    run = delivery()
+
+    async def work():  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.3)
+        await publish_outcome(publisher, translated(), run, "segment-3")  # type: ignore[arg-type]
+        return translated()
+
+    await tasks.run(COMMAND, run, work)
+    started, result = publisher.published
+    assert isinstance(started, TaskStarted) and started.task_id == str(run.envelope.message_id)
+    assert isinstance(result, SegmentTranslated) and result.task is not None
+    assert result.task.started_at is None  # already reported
+    assert result.task.duration_s >= 0.3
+
+
+async def test_a_quick_failure_still_reports_its_start_first() -> None:
+    publisher = RecordingPublisher()
+    tasks = TaskReports(publisher, JobControl(), started_delay_s=3600)  # type: ignore[arg-type]
+
+    async def fails():  # type: ignore[no-untyped-def]
+        failed = SegmentTranslationFailed(job_id=11, segment_index=3, reason="Bad key.")
+        await publish_outcome(publisher, failed, delivery(), "segment-3")  # type: ignore[arg-type]
+        return failed
+
+    await tasks.run(COMMAND, delivery(), fails)
+    assert [type(e) for e in publisher.published] == [
+        TaskStarted,
+        SegmentTranslationFailed,
+        TaskFailed,
+    ]
+
+
+async def test_a_result_of_a_cancelled_job_carries_no_success() -> None:
+    publisher, control = RecordingPublisher(), JobControl()
+    tasks = TaskReports(publisher, control, started_delay_s=3600)  # type: ignore[arg-type]
+
+    async def work():  # type: ignore[no-untyped-def]
+        await control.cancel(11)
+        await publish_outcome(publisher, translated(), delivery(), "segment-3")  # type: ignore[arg-type]
+        return translated()
+
+    await tasks.run(COMMAND, delivery(), work)
+    started, result, end = publisher.published
+    assert isinstance(result, SegmentTranslated) and result.task is None
+    assert isinstance(started, TaskStarted) and isinstance(end, TaskCancelled)

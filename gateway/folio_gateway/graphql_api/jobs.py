@@ -100,6 +100,9 @@ class Job:
     owner_id: str | None
     outputs: list[str] | None
     usage: JobUsage | None
+    # Segments with passages left untranslated (marked in every output), and how many.
+    failed_segments: list[int] | None = None
+    failed_units: int | None = None
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Job:

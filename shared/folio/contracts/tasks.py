@@ -8,6 +8,10 @@ that sends the command).
 
 ``deferrals`` and ``delivery`` say which run of the command an event belongs to, so that
 events arriving out of order never move a task backwards (see :meth:`TaskEvent.order`).
+
+A run that succeeds is reported by its result event (``task``, a :class:`TaskRun`), not by
+a task event of its own: the result already says the work succeeded, and it says when the
+run started if its start was not reported (a quick run's only report is its result).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from folio.contracts.base import Event
 
@@ -100,6 +104,23 @@ class TaskCancelled(TaskEvent):
     RANK: ClassVar[int] = 4
 
     duration_s: float | None = Field(default=None, ge=0)
+
+
+class TaskRun(BaseModel):
+    """The run of a work command that produced a result event: its success, as a
+    ``TaskSucceeded`` would say it (and its start, as a ``TaskStarted`` would, when
+    ``started_at`` is set: no start report was sent for this run)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(max_length=100)
+    deferrals: int = Field(default=0, ge=0)
+    delivery: int = Field(default=0, ge=0)
+    at: datetime  # when the run ended
+    duration_s: float = Field(default=0.0, ge=0)
+    started_at: datetime | None = None
+    queued_at: datetime | None = None
 
 
 TASK_EVENTS: tuple[type[TaskEvent], ...] = (

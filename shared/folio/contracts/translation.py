@@ -22,6 +22,7 @@ from folio.contracts.engine import (
     usage_of,
 )
 from folio.contracts.spend import SpendLimits
+from folio.contracts.tasks import TaskRun
 
 WORKER_PLAN_QUEUE = "worker-service.plan"
 WORKER_SEGMENT_QUEUE = "worker-service.segment"
@@ -136,9 +137,10 @@ class AssembleJob(_JobWork):
 
 class JobPlanned(Event):
     """The book is planned. v2: segments no longer carry their units and context (the
-    stored plan, ``plan_key``, is their only home)."""
+    stored plan, ``plan_key``, is their only home). v3: ``task``, the run that planned it
+    (task monitoring)."""
 
-    TYPE: ClassVar[str] = "translation.job.planned.v2"
+    TYPE: ClassVar[str] = "translation.job.planned.v3"
 
     job_id: int
     source_language: str | None = None
@@ -149,6 +151,7 @@ class JobPlanned(Event):
     calls: list[CallRecord] = Field(default_factory=list)
     # The stored plan (folio.contracts.plan.JobPlan) that segment commands cite.
     plan_key: str
+    task: TaskRun | None = None
 
 
 class JobPlanningFailed(Event):
@@ -198,9 +201,10 @@ class UnitFailure(BaseModel):
 
 class SegmentTranslated(Event):
     """A segment's translation; with ``unit_failures`` when some of its units could not be
-    translated (the book completes with them marked, and they can be re-run)."""
+    translated (the book completes with them marked, and they can be re-run). v2: ``task``,
+    the run that translated it (task monitoring)."""
 
-    TYPE: ClassVar[str] = "translation.segment.translated.v1"
+    TYPE: ClassVar[str] = "translation.segment.translated.v2"
 
     job_id: int
     segment_index: int
@@ -212,6 +216,7 @@ class SegmentTranslated(Event):
     unit_failures: list[UnitFailure] = Field(default_factory=list)
     # What the translation still lacks after its retries (a glossary rendering not used).
     warnings: list[str] = Field(default_factory=list)
+    task: TaskRun | None = None
 
     @property
     def usage(self) -> TokenUsage:
@@ -228,10 +233,13 @@ class SegmentTranslationFailed(Event):
 
 
 class JobAssembled(Event):
-    TYPE: ClassVar[str] = "translation.job.assembled.v1"
+    """v2: ``task``, the run that assembled it (task monitoring)."""
+
+    TYPE: ClassVar[str] = "translation.job.assembled.v2"
 
     job_id: int
     outputs: dict[str, str]  # output kind -> storage key
+    task: TaskRun | None = None
 
 
 class JobAssemblyFailed(Event):

@@ -46,7 +46,7 @@ class FakeLLMSettings(BaseSettings):
     context_window: int = Field(default=32768, ge=16)
     # Share of answers with paragraph ids or placeholders that come back with one of them
     # broken (merged/split/renumbered paragraphs, a dropped or moved placeholder).
-    layout_fault_rate: float = Field(default=0.05, ge=0, le=1)
+    layout_fault_rate: float = Field(default=0.0, ge=0, le=1)
     max_logged_requests: int = Field(default=20000, ge=0)
     log_level: str = "info"
 

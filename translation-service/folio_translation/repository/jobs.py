@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import TokenUsage
@@ -15,7 +25,11 @@ HIDDEN_COLUMNS = frozenset({"context", "credentials", "style_input", "glossary_i
 
 
 def segment_event_data(
-    index: ColumnElement, translated: ColumnElement, total: ColumnElement, progress: ColumnElement
+    index: ColumnElement,
+    translated: ColumnElement,
+    total: ColumnElement,
+    progress: ColumnElement,
+    failed_units: ColumnElement,
 ) -> ColumnElement:
     return func.jsonb_build_object(
         "segment_index",
@@ -26,7 +40,35 @@ def segment_event_data(
         total,
         "progress",
         progress,
+        # Units of this segment kept in the source language, marked (0: all translated).
+        "failed_units",
+        failed_units,
     )
+
+
+def failed_columns(job_id: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+    """The job's segments with marked units (indices, in order) and how many units are
+    marked in all, read from the segments (their one home) for each job row."""
+    segments = Segment.__table__
+    marked = segments.c.failures.is_not(None)
+    indices = (
+        select(
+            func.coalesce(
+                func.array_agg(aggregate_order_by(segments.c.index, segments.c.index)),
+                literal_column("'{}'::integer[]"),
+            )
+        )
+        .where(segments.c.job_id == job_id, marked)
+        .scalar_subquery()
+        .label("failed_segments")
+    )
+    units = (
+        select(func.coalesce(func.sum(func.jsonb_array_length(segments.c.failures)), 0))
+        .where(segments.c.job_id == job_id, marked)
+        .scalar_subquery()
+        .label("failed_units")
+    )
+    return indices, units
 
 
 class JobRepository:
@@ -60,10 +102,14 @@ class JobRepository:
         return dict(row._mapping) if row is not None else None
 
     async def list_for_owner(self, owner_id: str, *, skip: int, limit: int) -> list[dict]:
-        """The owner's jobs, newest first, without the large internal columns."""
+        """The owner's jobs, newest first, without the large internal columns, each with
+        its marked segments (``failed_segments``, ``failed_units``)."""
         table = Job.__table__
         result = await self.session.execute(
-            select(*(c for c in table.c if c.name not in HIDDEN_COLUMNS))
+            select(
+                *(c for c in table.c if c.name not in HIDDEN_COLUMNS),
+                *failed_columns(table.c.id),
+            )
             .where(table.c.owner_id == owner_id)
             .order_by(table.c.created_at.desc(), table.c.id.desc())
             .offset(skip)
@@ -96,7 +142,7 @@ class JobRepository:
         return result.scalars().first()  # type: ignore[attr-defined]
 
     async def count_translated(
-        self, job_id: int, usage: TokenUsage, segment_index: int
+        self, job_id: int, usage: TokenUsage, segment_index: int, *, failed_units: int = 0
     ) -> tuple[int, int, bool]:
         """Count one more translated segment atomically and record its ``segment`` event:
         (translated, total, whether segments are still waiting to be dispatched) after it.
@@ -148,6 +194,7 @@ class JobRepository:
                         counted.c.translated_segments,
                         counted.c.total_segments,
                         counted.c.progress,
+                        literal(failed_units),
                     ),
                 ),
             )
@@ -176,6 +223,7 @@ class JobRepository:
                     "translated_segments": job.translated_segments,
                     "total_segments": job.total_segments,
                     "progress": job.progress,
+                    "failed_units": 0,  # the memory keeps only fully translated segments
                 },
             )
         )

@@ -5,11 +5,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio_translation.models import TASK_FINISHED, TaskExecution
+
+# One prepared statement, not an expression built and cache-keyed per result: it runs for
+# every result event. A run that carries its start also does what TaskStarted would.
+_FINISHED = sorted(status.value for status in TASK_FINISHED)
+_SUCCEED_OPEN = text(
+    """
+    UPDATE task_executions SET
+        status = 'success',
+        progress = 100,
+        end_time = CAST(:at AS timestamptz),
+        duration = coalesce(duration, 0) + CAST(:duration AS double precision),
+        event_order = CAST(:order AS bigint),
+        updated_at = greatest(
+            coalesce(updated_at, CAST(:at AS timestamptz)), CAST(:at AS timestamptz)
+        ),
+        attempts = attempts
+            + CASE WHEN CAST(:started_at AS timestamptz) IS NULL THEN 0 ELSE 1 END,
+        start_time = coalesce(CAST(:started_at AS timestamptz), start_time),
+        next_retry_at = CASE WHEN CAST(:started_at AS timestamptz) IS NULL
+            THEN next_retry_at ELSE NULL END,
+        queue_duration = CASE WHEN CAST(:started_at AS timestamptz) IS NULL THEN queue_duration
+            ELSE coalesce(queue_duration, greatest(0, extract(epoch FROM
+                CAST(:started_at AS timestamptz)
+                - coalesce(queue_time, CAST(:queued_at AS timestamptz))))) END
+    WHERE id = :id
+        AND status <> ALL(CAST(:finished AS varchar[]))
+        AND event_order <= CAST(:order AS bigint)
+    """
+)
 
 
 class TaskRepository:
@@ -74,6 +103,33 @@ class TaskRepository:
             .limit(limit)
         )
         return list(rows.scalars().all())  # type: ignore[attr-defined]
+
+    async def succeed_open(
+        self,
+        task_id: str,
+        *,
+        at: datetime,
+        duration_s: float,
+        order: int,
+        started_at: datetime | None,
+        queued_at: datetime | None,
+    ) -> bool:
+        """Finish an open task as succeeded in one statement, unless a later report (by
+        ``order``) was applied already; with ``started_at``, its run's start too. Whether
+        it did."""
+        result = await self.session.execute(
+            _SUCCEED_OPEN,
+            {
+                "id": task_id,
+                "at": at,
+                "duration": duration_s,
+                "order": order,
+                "started_at": started_at,
+                "queued_at": queued_at,
+                "finished": _FINISHED,
+            },
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
     async def revoke_open(self, task_id: str, when: datetime, reason: str) -> None:
         table = TaskExecution.__table__

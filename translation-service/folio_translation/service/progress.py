@@ -20,7 +20,7 @@ from typing import Any
 from folio.db import Database
 from folio_translation import lifecycle
 from folio_translation.events import JobWatch
-from folio_translation.repository import JobEventRepository, JobRepository
+from folio_translation.repository import JobEventRepository, JobRepository, SegmentRepository
 from folio_translation.schemas import JobPublic
 
 HEARTBEAT_S = 15.0
@@ -61,6 +61,9 @@ class JobProgress:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STREAM_LIMIT_S
         last: JobPublic | None = None
+        # Marked segments change only with a segment event: read again when events came.
+        failures: list[dict[str, Any]] = []
+        failures_seq: int | None = None
         with self.watch.watch(job_id) as signal:
             while loop.time() < deadline:
                 signal.clear()
@@ -72,6 +75,9 @@ class JobProgress:
                     upto = int(row["event_seq"])
                     after = upto if after is None else after
                     events = await JobEventRepository(session).between(job_id, after, upto, BATCH)
+                    if failures_seq != upto:
+                        failures = await SegmentRepository(session).failures(job_id)
+                        failures_seq = upto
                 for seq, kind, data in events:
                     yield StreamEvent(kind, seq, data)
                     after = seq
@@ -84,9 +90,9 @@ class JobProgress:
                     # included); progress reads skip the large context.
                     async with self.database.sessions() as session:
                         whole = await JobRepository(session).get(job_id)
-                    job = JobPublic.of(whole if whole is not None else row)
+                    job = JobPublic.of(whole if whole is not None else row, failures)
                 else:
-                    job = JobPublic.of(row)
+                    job = JobPublic.of(row, failures)
                 if job != last:
                     yield StreamEvent("job", upto, job)
                     last = job

@@ -125,7 +125,10 @@ class ResultService:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
         usage = await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
         translated, total, waiting = await self.jobs.count_translated(
-            event.job_id, usage, event.segment_index
+            event.job_id,
+            usage,
+            event.segment_index,
+            failed_units=len(event.unit_failures),
         )
         if waiting or translated >= total:
             # More to dispatch, or the last one in: the full (locked) bookkeeping.

@@ -5,7 +5,9 @@ Commands leave through :func:`send_work`, which stages them in the outbox and re
 them as queued in the same transaction (so a task exists as soon as its command does).
 The worker then reports each run (started, progress, retried, succeeded, failed,
 cancelled); :class:`TaskTracker` applies those reports in order (an event older than the
-one applied last changes nothing) and never reopens a finished task.
+one applied last changes nothing) and never reopens a finished task. A run that succeeded
+comes with its result event (a ``TaskRun``), applied in the result's transaction by
+:meth:`TaskTracker.run_succeeded`: usually one UPDATE, no message or transaction of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from folio.contracts import (
     TaskFailed,
     TaskProgressed,
     TaskRetried,
+    TaskRun,
     TaskStarted,
     TaskSucceeded,
     TranslateSegment,
@@ -112,6 +115,33 @@ class TaskTracker:
             row.duration = (row.duration or 0.0) + event.duration_s
         row.updated_at = max(row.updated_at or event.at, event.at)
         self.session.add(row)
+
+    async def run_succeeded(self, run: TaskRun, *, job_id: int, segment_index: int | None) -> None:
+        """A result event's run: as its ``TaskStarted`` (when the run carries its start)
+        and ``TaskSucceeded`` would have been applied, one after the other."""
+        fields = {
+            "task_id": run.task_id,
+            "job_id": job_id,
+            "name": run.name,
+            "segment_index": segment_index,
+            "deferrals": run.deferrals,
+            "delivery": run.delivery,
+        }
+        succeeded = TaskSucceeded(**fields, at=run.at, duration_s=run.duration_s)
+        done = await self.tasks.succeed_open(
+            run.task_id,
+            at=run.at,
+            duration_s=run.duration_s,
+            order=succeeded.order(),
+            started_at=run.started_at,
+            queued_at=run.queued_at,
+        )
+        if done:
+            return
+        # Unknown, finished or overtaken: the general path decides (rare).
+        if run.started_at is not None:
+            await self.apply(TaskStarted(**fields, at=run.started_at, queued_at=run.queued_at))
+        await self.apply(succeeded)
 
 
 def _apply(row: TaskExecution, event: TaskEvent) -> None:

@@ -155,6 +155,10 @@ def characters(
                 genders.update(entries[k]["genders"])
                 for key, value in entries[k]["speaks_to"].items():
                     speaks.setdefault(key, value)
+        # A short form merged into its owner may have been "speaking to" the full name:
+        # nobody speaks to themselves (the model's slip), whatever form it used.
+        selves = {name.casefold(), *(a.casefold() for a in alias_names)}
+        speaks = {k: v for k, v in speaks.items() if v[0].casefold() not in selves}
         gender = genders.most_common(1)[0][0] if genders else "unknown"
         rendering = glossary.get(name.casefold())
         characters.append(

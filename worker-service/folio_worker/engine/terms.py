@@ -67,9 +67,13 @@ def has_case(term: str) -> bool:
 
 @lru_cache(maxsize=20000)
 def _exact(term: str) -> re.Pattern[str]:
-    if not has_case(term):
+    if not has_case(term) or not term:
         return re.compile(re.escape(term))
-    return re.compile(rf"(?<!\w){re.escape(term)}(?!\w)")
+    # "No word character before the term", asserted after its first character: a pattern
+    # that starts with a literal is searched for fast, one that starts with a look-behind
+    # is tried at every position of the book (about 60 times slower on a novel).
+    first, rest = re.escape(term[0]), re.escape(term[1:])
+    return re.compile(rf"{first}(?<!\w{first}){rest}(?!\w)")
 
 
 def sentence_start(text: str, position: int) -> bool:
