@@ -88,6 +88,7 @@ class SegmentWorker:
                 segment_index=command.segment_index,
                 reason=exc.reason,
                 calls=collector.records,
+                max_tokens=exc.max_tokens,
             )
             purpose = "paused"
         except (

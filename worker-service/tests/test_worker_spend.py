@@ -175,6 +175,7 @@ async def test_the_cap_holds_across_replicas_with_retries_and_re_asked_answers(
     results = [e for e in replicas.publisher.published if not isinstance(e, CallsRecorded)]
     assert {type(e) for e in results} == {SegmentPaused}
     assert all("spending cap of 2400 tokens" in e.reason for e in results)
+    assert {e.max_tokens for e in results} == {cap}  # the cap they were refused under
     rows = await served(fake_llm_url, tag)
     assert len(rows) >= 4  # calls were made, retries among them, then the cap stopped it
     assert any(r["outcome"] != "ok" for r in rows)
@@ -235,6 +236,7 @@ async def test_the_daily_allowance_is_shared_by_a_users_jobs_only(
     assert any(isinstance(e, SegmentPaused) for e in paused)
     reason = next(e.reason for e in paused if isinstance(e, SegmentPaused))
     assert "daily allowance of 1500 tokens" in reason and "00:00 UTC" in reason
+    assert all(e.max_tokens is None for e in paused if isinstance(e, SegmentPaused))
     assert isinstance(by_job[53], SegmentTranslated)  # another user's allowance is theirs
     mine_rows = [r for r in await served(fake_llm_url, tag) if tag + "x" not in r["prompt"]]
     assert sum(billed(r) for r in mine_rows) <= 1500

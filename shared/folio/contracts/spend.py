@@ -57,3 +57,7 @@ class SegmentPaused(Event):
     segment_index: int
     reason: str
     calls: list[CallRecord] = Field(default_factory=list)
+    # The cap the call was refused under (None: the daily allowance refused it). A command
+    # sent before the job's cap was raised may be refused after the raise: that refusal
+    # is out of date, and the segment is simply sent again under the raised cap.
+    max_tokens: int | None = Field(default=None, gt=0)

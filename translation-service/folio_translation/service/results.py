@@ -158,13 +158,17 @@ class ResultService:
 
     async def on_segment_paused(self, event: SegmentPaused) -> None:
         """A call would have passed the cap or the daily allowance: the segment waits
-        (pending again) and the job pauses with the worker's reason."""
+        (pending again) and the job pauses with the worker's reason; unless the cap it was
+        refused under has been raised since (a command sent before a resumption), when
+        the segment is sent again under the raised cap."""
         job = await self.jobs.get_for_update(event.job_id)
         if job is None:
             return
         await self.usage.charge(job, event.calls, event.segment_index)
         await self.segments.release(event.job_id, event.segment_index)
-        if lifecycle.allows(job, Trigger.CAP_REACHED):
+        if _cap_raised_since(job, event):
+            await self.dispatcher.advance(job)
+        elif lifecycle.allows(job, Trigger.CAP_REACHED):
             lifecycle.advance(job, Trigger.CAP_REACHED, event.reason)
         elif lifecycle.state_of(job) is JobState.TRANSLATION_PAUSED:
             job.status_detail = event.reason  # the latest reason: what to change
@@ -186,3 +190,10 @@ class ResultService:
             job, Trigger.ASSEMBLY_FAILED, f"The output files could not be built: {event.reason}"
         )
         self.session.add(job)
+
+
+def _cap_raised_since(job: Job, event: SegmentPaused) -> bool:
+    """Whether the cap that refused the segment's call is no longer the job's."""
+    if event.max_tokens is None:
+        return False  # the daily allowance refused it: resuming does not renew that
+    return job.max_tokens is None or job.max_tokens > event.max_tokens

@@ -273,7 +273,7 @@ class CommandSpend:
                 raise CallsStopped(self.stopped)
         reason = self._refusal(verdict, hold.cost)
         self.stop(reason)
-        raise SpendRefused(reason)
+        raise SpendRefused(reason, self.limits.max_tokens if verdict.status == 0 else None)
 
     async def settle(self, hold: Hold | None, used: int) -> None:
         if hold is not None:

@@ -97,11 +97,13 @@ class LLMDeferred(Exception):
 class SpendRefused(Exception):
     """The call was not made: it would pass the job's spending cap or the user's daily
     allowance. Deliberately not an ``LLMError``: code that tolerates failed calls (a
-    skipped analysis chunk) must not swallow it; the job pauses instead."""
+    skipped analysis chunk) must not swallow it; the job pauses instead. ``max_tokens``:
+    the cap that refused it (None when the daily allowance did)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, max_tokens: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.max_tokens = max_tokens
 
 
 class CallsStopped(Exception):
