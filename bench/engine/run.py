@@ -25,6 +25,10 @@ from folio_devstack.tokens import mint_dev_token
 BOOK = Path(__file__).resolve().parents[1] / "data" / "metamorphosis.txt"
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "dream-of-a-ridiculous-man.txt"
 LATENCY = {"FAKE_LLM_LATENCY_BASE_MS": "50", "FAKE_LLM_LATENCY_PER_CHAR_MS": "0.2"}
+# The requests-bound run: the fake answers 429 + Retry-After beyond 15 requests in any
+# 60 s per key (Gemini's free tier), and the deployment's provider is configured with it.
+RPM = 15
+CACHE_MIN_TOKENS = 1024  # OpenAI's smallest cached prefix; 4 bytes a token, as the fake
 ANALYSIS_SCHEMAS = {"ChunkAnalysis"}
 RENDERING_SCHEMAS = {"GlossaryRenderings"}
 
@@ -37,6 +41,8 @@ class RunResult:
     input_tokens: int
     output_tokens: int
     segments: int
+    prompt_tokens: int
+    cacheable_tokens: int
     analysis_chain_s: float
     slowest_translation_s: float
     model_time_s: float
@@ -45,6 +51,10 @@ class RunResult:
     cpu_s: dict | None = None
     messages: dict | None = None
     cpu_s_drained: dict | None = None
+
+    @property
+    def cacheable_share(self) -> float:
+        return self.cacheable_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
     @property
     def critical_path_s(self) -> float:
@@ -65,6 +75,32 @@ def _cpu_seconds(stack: Stack) -> dict[str, float]:
             continue
         used[name] = (int(fields[11]) + int(fields[12])) / ticks
     return used
+
+
+def cacheable_tokens(prompts: list[str]) -> int:
+    """Input tokens that sit in a prefix of 1024+ tokens shared with an earlier prompt of
+    the job (what a provider's prefix cache can serve), at 4 bytes a token."""
+    seen: list[bytes] = []
+    total = 0
+    for prompt in prompts:
+        data = prompt.encode()
+        shared = max((_common_prefix(data, earlier) for earlier in seen), default=0)
+        if shared // 4 >= CACHE_MIN_TOKENS:
+            total += shared // 4
+        seen.append(data)
+    return total
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    n = min(len(a), len(b))
+    low, high = 0, n  # binary search on slices: fast for long shared prefixes
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 async def _message_counts(config: StackConfig) -> dict[str, int]:
@@ -103,7 +139,7 @@ async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int, book:
     messages_before = await _message_counts(stack.config)
     async with httpx.AsyncClient(timeout=120) as client:
         await client.post(f"{fake}/_fake/reset")
-        data = {"strict_continuity": "true"} if mode == "strict" else {}
+        data = {"strict_continuity": "true"} if mode == "strict" else {}  # rpm15: default
         headers = {"Authorization": f"Bearer {token}"}
         body = await asyncio.to_thread(book.read_bytes)
         cpu_before = _cpu_seconds(stack)
@@ -142,6 +178,7 @@ async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int, book:
     analysis = [r["latency_ms"] for r in ok if r.get("schema_name") in ANALYSIS_SCHEMAS]
     rendering = [r["latency_ms"] for r in ok if r.get("schema_name") in RENDERING_SCHEMAS]
     translation = [r["latency_ms"] for r in ok if not r.get("structured")]
+    prompts = [r["prompt"] for r in sorted(requests, key=lambda r: r["seq"])]
     chain = (max(analysis, default=0) + max(rendering, default=0)) / 1000
     return RunResult(
         mode=mode,
@@ -150,6 +187,8 @@ async def _run_mode(stack: Stack, mode: str, token: str, concurrency: int, book:
         input_tokens=job["usage"]["input_tokens"],
         output_tokens=job["usage"]["output_tokens"],
         segments=job["total_segments"],
+        prompt_tokens=sum(r.get("prompt_tokens", 0) for r in requests),
+        cacheable_tokens=cacheable_tokens(prompts),
         analysis_chain_s=chain,
         slowest_translation_s=max(translation, default=0) / 1000,
         model_time_s=sum(r["latency_ms"] for r in ok) / 1000,
@@ -207,7 +246,32 @@ async def _warm_up(config: StackConfig, token: str) -> None:
             pass
 
 
-async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
+def _stack_config(run: str, admin_url: str, amqp: str, redis: bool, rpm: int | None) -> StackConfig:
+    fake_env = dict(LATENCY)
+    if rpm:
+        fake_env["FAKE_LLM_RPM_LIMIT"] = str(rpm)
+    config = StackConfig.with_free_ports(
+        state_dir=Path(tempfile.mkdtemp(prefix="folio-bench-")),
+        database=f"folio_bench_{run}",
+        admin_url=admin_url,
+        amqp_url=amqp,
+        secrets_dir=STATE_DIR,
+        fake_llm_env=fake_env,
+        redis_url="redis://127.0.0.1:6379/0" if redis else None,
+        redis_prefix=f"folio-bench-{run}",
+        log_format="text",
+    )
+    return config
+
+
+async def _bench_stack(
+    args: argparse.Namespace,
+    admin_url: str,
+    redis: bool,
+    modes: list[str],
+    rpm: int | None,
+) -> list[RunResult]:
+    """One stack (a fresh database and virtual host), the given modes, ``--repeat`` each."""
     run = uuid.uuid4().hex[:8]
     vhost = f"folio-bench-{run}"
     amqp = (
@@ -215,22 +279,12 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
         if infra.ensure_vhost(vhost)
         else "amqp://guest:guest@127.0.0.1:5672/"
     )
-    state = Path(tempfile.mkdtemp(prefix="folio-bench-"))
-    config = StackConfig.with_free_ports(
-        state_dir=state,
-        database=f"folio_bench_{run}",
-        admin_url=admin_url,
-        amqp_url=amqp,
-        secrets_dir=STATE_DIR,
-        fake_llm_env=LATENCY,
-        redis_url="redis://127.0.0.1:6379/0" if redis else None,
-        redis_prefix=f"folio-bench-{run}",
-        log_format="text",
-    )
+    config = _stack_config(run, admin_url, amqp, redis, rpm)
     concurrency = args.concurrency
-    config.service_env = {
-        "worker-service": {"FOLIO_LLM_MAX_CONCURRENCY_PER_KEY": str(concurrency)},
-    }
+    worker_env = {"FOLIO_LLM_MAX_CONCURRENCY_PER_KEY": str(concurrency)}
+    if rpm:
+        worker_env["FOLIO_LLM_REQUESTS_PER_MINUTE"] = str(rpm)
+    config.service_env = {"worker-service": worker_env}
     stack = Stack(config)
     results: list[RunResult] = []
     try:
@@ -238,20 +292,25 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
         await stack.prepare_database()
         await stack.start()
         token = mint_dev_token(STATE_DIR, f"bench-{run}")
-        await _warm_up(config, token)
-        for mode in args.modes:
-            for _ in range(args.repeat):
+        if not rpm:  # a paced warm-up would cost minutes and warm nothing that matters
+            await _warm_up(config, token)
+        repeat = args.repeat_rpm if rpm else args.repeat
+        for mode in modes:
+            for attempt in range(repeat):
                 await _forget_answers(config)
                 result = await _run_mode(stack, mode, token, concurrency, Path(args.book))
                 results.append(result)
                 print(
                     f"{mode:>8}: {result.wall_s:7.2f} s wall, {result.calls:4d} calls, "
                     f"{result.input_tokens:7d} in / {result.output_tokens:7d} out tokens, "
+                    f"cache-eligible input {result.cacheable_share:.0%}, "
                     f"{result.segments} segments, critical path {result.critical_path_s:.2f} s; "
                     f"CPU s by process: {result.cpu_s} (drained {result.cpu_s_drained}); "
                     f"messages: {result.messages['total']}",
                     flush=True,
                 )
+                if rpm and attempt != repeat - 1:
+                    await asyncio.sleep(60)  # the provider's window forgets the last run
     finally:
         stack.stop()
         infra.delete_vhost(vhost)
@@ -260,11 +319,24 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
             await conn.execute(f'DROP DATABASE IF EXISTS "{config.database}" WITH (FORCE)')
         finally:
             await conn.close()
+    return results
+
+
+async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
+    concurrency = args.concurrency
+    latency_modes = [m for m in args.modes if m != "rpm15"]
+    results: list[RunResult] = []
+    if latency_modes:
+        results += await _bench_stack(args, admin_url, redis, latency_modes, None)
+    if "rpm15" in args.modes:
+        results += await _bench_stack(args, admin_url, redis, ["rpm15"], RPM)
     parallel, strict = _median_run(results, "default"), _median_run(results, "strict")
+    paced = _median_run(results, "rpm15")
     summary: dict = {
         "book": Path(args.book).name,
         "concurrency_limit": concurrency,
         "runs_per_mode": args.repeat,
+        "runs_rpm15": args.repeat_rpm if "rpm15" in args.modes else 0,
     }
     if parallel:
         summary.update(
@@ -277,6 +349,7 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
             analysis_chain_s=round(parallel.analysis_chain_s, 3),
             slowest_translation_s=round(parallel.slowest_translation_s, 3),
             model_time_s_parallel=round(parallel.model_time_s, 3),
+            cacheable_input_share=round(parallel.cacheable_share, 3),
             cpu_s_parallel=parallel.cpu_s_drained,
             messages_parallel=(parallel.messages or {}).get("total"),
         )
@@ -286,12 +359,22 @@ async def bench(args: argparse.Namespace, admin_url: str, redis: bool) -> dict:
             calls_strict=strict.calls,
             input_tokens_strict=strict.input_tokens,
             output_tokens_strict=strict.output_tokens,
+            cacheable_input_share_strict=round(strict.cacheable_share, 3),
         )
     if parallel and strict:
         summary.update(
             ratio_strict_to_critical_path=round(strict.wall_s / parallel.critical_path_s, 3),
             speedup_parallel_over_strict=round(strict.wall_s / parallel.wall_s, 2),
         )
+    if paced:
+        summary.update(
+            wall_s_rpm15=round(paced.wall_s, 3),
+            calls_rpm15=paced.calls,
+            input_tokens_rpm15=paced.input_tokens,
+            output_tokens_rpm15=paced.output_tokens,
+            cacheable_input_share_rpm15=round(paced.cacheable_share, 3),
+        )
+        summary.setdefault("cacheable_input_share", round(paced.cacheable_share, 3))
     if args.output:
         _write(Path(args.output), {"summary": summary, "runs": [asdict(r) for r in results]})
     return summary
@@ -312,7 +395,10 @@ def _write(path: Path, data: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__)
     parser.add_argument(
-        "--modes", nargs="+", default=["default", "strict"], choices=["default", "strict"]
+        "--modes",
+        nargs="+",
+        default=["default", "strict", "rpm15"],
+        choices=["default", "strict", "rpm15"],
     )
     parser.add_argument(
         "--concurrency",
@@ -325,6 +411,12 @@ def main() -> None:
         type=int,
         default=3,
         help="runs per mode; the summary reports each mode's median run",
+    )
+    parser.add_argument(
+        "--repeat-rpm",
+        type=int,
+        default=1,
+        help="runs of the 15-requests-per-minute mode (each takes a minute or more)",
     )
     parser.add_argument("--output", default="bench/results/engine.json")
     parser.add_argument("--book", default=str(BOOK), help="the book to translate")

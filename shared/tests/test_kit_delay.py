@@ -5,6 +5,7 @@ carried over; nothing is held unacknowledged meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from typing import ClassVar
@@ -13,7 +14,14 @@ import pytest
 
 from folio.contracts import EVENTS_EXCHANGE, Event
 from folio.messaging import Consumer, Defer, Delivery, Envelope, make_broker, publish_envelope
-from folio.messaging.delay import NOT_BEFORE_HEADER, step_for
+from folio.messaging.delay import (
+    CARRY_HEADER,
+    DEFERRALS_HEADER,
+    MAX_CARRY_BYTES,
+    NOT_BEFORE_HEADER,
+    deferred_headers,
+    step_for,
+)
 from folio.messaging.topology import QueueSpec, declare_delay_queues, declare_queue
 from folio_devstack.pytest_plugin import wait_until
 
@@ -31,6 +39,19 @@ def test_steps_round_up_and_cap() -> None:
     assert [step_for(s) for s in (0, 0.5, 1, 3, 59, 61, 299, 5000)] == [
         1, 1, 1, 5, 60, 120, 300, 300,
     ]  # fmt: skip
+
+
+def test_what_a_deferred_copy_carries_stays_within_one_header_frame() -> None:
+    small = deferred_headers({}, 5.0, carry={"calls": [{"input": 7}]}, again=False)
+    assert json.loads(small[CARRY_HEADER]) == {"calls": [{"input": 7}]}
+    # Far more than a header may hold: the copy is still deferred, without the carry.
+    huge = {"calls": [{"call_id": uuid.uuid4().hex, "outcome": "429"} for _ in range(3000)]}
+    headers = deferred_headers({}, 5.0, carry=huge, again=False)
+    assert len(json.dumps(huge)) > MAX_CARRY_BYTES
+    assert json.loads(headers[CARRY_HEADER]) == {}
+    assert headers[DEFERRALS_HEADER] == 1 and headers[NOT_BEFORE_HEADER]
+    total = sum(len(str(k)) + len(str(v)) for k, v in headers.items())
+    assert total <= MAX_CARRY_BYTES
 
 
 @pytest.fixture

@@ -43,12 +43,18 @@ def test_bench_engine_runs_and_prints_its_summary(tmp_path):
         "calls_strict",
         "input_tokens_parallel",
         "input_tokens_strict",
+        "wall_s_rpm15",
+        "calls_rpm15",
+        "input_tokens_rpm15",
     ):
         assert summary[key] > 0, key
     assert summary["calls_parallel"] == summary["calls_strict"]  # same work, different order
     assert summary["input_tokens_parallel"] <= summary["input_tokens_strict"]
+    # Under 15 requests a minute the plan makes fewer, larger calls.
+    assert summary["calls_rpm15"] < summary["calls_parallel"]
+    assert 0 <= summary["cacheable_input_share"] <= 1
     report = json.loads((tmp_path / "engine.json").read_text())
-    assert {run["mode"] for run in report["runs"]} == {"default", "strict"}
+    assert {run["mode"] for run in report["runs"]} == {"default", "strict", "rpm15"}
 
 
 def test_bench_gateway_runs_and_prints_its_summary(tmp_path):

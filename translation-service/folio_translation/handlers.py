@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from folio.contracts import (
     TASK_EVENTS,
+    CallsRecorded,
     JobAssembled,
     JobAssemblyFailed,
     JobPlanned,
     JobPlanningFailed,
     JobPlanningPaused,
+    SegmentPaused,
     SegmentTranslated,
     SegmentTranslationFailed,
     TaskEvent,
@@ -56,6 +58,14 @@ def register(consumer: Consumer, deps: JobDeps) -> None:
     @consumer.on(SegmentTranslationFailed)
     async def segment_failed(event: SegmentTranslationFailed, delivery: Delivery) -> None:
         await service(delivery).on_segment_failed(event)
+
+    @consumer.on(SegmentPaused)
+    async def segment_paused(event: SegmentPaused, delivery: Delivery) -> None:
+        await service(delivery).on_segment_paused(event)
+
+    @consumer.on(CallsRecorded)
+    async def calls_recorded(event: CallsRecorded, delivery: Delivery) -> None:
+        await service(delivery).on_calls_recorded(event)
 
     @consumer.on(JobAssembled)
     async def job_assembled(event: JobAssembled, delivery: Delivery) -> None:

@@ -35,6 +35,7 @@ def create_app(settings: TranslationSettings | None = None) -> FastAPI:
         ),
         default_model=settings.default_llm_model,
         dispatch_window=settings.dispatch_window,
+        daily_tokens=settings.user_daily_tokens,
         checker=CredentialChecker(policy, checks),
     )
     assert runtime.database is not None

@@ -135,6 +135,10 @@ class Job(JobBase, table=True):
     thinking_tokens: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )
+    # Part of input_tokens the provider served from its prompt cache.
+    cached_input_tokens: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     llm_calls: int = Field(default=0)
     phase: str = Field(default=JobPhase.PLANNING, max_length=20)
     status_detail: str | None = Field(default=None, sa_column=Column(Text))
@@ -257,6 +261,7 @@ class UsageRecord(Base, table=True):
     """One model call: what it cost, for whom, in which phase."""
 
     __tablename__ = "usage_records"
+    __table_args__ = (Index("ux_usage_records_call_id", "call_id", unique=True),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     job_id: int | None = Field(
@@ -277,6 +282,12 @@ class UsageRecord(Base, table=True):
     input_tokens: int = Field(default=0)
     output_tokens: int = Field(default=0)
     thinking_tokens: int = Field(default=0)
+    # Part of input_tokens the provider served from its prompt cache (billed lower).
+    cached_input_tokens: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    # The worker's id of the call: a call reported twice is stored once.
+    call_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     latency_ms: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     outcome: str = Field(default="ok", sa_column=Column(String(30), nullable=False))
     cached: bool = Field(default=False)

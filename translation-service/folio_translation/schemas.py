@@ -26,6 +26,8 @@ class TokenUsagePublic(BaseModel):
     input_tokens: int
     output_tokens: int
     thinking_tokens: int
+    # Part of input_tokens the provider served from its prompt cache.
+    cached_input_tokens: int = 0
 
 
 class TranslatedTerm(BaseModel):
@@ -126,6 +128,7 @@ class JobSummary(JobStatusView):
                     input_tokens=values["input_tokens"],
                     output_tokens=values["output_tokens"],
                     thinking_tokens=values["thinking_tokens"],
+                    cached_input_tokens=values.get("cached_input_tokens") or 0,
                 ),
                 "outputs": sorted(values.get("outputs") or {}),
             }

@@ -27,6 +27,9 @@ class TranslationSettings(DatabaseSettings):
     credential_check_timeout_s: float = 10.0
     # Segments of one job in flight at once, across all workers: the per-job bound.
     dispatch_window: int = 16
+    # Tokens a user may spend per day (UTC) on the deployment's own model key; jobs with
+    # the user's own key are not counted. None: no allowance.
+    user_daily_tokens: int | None = None
     # How many result events this service handles at once.
     event_prefetch: int = 32
     # Analysis without a job: how long a caller waits for the worker's answer (below the

@@ -8,7 +8,16 @@ import json
 
 import pytest
 from sqlalchemy import func, select
-from translation_wire import auth, outbox_types, plan_key_of, planned, translated, upload
+from translation_wire import (
+    auth,
+    call_record,
+    calls_recorded,
+    outbox_types,
+    plan_key_of,
+    planned,
+    translated,
+    upload,
+)
 
 from folio.contracts import (
     AssembleJob,
@@ -21,7 +30,7 @@ from folio.contracts import (
     TranslateSegment,
 )
 from folio.messaging import Envelope
-from folio_translation.models import MESSAGING, Job, Segment
+from folio_translation.models import MESSAGING, Job, Segment, UsageRecord
 
 
 async def test_create_job_requires_an_identity(service):
@@ -142,18 +151,37 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
     events = {i: translated(job_id, i) for i in range(3)}
     for index in (2, 0, 2, 1, 1):  # out of order, with duplicates
         await consumer.process(events[index])
-    # A second, different result for a stored segment (e.g. two workers raced): ignored.
+    # A second, different result for a stored segment (e.g. two workers raced): its text
+    # is ignored, but its call was made (and billed), so it is counted.
     await consumer.process(translated(job_id, 0, text="other"))
+    # The usage journal reports the same calls again (and once more, redelivered): each
+    # call is stored once, whichever report came first.
+    for index in (0, 1, 2, 1):
+        await consumer.process(calls_recorded(job_id, index, [call_record(job_id, index)]))
+    await consumer.process(calls_recorded(job_id, 0, [call_record(job_id, 0, "other")]))
 
     job = (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(internal_signer, "dave"))).json()
     assert job["status"] == "PROCESSING" and job["phase"] == "assembling"
     assert job["translated_segments"] == 3
     assert job["usage"] == {
-        "calls": 3,
-        "input_tokens": 30,
-        "output_tokens": 15,
+        "calls": 4,
+        "input_tokens": 40,
+        "output_tokens": 20,
         "thinking_tokens": 0,
+        "cached_input_tokens": 0,
     }
+    async with database.transaction() as session:
+        rows = (
+            await session.execute(
+                select(UsageRecord.call_id, UsageRecord.segment_index).where(
+                    UsageRecord.job_id == job_id
+                )
+            )
+        ).all()
+    assert sorted(rows) == sorted(
+        [(call_record(job_id, i).call_id, i) for i in range(3)]
+        + [(call_record(job_id, 0, "other").call_id, 0)]
+    )
     types = await outbox_types(database, job_id)
     assert types.count(AssembleJob.TYPE) == 1
     # A late planning failure (the job is long past planning) changes nothing.
@@ -384,6 +412,7 @@ async def test_a_failed_segment_fails_the_job_and_its_calls_are_counted(service,
         "input_tokens": 80,
         "output_tokens": 7,
         "thinking_tokens": 0,
+        "cached_input_tokens": 0,
     }
 
 

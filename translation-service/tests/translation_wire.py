@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from folio.contracts import CallRecord, JobPlanned, PlannedSegment, SegmentTranslated, TaskRun
+from folio.contracts import (
+    CallRecord,
+    CallsRecorded,
+    JobPlanned,
+    PlannedSegment,
+    SegmentTranslated,
+    TaskRun,
+)
 from folio.identity import IDENTITY_HEADER, Identity
 from folio.messaging import Envelope
 from folio_translation.models import MESSAGING
@@ -59,6 +66,23 @@ def plan_key_of(job_id: int) -> str:
     return f"jobs/{job_id}/plan/plan.json"
 
 
+def call_record(job_id: int, index: int, text: str = "") -> CallRecord:
+    """The one model call behind a result (another text: another call)."""
+    return CallRecord(
+        phase="translation",
+        model="m",
+        call_id=f"call-{job_id}-{index}-{text or 'first'}",
+        input_tokens=10,
+        output_tokens=5,
+    )
+
+
+def calls_recorded(job_id: int, index: int, calls: list[CallRecord]) -> bytes:
+    """What the worker's usage journal reports for these calls."""
+    event = CallsRecorded(job_id=job_id, segment_index=index, calls=calls)
+    return Envelope.wrap(event, producer="worker-service").model_dump_json().encode()
+
+
 def translated(
     job_id: int,
     index: int,
@@ -76,9 +100,7 @@ def translated(
                 unit_translations=units,
                 model="m",
                 fingerprint=fingerprint,
-                calls=[
-                    CallRecord(phase="translation", model="m", input_tokens=10, output_tokens=5)
-                ],
+                calls=[call_record(job_id, index, text)],
                 task=task,
             ),
             producer="worker-service",

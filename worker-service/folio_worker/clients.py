@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from folio.contracts import ProviderConfig
 from folio.credentials import CredentialSealer, CredentialsError
-from folio_worker.engine.calls import ModelCaller, ResponseCache, record_call
+from folio_worker.engine.calls import CommandGate, ModelCaller, ResponseCache, record_call
 from folio_worker.llm import ConcurrencyLimiter, LLMClient, RateLimiter
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.settings import WorkerSettings
@@ -91,6 +91,7 @@ class ClientFactory:
                 timeout_s=self.settings.llm_timeout_s,
                 max_concurrency_per_key=self.settings.llm_max_concurrency_per_key,
                 on_call=record_call,
+                gate=CommandGate(),
             )
             self._clients[identity] = client
             while len(self._clients) > MAX_CLIENTS:

@@ -23,6 +23,8 @@ from folio_worker.control import JobControl
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache, RedisCache
 from folio_worker.engine.isolation import DocumentProcessor
+from folio_worker.engine.journal import UsageJournal
+from folio_worker.engine.spend import MemoryLedger, RedisLedger, SpendLedger
 from folio_worker.llm import (
     ConcurrencyLimiter,
     InProcessRateLimiter,
@@ -54,8 +56,23 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
         )
         limiter = RedisRateLimiter(redis, prefix=f"{settings.redis_prefix}:rpm")
         slots: ConcurrencyLimiter = RedisConcurrency(redis, prefix=f"{settings.redis_prefix}:slots")
+        ledger: SpendLedger = RedisLedger(redis, prefix=f"{settings.redis_prefix}:spend")
     else:
         cache, limiter, slots = MemoryCache(), InProcessRateLimiter(), LocalConcurrency()
+        ledger = MemoryLedger()
+    # Its own connections: the relay blocks on the stream between entries.
+    journal_redis = (
+        connect_redis(settings.redis_url, max_connections=4, name="folio-worker-journal")
+        if settings.redis_url
+        else None
+    )
+    journal = UsageJournal(
+        runtime.publisher, journal_redis, stream=f"{settings.redis_prefix}:usage-journal"
+    )
+    runtime.on_startup(journal.start)
+    runtime.on_shutdown(journal.stop)
+    if journal_redis is not None:
+        runtime.on_shutdown(journal_redis.aclose)
     control = JobControl(redis, prefix=settings.redis_prefix)
     runtime.on_startup(control.start)
     runtime.on_shutdown(control.stop)
@@ -67,6 +84,8 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
         clients,
         documents,
         control,
+        spend=ledger,
+        journal=journal,
     )
     handlers.register(
         runtime.consumer(WORKER_PLAN, prefetch=settings.plan_prefetch),

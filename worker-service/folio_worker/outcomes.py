@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from folio.contracts import CallRecord, Event
+from folio.contracts import Event
 from folio.messaging import Defer, Delivery, Publisher, derived_message_id
 from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
 from folio_worker.engine.calls import CallCollector
@@ -21,20 +21,14 @@ def last_attempt(delivery: Delivery) -> bool:
     return delivery.delivery_count + 1 >= DEFAULT_DELIVERY_LIMIT
 
 
-def carried_calls(delivery: Delivery) -> list[CallRecord]:
-    """Calls made before this command was deferred: billed, so still to be recorded."""
-    calls = (delivery.carried or {}).get("calls") or []
-    return [CallRecord.model_validate(c) for c in calls if isinstance(c, dict)]
-
-
 def defer_or_reason(
     exc: LLMDeferred, delivery: Delivery, collector: CallCollector, budget_s: float
 ) -> str:
-    """Raise ``Defer`` (carrying the calls made so far) while the command may still wait;
-    past ``budget_s`` of waiting in all, the reason it fails instead."""
+    """Raise ``Defer`` while the command may still wait; past ``budget_s`` of waiting in
+    all, the reason it fails instead. The calls made so far need not travel with the
+    deferred copy: the usage journal has reported each of them already."""
     if delivery.deferred_s + exc.retry_after_s <= budget_s:
-        calls = [c.model_dump(mode="json") for c in collector.records]
-        raise Defer(exc.retry_after_s, exc.reason, carry={"calls": calls}) from exc
+        raise Defer(exc.retry_after_s, exc.reason) from exc
     hours = delivery.deferred_s / 3600
     return f"The model provider kept this waiting for {hours:.1f} hours ({exc.reason})."
 

@@ -18,6 +18,7 @@ from folio.contracts import (
     NarrativeStyle,
     PhaseEstimate,
     PlanJob,
+    SpendLimits,
 )
 from folio.contracts.providers import ProviderConfig
 from folio.messaging import Delivery
@@ -26,8 +27,14 @@ from folio_worker.books import document_fingerprint, read_book
 from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
-from folio_worker.engine import estimate, sizing
-from folio_worker.engine.analysis import AnalysisFailed, analyse_book, chunk_units
+from folio_worker.engine import call_plan, estimate, sizing
+from folio_worker.engine.analysis import (
+    TERMS_PER_BATCH,
+    AnalysisFailed,
+    analyse_book,
+    chunk_units,
+)
+from folio_worker.engine.call_plan import CallSizes
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.context import inflects
 from folio_worker.engine.documents import DocumentError
@@ -40,9 +47,9 @@ from folio_worker.engine.languages import (
 from folio_worker.engine.prompts import analysis_prompt
 from folio_worker.engine.segmentation import plan_segments
 from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.llm.errors import CallsStopped, SpendRefused
 from folio_worker.llm.providers import expected_thinking_tokens
 from folio_worker.outcomes import (
-    carried_calls,
     defer_or_reason,
     gave_up,
     last_attempt,
@@ -62,11 +69,17 @@ class Planner:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
             return None  # cancelled before planning started: nothing to do, nothing spent
-        collector = CallCollector(phase="analysis", records=carried_calls(delivery))
+        limits = command.spend or SpendLimits(
+            max_tokens=command.max_tokens, spent_tokens=command.spent_tokens
+        )
+        collector = self.deps.collector("analysis", command.job_id, limits)
         token = current_collector.set(collector)
+        event: JobPlanned | JobPlanningPaused | JobPlanningFailed
         try:
             async with control.running(command.job_id):
                 event = await self._plan(command, collector)
+        except SpendRefused as exc:  # the next call would pass a limit: nothing beyond it
+            event = JobPlanningPaused(job_id=command.job_id, reason=exc.reason)
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
             reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
             event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
@@ -76,6 +89,7 @@ class Planner:
             AnalysisFailed,
             CredentialsUnavailable,
             LLMError,
+            CallsStopped,
             WorkCancelled,
         ) as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
@@ -90,6 +104,8 @@ class Planner:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
+        if not isinstance(event, JobPlanningPaused):  # the others carry their calls
+            await collector.reported()
         return event
 
     def _config(self, command: PlanJob) -> ProviderConfig | None:
@@ -97,6 +113,37 @@ class Planner:
             return self.deps.clients.config_for(command.model, command.credentials)
         except CredentialsUnavailable:
             return None
+
+    def _call_sizes(
+        self, command: PlanJob, book_text: str, config: ProviderConfig | None
+    ) -> CallSizes:
+        """Few large calls when requests per minute bind, many small ones otherwise; a
+        unit never larger than the model can take and give back."""
+        s = self.settings
+        own = (config.max_concurrency if config else None) or s.llm_max_concurrency_per_key
+
+        def bounded(ceiling: int) -> int:
+            return sizing.unit_size(
+                segment_size=command.segment_size,
+                ceiling=ceiling,
+                window=sizing.model_window(config),
+                source_script=text_script(script_profile(book_text)) or "latin",
+                target_script=script_of(command.target_language),
+            )
+
+        return call_plan.choose(
+            len(book_text),
+            # The largest unit the model takes (a requests-bound plan's), and the
+            # deployment's parallel-friendly one.
+            segment_size=bounded(command.segment_size),
+            unit_size=bounded(s.unit_size),
+            chunk_size=s.analysis_chunk_size,
+            terms_per_batch=TERMS_PER_BATCH,
+            analysed=command.mode != "turbo",
+            rpm=config.requests_per_minute if config is not None else None,
+            concurrency=min(own, s.llm_max_concurrency_per_key),
+            sequential=command.mode == "strict",
+        )
 
     def _thinking(self, command: PlanJob) -> Callable[[int], int]:
         """Thinking tokens to expect beside an answer of n output tokens (the job's
@@ -115,15 +162,10 @@ class Planner:
         )
         book_text = document.text()
         source_language = command.source_language or document.language or detect_language(book_text)
-        unit_size = sizing.unit_size(
-            segment_size=command.segment_size,
-            ceiling=self.settings.unit_size,
-            window=sizing.model_window(self._config(command)),
-            source_script=text_script(script_profile(book_text)) or "latin",
-            target_script=script_of(command.target_language),
-        )
+        config = self._config(command)
+        sizes = self._call_sizes(command, book_text, config)
         segments = plan_segments(
-            document.blocks, segment_size=command.segment_size, unit_size=unit_size
+            document.blocks, segment_size=command.segment_size, unit_size=sizes.unit_size
         )
         units = [unit for segment in segments for unit in segment.units]
 
@@ -135,7 +177,7 @@ class Planner:
             )
             deviations: dict[int, str] = {}
         else:
-            chunks = chunk_units(units, self.settings.analysis_chunk_size)
+            chunks = chunk_units(units, sizes.chunk_size)
             thinking = self._thinking(command)
             guess = estimate.analysis(
                 [
@@ -175,7 +217,8 @@ class Planner:
                 caller=caller,
                 target_language=command.target_language,
                 source_language=source_language,
-                chunk_size=self.settings.analysis_chunk_size,
+                chunk_size=sizes.chunk_size,
+                terms_per_batch=sizes.terms_per_batch,
                 concurrency=self.settings.analysis_concurrency,
                 user_style=command.style,
                 user_glossary=command.glossary,
@@ -196,7 +239,7 @@ class Planner:
             thinking=self._thinking(command),
         )
         plan_key = await self.deps.plans.save(
-            JobPlan(job_id=command.job_id, segments=planned.plans)
+            JobPlan(job_id=command.job_id, segments=planned.plans, context=context)
         )
         return JobPlanned(
             job_id=command.job_id,
@@ -211,7 +254,11 @@ class Planner:
             ),
             context=context,
             segments=planned.segments,
-            estimate=CostEstimate(analysis=analysis_spent, translation=planned.estimate),
+            estimate=CostEstimate(
+                analysis=analysis_spent,
+                translation=planned.estimate,
+                plan=sizes.public(config.requests_per_minute if config else None),
+            ),
             calls=collector.records,
             plan_key=plan_key,
         )

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from folio.contracts import JobGlossary, JobPlan, SegmentPlan, TranslateSegment
+from folio.contracts import (
+    Character,
+    GlossaryEntry,
+    JobGlossary,
+    JobPlan,
+    SegmentPlan,
+    TranslateSegment,
+)
 from folio.storage import BlobStorage
 from folio_worker.engine.context import glossary_for
 
@@ -63,6 +70,21 @@ class PlanStore:
             )
             entry = entry.model_copy(update={"context": context})
         return entry
+
+    async def book(self, command: TranslateSegment) -> tuple[list[GlossaryEntry], list[Character]]:
+        """The book's glossary (the edited one when the command cites it) and characters:
+        what every translation prompt of the job starts with."""
+        plan = await self.load(command.plan_key)
+        if plan.context is None:  # a plan stored before books' contexts were kept
+            entry = plan.segments.get(command.segment_index)
+            context = entry.context if entry is not None else None
+            glossary = list(context.glossary) if context else []
+            characters = list(context.characters) if context else []
+        else:
+            glossary, characters = list(plan.context.glossary), list(plan.context.characters)
+        if command.glossary_key:
+            glossary = list((await self.glossary(command)).entries)
+        return glossary, characters
 
     async def glossary(self, command: TranslateSegment) -> JobGlossary:
         """The edited glossary the command cites (kept with the recent plans)."""

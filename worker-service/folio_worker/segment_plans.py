@@ -36,15 +36,14 @@ SEGMENT_NEIGHBOUR = 600  # characters of source before and after a segment
 
 
 class PlanIndexes:
-    """Word indexes of every segment and unit of a plan, built once: for the segments'
-    contexts and the cost estimate. ``prepare`` builds them (and learns where the given
+    """Word indexes of every segment of a plan, built once: for the segments' contexts.
+    ``prepare`` builds them (and learns where the given
     terms occur) ahead of time, in a thread, while the model renders the glossary."""
 
     def __init__(self, segments: Sequence[Segment], *, inflecting: bool = False) -> None:
         self._segments = segments
         self._inflecting = inflecting
         self._by_segment: dict[int, TextIndex] = {}
-        self._by_unit: dict[int, TextIndex] = {}
 
     def segment(self, i: int) -> TextIndex:
         index = self._by_segment.get(i)
@@ -54,23 +53,14 @@ class PlanIndexes:
             )
         return index
 
-    def unit(self, segment: int, unit: int) -> TextIndex:
-        index = self._by_unit.get(unit)
-        if index is None:
-            text = next(u.text for u in self._segments[segment].units if u.index == unit)
-            index = self._by_unit[unit] = TextIndex(text, inflecting=self._inflecting)
-        return index
-
     def prepare(self, terms: list[str]) -> None:
-        for i, segment in enumerate(self._segments):
-            found = [t for t in terms if self.segment(i).contains(t)]
-            for unit in segment.units:
-                # Hand the interpreter back often: the event loop must not wait for this
-                # thread to send the model's requests or read its answers.
-                time.sleep(0)
-                index = self.unit(i, unit.index)
-                for term in found:
-                    index.contains(term)
+        for i in range(len(self._segments)):
+            # Hand the interpreter back often: the event loop must not wait for this
+            # thread to send the model's requests or read its answers.
+            time.sleep(0)
+            index = self.segment(i)
+            for term in terms:
+                index.contains(term)
 
 
 @dataclass(frozen=True)
@@ -151,11 +141,12 @@ def _translation_cost(
         style=context.style,
         units=plan.units,
         context=plan.context,
+        book_glossary=list(context.glossary),
+        book_characters=list(context.characters),
     )
     cost = PhaseEstimate()
     for request in unit_requests(work):
-        unit_index = indexes.unit(segment, request.unit.index)
-        prompt = build_prompt(work, request, request.unit.text, index=unit_index)
+        prompt = build_prompt(work, request, request.unit.text)
         if command.mode == "strict":
             prompt += "x" * PREVIOUS_TRANSLATION * 3  # the chained translation's bytes
         call = estimate.translation_call(prompt, request.unit.text, command.target_language)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from folio.contracts import Event, SegmentTranslated, SegmentTranslationFailed, TranslateSegment
+from folio.contracts import (
+    Event,
+    SegmentPaused,
+    SegmentTranslated,
+    SegmentTranslationFailed,
+    TranslateSegment,
+)
 from folio.messaging import Delivery
 from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
-from folio_worker.engine.calls import CallCollector, current_collector
+from folio_worker.engine.calls import current_collector
 from folio_worker.engine.documents.placeholders import strip
 from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.llm.errors import CallsStopped, SpendRefused
 from folio_worker.outcomes import (
-    carried_calls,
     defer_or_reason,
     gave_up,
     last_attempt,
@@ -33,11 +39,16 @@ class SegmentWorker:
         control = self.deps.control
         if await control.is_cancelled(command.job_id):
             return None  # the job was cancelled: its queued work is dropped, nothing is spent
-        collector = CallCollector(phase="translation", records=carried_calls(delivery))
+        collector = self.deps.collector(
+            "translation", command.job_id, command.spend, command.segment_index
+        )
         token = current_collector.set(collector)
         try:
             async with control.running(command.job_id):
-                work = SegmentWork.of(command, await self.deps.plans.segment(command))
+                plans = self.deps.plans
+                work = SegmentWork.of(
+                    command, await plans.segment(command), await plans.book(command)
+                )
                 caller = self.deps.clients.caller(
                     command.model,
                     command.credentials,
@@ -50,7 +61,7 @@ class SegmentWorker:
                     concurrency=self.settings.unit_concurrency,
                 )
                 result = await translator.translate(work)
-            event: SegmentTranslated | SegmentTranslationFailed = SegmentTranslated(
+            event: SegmentTranslated | SegmentTranslationFailed | SegmentPaused = SegmentTranslated(
                 job_id=command.job_id,
                 segment_index=command.segment_index,
                 translated_text=strip("\n\n".join(t for t in result.translations if t)),
@@ -71,7 +82,17 @@ class SegmentWorker:
                 calls=collector.records,
             )
             purpose = "translation-failed"
+        except SpendRefused as exc:  # the next call would pass a limit: nothing beyond it
+            event = SegmentPaused(
+                job_id=command.job_id,
+                segment_index=command.segment_index,
+                reason=exc.reason,
+                calls=collector.records,
+                max_tokens=exc.max_tokens,
+            )
+            purpose = "paused"
         except (
+            CallsStopped,
             LLMError,
             CredentialsUnavailable,
             PlanUnavailable,
@@ -98,4 +119,5 @@ class SegmentWorker:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, purpose)
+        await collector.reported()
         return event

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from folio.contracts import NarrativeStyle
+from folio.contracts import NarrativeStyle, PlannedUnit, UnitPiece
 from folio_worker.engine import estimate
 from folio_worker.engine.languages import (
     detect_language,
@@ -19,7 +19,9 @@ from folio_worker.engine.languages import (
     script_of,
     word_joiner,
 )
-from folio_worker.engine.prompts import formality_hint, translation_prompt
+from folio_worker.engine.prompts import formality_hint
+from folio_worker.engine.translator import build_prompt, unit_requests
+from folio_worker.engine.work import SegmentWork
 
 PASSAGES = json.loads(Path(__file__).with_name("passages.json").read_text("utf-8"))
 
@@ -84,20 +86,14 @@ def test_text_without_letters_has_no_language():
 
 
 def _prompt(target: str, source: str | None = "en") -> str:
-    return translation_prompt(
-        source_text="Hello.",
+    work = SegmentWork(
         target_language=target,
         source_language=source,
-        paragraphs=1,
         style=NarrativeStyle(),
-        glossary=[],
-        characters=[],
-        deviation=None,
-        previous_source="",
-        next_source="",
-        previous_translation="",
-        turbo=False,
+        units=[PlannedUnit(index=0, text="Hello.", pieces=[UnitPiece(block=0, part=0, parts=1)])],
     )
+    (request,) = unit_requests(work)
+    return build_prompt(work, request, request.unit.text)
 
 
 def test_prompts_name_script_variants():

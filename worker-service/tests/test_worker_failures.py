@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from folio.contracts import (
+    CallsRecorded,
     JobPlan,
     PlannedUnit,
     SegmentPlan,
@@ -22,6 +23,7 @@ from folio.storage import LocalStorage
 from folio_worker.clients import ClientFactory, CredentialsUnavailable
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache
+from folio_worker.engine.journal import UsageJournal
 from folio_worker.llm import InProcessRateLimiter
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.settings import WorkerSettings
@@ -121,11 +123,19 @@ async def fake_service(tmp_path: Path, fake_llm_url: str):  # type: ignore[no-un
     http = AiohttpTransport(timeout_s=10)
     publisher = RecordingPublisher()
     storage = LocalStorage(tmp_path)
+    journal = UsageJournal(publisher)  # type: ignore[arg-type]  # kept in process, no Redis
 
     def replica() -> SegmentWorker:
         """A worker replica (its own key pool and limiter)."""
         clients = ClientFactory(settings, http, InProcessRateLimiter(), MemoryCache())
-        deps = WorkerDeps(settings, storage, publisher, clients, None)  # type: ignore[arg-type]
+        deps = WorkerDeps(
+            settings,
+            storage,
+            publisher,  # type: ignore[arg-type]
+            clients,
+            None,  # type: ignore[arg-type]
+            journal=journal,
+        )
         return SegmentWorker(deps)
 
     async def command(marker: str) -> TranslateSegment:
@@ -158,11 +168,20 @@ async def test_a_long_retry_after_defers_the_segment_and_keeps_its_usage(fake_se
         await replica().translate_segment(segment, delivery_of(segment, 0))
     assert 899 <= deferred.value.delay_s <= 900
     assert publisher.published == []  # nothing decided: the command comes back later
-    [throttled] = deferred.value.carry["calls"]
-    assert throttled["outcome"] == "429"
+    # The throttled call is in the usage journal already: nothing needs to travel with
+    # the deferred copy (whose headers are bounded).
+    assert deferred.value.carry == {}
+    journal = replica().deps.journal
+    await journal.stop()
+    (reported,) = publisher.published
+    assert isinstance(reported, CallsRecorded)
+    assert (reported.job_id, reported.segment_index) == (8, 0)
+    assert [c.outcome for c in reported.calls] == ["429"]
+    publisher.published.clear()
 
     # It comes back (the delay queue's copy, to whichever replica), the provider answers
-    # now: the calls made before the deferral are in the result, with the new ones.
+    # now: the result carries the new call (and the journal forgets it), so
+    # translation-service counts each of the two calls once.
     again = Delivery(
         Envelope.wrap(segment, producer="translation-service"),
         None,
@@ -173,8 +192,12 @@ async def test_a_long_retry_after_defers_the_segment_and_keeps_its_usage(fake_se
     )
     await replica().translate_segment(segment, again)
     (event,) = publisher.published
-    assert [c.outcome for c in event.calls] == ["429", "ok"]
+    assert [c.outcome for c in event.calls] == ["ok"]
     assert event.translated_text
+    await journal.stop()  # the result carried its call: nothing more to relay
+    assert publisher.published == [event]
+    ids = {reported.calls[0].call_id, event.calls[0].call_id}
+    assert len(ids) == 2 and None not in ids
 
 
 async def test_a_segment_deferred_past_its_budget_fails_with_the_reason(fake_service) -> None:

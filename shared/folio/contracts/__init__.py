@@ -35,6 +35,7 @@ from folio.contracts.community import (
 from folio.contracts.control import JobCancelled
 from folio.contracts.engine import (
     ENGINE_VERSION,
+    CallPlan,
     CallRecord,
     Character,
     CostEstimate,
@@ -58,6 +59,7 @@ from folio.contracts.outputs import (
 )
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
+from folio.contracts.spend import CallsRecorded, DailyQuota, SegmentPaused, SpendLimits
 from folio.contracts.tasks import (
     TASK_EVENTS,
     TaskCancelled,
@@ -110,7 +112,9 @@ __all__ = [
     "BlobContractError",
     "BookAnalysed",
     "BookAnalysisFailed",
+    "CallPlan",
     "CallRecord",
+    "CallsRecorded",
     "CategoryCreated",
     "CategoryDeleted",
     "CategoryUpdated",
@@ -120,6 +124,7 @@ __all__ = [
     "CommentDeleted",
     "CommentUpdated",
     "CostEstimate",
+    "DailyQuota",
     "DocumentInfo",
     "Event",
     "GlossaryEntry",
@@ -147,10 +152,12 @@ __all__ = [
     "Reply",
     "Request",
     "SegmentContext",
+    "SegmentPaused",
     "SegmentPlan",
     "SegmentTranslated",
     "SegmentTranslationFailed",
     "SpeechStyle",
+    "SpendLimits",
     "TaskCancelled",
     "TaskEvent",
     "TaskFailed",

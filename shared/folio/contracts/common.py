@@ -12,6 +12,8 @@ class TokenUsage(BaseModel):
     input_tokens: int = Field(default=0, ge=0)
     output_tokens: int = Field(default=0, ge=0)
     thinking_tokens: int = Field(default=0, ge=0)
+    # Part of input_tokens served from the provider's prompt cache (billed lower).
+    cached_input_tokens: int = Field(default=0, ge=0)
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
@@ -19,4 +21,5 @@ class TokenUsage(BaseModel):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             thinking_tokens=self.thinking_tokens + other.thinking_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
         )

@@ -98,11 +98,26 @@ class PhaseEstimate(_Frozen):
         return self.input_tokens + self.output_tokens
 
 
+class CallPlan(_Frozen):
+    """How large the job's model calls are, and why: ``requests`` when the provider's
+    requests-per-minute limit binds (fewer, larger calls), ``latency`` otherwise (more,
+    smaller calls in parallel); ``predicted_s``: the predicted time of the whole job."""
+
+    bound: Literal["latency", "requests"] = "latency"
+    requests_per_minute: int | None = None
+    unit_size: int = 0
+    analysis_chunk_size: int = 0
+    terms_per_batch: int = 0
+    calls: int = 0
+    predicted_s: float = 0.0
+
+
 class CostEstimate(_Frozen):
     """Calls and tokens per phase, known before translation starts."""
 
     analysis: PhaseEstimate = PhaseEstimate()  # what the analysis actually used
     translation: PhaseEstimate = PhaseEstimate()  # what translating should use
+    plan: CallPlan | None = None  # the size of the calls, chosen for the provider's limits
 
     @property
     def total_tokens(self) -> int:
@@ -126,6 +141,8 @@ class CallRecord(_Frozen):
 
     phase: Literal["analysis", "translation", "validation", "post_edit"]
     model: str
+    # Unique per HTTP attempt (set by the worker): usage is stored once per call id.
+    call_id: str | None = Field(default=None, max_length=64)
     key_id: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
@@ -147,6 +164,7 @@ def usage_of(calls: Iterable[CallRecord]) -> TokenUsage:
                 input_tokens=call.input_tokens,
                 output_tokens=call.output_tokens,
                 thinking_tokens=call.thinking_tokens,
+                cached_input_tokens=call.cached_input_tokens,
             )
     return total
 

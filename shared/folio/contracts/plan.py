@@ -15,7 +15,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from folio.contracts.blobs import BlobContract
-from folio.contracts.engine import PlannedUnit, SegmentContext
+from folio.contracts.engine import JobContext, PlannedUnit, SegmentContext
 
 
 class SegmentPlan(BaseModel):
@@ -35,3 +35,6 @@ class JobPlan(BlobContract):
 
     job_id: int
     segments: dict[int, SegmentPlan] = Field(default_factory=dict)
+    # The job-wide context (style, the book's glossary, its characters): the constant
+    # first part of every translation prompt of the job. None in plans stored before.
+    context: JobContext | None = None

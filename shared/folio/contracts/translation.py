@@ -21,6 +21,7 @@ from folio.contracts.engine import (
     TranslationMode,
     usage_of,
 )
+from folio.contracts.spend import SpendLimits
 from folio.contracts.tasks import TaskRun
 
 WORKER_PLAN_QUEUE = "worker-service.plan"
@@ -63,6 +64,8 @@ class _JobWork(Command):
     source_language: str | None = None
     model: str
     credentials: str | None = None
+    # The cap and daily allowance the worker checks before each of the command's calls.
+    spend: SpendLimits | None = None
     # Whose finished work this job may reuse (response cache, translation memory): set by
     # translation-service per owner and provider, so nothing one user's provider produced
     # is served to another user. Opaque (a digest); "" only in messages sent before it.

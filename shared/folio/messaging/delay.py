@@ -20,12 +20,15 @@ passed on, e.g. the usage of calls made before it deferred).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
+
+log = logging.getLogger(__name__)
 
 DELAY_EXCHANGE = "folio.delay"
 DELAY_STEPS_S = (1, 5, 15, 30, 60, 120, 300)
@@ -128,8 +131,11 @@ def deferred_headers(
         kept[DEFERRALS_HEADER] = count + 1
         kept[DEFERRED_S_HEADER] = f"{total + delay_s:.3f}"
         payload = json.dumps(dict(carry or {}) or carried, separators=(",", ":"))
-        if len(payload) > MAX_CARRY_BYTES:
-            raise ValueError(f"carried data too large for a header ({len(payload)} bytes)")
+        if len(payload.encode()) > MAX_CARRY_BYTES:
+            # Deferring matters more than the hint: an oversized carry would fail the
+            # republish and have the handler redo its work on every redelivery.
+            log.error("deferred message: carried data (%d bytes) dropped", len(payload))
+            payload = "{}"
         kept[CARRY_HEADER] = payload
     kept[DELAY_HEADER] = f"{step_for(delay_s)}s"
     kept[NOT_BEFORE_HEADER] = f"{time.time() + delay_s:.3f}"

@@ -163,6 +163,7 @@ class JobRepository:
                 input_tokens=Job.input_tokens + usage.input_tokens,
                 output_tokens=Job.output_tokens + usage.output_tokens,
                 thinking_tokens=Job.thinking_tokens + usage.thinking_tokens,
+                cached_input_tokens=Job.cached_input_tokens + usage.cached_input_tokens,
                 llm_calls=Job.llm_calls + usage.calls,
                 progress=func.least(
                     99, (Job.translated_segments + 1) * 100 / func.greatest(Job.total_segments, 1)
@@ -227,6 +228,28 @@ class JobRepository:
             )
         )
 
+    async def owner_of(self, job_id: int) -> str | None:
+        return (
+            await self.session.execute(select(Job.owner_id).where(Job.id == job_id))  # type: ignore[arg-type]
+        ).scalar_one_or_none()
+
+    async def add_usage_atomically(self, job_id: int, usage: TokenUsage) -> None:
+        """Add to the job's totals in one statement (no lock held across the handler)."""
+        if not usage.calls and not (usage.input_tokens or usage.output_tokens):
+            return
+        await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id)  # type: ignore[arg-type]
+            .values(
+                input_tokens=Job.input_tokens + usage.input_tokens,
+                output_tokens=Job.output_tokens + usage.output_tokens,
+                thinking_tokens=Job.thinking_tokens + usage.thinking_tokens,
+                cached_input_tokens=Job.cached_input_tokens + usage.cached_input_tokens,
+                llm_calls=Job.llm_calls + usage.calls,
+                updated_at=datetime.now(UTC),
+            )
+        )
+
     @staticmethod
     def add_usage(job: Job, usage: TokenUsage, translated: int = 0) -> None:
         """Count on the locked job row (the caller holds ``FOR UPDATE``: no lost updates)."""
@@ -234,5 +257,6 @@ class JobRepository:
         job.input_tokens += usage.input_tokens
         job.output_tokens += usage.output_tokens
         job.thinking_tokens += usage.thinking_tokens
+        job.cached_input_tokens += usage.cached_input_tokens
         job.llm_calls += usage.calls
         job.updated_at = datetime.now(UTC)

@@ -201,6 +201,18 @@ class SegmentRepository:
         row = result.first()
         return row[0] if row is not None else None
 
+    async def release(self, job_id: int, index: int) -> None:
+        """A dispatched segment that stopped before finishing: pending again."""
+        await self.session.execute(
+            update(Segment)
+            .where(
+                Segment.job_id == job_id,  # type: ignore[arg-type]
+                Segment.index == index,  # type: ignore[arg-type]
+                Segment.status == SegmentStatus.DISPATCHED,  # type: ignore[arg-type]
+            )
+            .values(status=SegmentStatus.PENDING)
+        )
+
     async def failures(self, job_id: int) -> list[dict[str, Any]]:
         """The segments that kept units untranslated, in order, with their failures."""
         table = Segment.__table__

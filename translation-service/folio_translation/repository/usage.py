@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import CallRecord
@@ -19,32 +19,43 @@ class UsageRepository:
     async def record_calls(
         self,
         job_id: int | None,
-        owner_id: str,
+        owner_id: str | None,
         calls: Sequence[CallRecord],
         segment_index: int | None = None,
-    ) -> None:
+    ) -> list[CallRecord]:
+        """Store the calls not stored yet (by ``call_id``); returns those it stored.
+
+        A call reaches translation-service by its result event and by the worker's usage
+        journal, and again when a command is redone: each is one row, whichever comes first.
+        """
         if not calls:
-            return
-        # A Core executemany: these rows are written on every result, and the ORM's bulk
-        # insert machinery costs more than the insert itself.
-        await self.session.execute(
-            insert(UsageRecord.__table__),  # type: ignore[arg-type]
-            [
-                {
-                    "job_id": job_id,
-                    "owner_id": owner_id,
-                    "segment_index": segment_index,
-                    "phase": call.phase,
-                    "category": usage_category(call.phase),
-                    "model": call.model,
-                    "key_id": call.key_id,
-                    "input_tokens": call.input_tokens,
-                    "output_tokens": call.output_tokens,
-                    "thinking_tokens": call.thinking_tokens,
-                    "latency_ms": call.latency_ms,
-                    "outcome": call.outcome,
-                    "cached": call.cached,
-                }
-                for call in calls
-            ],
+            return []
+        table = UsageRecord.__table__  # Core: these rows are written on every result
+        statement = (
+            insert(table)  # type: ignore[arg-type]
+            .on_conflict_do_nothing(index_elements=["call_id"])
+            .returning(table.c.call_id)  # type: ignore[attr-defined]
         )
+        rows = [
+            {
+                "job_id": job_id,
+                "owner_id": owner_id,
+                "segment_index": segment_index,
+                "phase": call.phase,
+                "category": usage_category(call.phase),
+                "model": call.model,
+                "key_id": call.key_id,
+                "input_tokens": call.input_tokens,
+                "output_tokens": call.output_tokens,
+                "thinking_tokens": call.thinking_tokens,
+                "cached_input_tokens": call.cached_input_tokens,
+                "call_id": call.call_id,
+                "latency_ms": call.latency_ms,
+                "outcome": call.outcome,
+                "cached": call.cached,
+            }
+            for call in calls
+        ]
+        result = await self.session.execute(statement, rows)
+        stored = {row[0] for row in result.all()}
+        return [call for call in calls if call.call_id is None or call.call_id in stored]

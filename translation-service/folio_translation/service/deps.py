@@ -20,5 +20,7 @@ class JobDeps:
     sealer: CredentialSealer | None
     default_model: str
     dispatch_window: int = 16
+    # Tokens per user and day on the deployment's own key (None: no allowance).
+    daily_tokens: int | None = None
     # Checks a user's own provider (URLs and a live call) before a job is accepted.
     checker: CredentialChecker | None = None

@@ -23,7 +23,7 @@ from folio_translation.repository import MemoryRepository, SegmentRepository
 from folio_translation.service.assembly import request_assembly
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.task_tracking import send_work
-from folio_translation.service.usage import UsageLedger, spent_tokens
+from folio_translation.service.usage import UsageLedger, spend_limits, spent_tokens
 
 # Strict continuity hands each segment the end of the previous segment's translation.
 PREVIOUS_TRANSLATION_CHARS = 1500
@@ -208,6 +208,7 @@ class Dispatcher:
             previous_translation=previous,
             glossary_key=job.glossary_key,
             glossary_digest=job.glossary_digest,
+            spend=spend_limits(job, self.deps.daily_tokens),
             reuse_scope=job.reuse_scope or "",
             refresh=work.refresh,
         )
@@ -243,6 +244,7 @@ def _fingerprint_payload(command: TranslateSegment) -> dict:
             "model",
             "plan_key",
             "glossary_key",  # its digest stays: another glossary is another translation
+            "spend",  # limits on spending, not inputs of the translation
             "refresh",
         },
     )

@@ -95,7 +95,9 @@ class JobControl:
             await SegmentRepository(self.session).reset_failed(job.id)
         if lifecycle.advance(job, Trigger.RESUMED) is JobState.PLANNING:
             # It paused (or failed) before its plan was stored: plan again.
-            await send_work(self.session, self.deps, job, [plan_command(job)])
+            await send_work(
+                self.session, self.deps, job, [plan_command(job, self.deps.daily_tokens)]
+            )
         else:
             await Dispatcher(self.session, self.deps).advance(job)
         self.session.add(job)

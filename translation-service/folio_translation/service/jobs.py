@@ -27,7 +27,7 @@ from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.task_tracking import send_work
 from folio_translation.service.tenancy import reuse_scope
-from folio_translation.service.usage import spent_tokens
+from folio_translation.service.usage import spend_limits, spent_tokens
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class JobOptions:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def plan_command(job: Job) -> PlanJob:
+def plan_command(job: Job, daily_tokens: int | None = None) -> PlanJob:
     """The command that (re)plans a job, from what the job row holds."""
     assert job.id is not None
     return PlanJob(
@@ -92,6 +92,7 @@ def plan_command(job: Job) -> PlanJob:
         max_tokens=job.max_tokens,
         spent_tokens=spent_tokens(job),
         analysis_model=job.analysis_model,
+        spend=spend_limits(job, daily_tokens),
         reuse_scope=job.reuse_scope or "",
     )
 
@@ -215,7 +216,7 @@ class JobService:
         if stored is not job:  # a concurrent request with the same key won
             await self._discard(blob.key)
             return stored
-        await send_work(self.session, self.deps, job, [plan_command(job)])
+        await send_work(self.session, self.deps, job, [plan_command(job, self.deps.daily_tokens)])
         return job
 
     async def _earlier(self, identity: Identity, key: str, digest: str) -> Job | None:

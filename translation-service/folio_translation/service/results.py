@@ -11,16 +11,18 @@ import logging
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import (
+    CallsRecorded,
     JobAssembled,
     JobAssemblyFailed,
     JobPlanned,
     JobPlanningFailed,
     JobPlanningPaused,
+    SegmentPaused,
     SegmentTranslated,
     SegmentTranslationFailed,
 )
 from folio_translation import lifecycle
-from folio_translation.lifecycle import Trigger
+from folio_translation.lifecycle import JobState, Trigger
 from folio_translation.models import Job
 from folio_translation.repository import JobRepository, MemoryRepository, SegmentRepository
 from folio_translation.service.deps import JobDeps
@@ -114,14 +116,17 @@ class ResultService:
             warnings=event.warnings,
         )
         if owner is None:
-            return  # already in (a redelivery or a second worker's result), or no such job
+            # Already in (a second worker's result, a redone command) or no such job: its
+            # calls were still made, and are counted if not reported before.
+            await self.usage.reported(event.job_id, event.calls, event.segment_index)
+            return
         # Only finished work is remembered: a segment with a marked unit is asked again.
         if event.fingerprint and event.unit_translations and not event.unit_failures:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
-        await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
+        usage = await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
         translated, total, waiting = await self.jobs.count_translated(
             event.job_id,
-            event.usage,
+            usage,
             event.segment_index,
             failed_units=len(event.unit_failures),
         )
@@ -147,6 +152,28 @@ class ResultService:
             )
         self.session.add(job)
 
+    async def on_calls_recorded(self, event: CallsRecorded) -> None:
+        """The worker's journal: calls stored once, whatever became of their command."""
+        await self.usage.reported(event.job_id, event.calls, event.segment_index)
+
+    async def on_segment_paused(self, event: SegmentPaused) -> None:
+        """A call would have passed the cap or the daily allowance: the segment waits
+        (pending again) and the job pauses with the worker's reason; unless the cap it was
+        refused under has been raised since (a command sent before a resumption), when
+        the segment is sent again under the raised cap."""
+        job = await self.jobs.get_for_update(event.job_id)
+        if job is None:
+            return
+        await self.usage.charge(job, event.calls, event.segment_index)
+        await self.segments.release(event.job_id, event.segment_index)
+        if _cap_raised_since(job, event):
+            await self.dispatcher.advance(job)
+        elif lifecycle.allows(job, Trigger.CAP_REACHED):
+            lifecycle.advance(job, Trigger.CAP_REACHED, event.reason)
+        elif lifecycle.state_of(job) is JobState.TRANSLATION_PAUSED:
+            job.status_detail = event.reason  # the latest reason: what to change
+        self.session.add(job)
+
     async def on_job_assembled(self, event: JobAssembled) -> None:
         job = await self._expecting(event.job_id, Trigger.ASSEMBLED)
         if job is None:
@@ -163,3 +190,10 @@ class ResultService:
             job, Trigger.ASSEMBLY_FAILED, f"The output files could not be built: {event.reason}"
         )
         self.session.add(job)
+
+
+def _cap_raised_since(job: Job, event: SegmentPaused) -> bool:
+    """Whether the cap that refused the segment's call is no longer the job's."""
+    if event.max_tokens is None:
+        return False  # the daily allowance refused it: resuming does not renew that
+    return job.max_tokens is None or job.max_tokens > event.max_tokens

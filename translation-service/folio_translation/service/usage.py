@@ -6,13 +6,14 @@ or the translation memory are recorded but cost nothing (and are not published).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from folio.contracts import CallRecord, TokenUsage, UsageRecorded
+from folio.contracts import CallRecord, DailyQuota, SpendLimits, TokenUsage, UsageRecorded
 from folio.contracts.engine import usage_of
 from folio.contracts.usage import usage_category
 from folio.messaging import Outbox
@@ -22,6 +23,17 @@ from folio_translation.repository import JobRepository, UsageRepository
 
 def spent_tokens(job: Job) -> int:
     return job.input_tokens + job.output_tokens + job.thinking_tokens
+
+
+def spend_limits(job: Job, daily_tokens: int | None) -> SpendLimits:
+    """What the worker checks before each of the job's calls: its cap and, on the
+    deployment's own key, the owner's daily allowance (the worker counts it under an
+    opaque id, never the user's)."""
+    quota = None
+    if daily_tokens and job.credentials is None:
+        holder = hashlib.sha256(f"folio-quota:{job.owner_id}".encode()).hexdigest()[:32]
+        quota = DailyQuota(holder=holder, tokens_per_day=daily_tokens)
+    return SpendLimits(max_tokens=job.max_tokens, spent_tokens=spent_tokens(job), quota=quota)
 
 
 def usage_events(
@@ -46,6 +58,7 @@ def usage_events(
             # As providers bill them: reasoning tokens are output tokens.
             output_tokens=sum(c.output_tokens + c.thinking_tokens for c in group),
             thinking_tokens=sum(c.thinking_tokens for c in group),
+            cached_input_tokens=sum(c.cached_input_tokens for c in group),
             recorded_at=now,
         )
         for (model, phase), group in groups.items()
@@ -62,31 +75,49 @@ class UsageLedger:
     async def _record(
         self,
         job_id: int | None,
-        owner_id: str,
+        owner_id: str | None,
         calls: Sequence[CallRecord],
         segment_index: int | None,
-    ) -> None:
-        await self.records.record_calls(job_id, owner_id, calls, segment_index)
-        await self.outbox.add_many(
-            self.session,
-            list(usage_events(job_id, owner_id, calls)),
-            correlation_id=f"job-{job_id}" if job_id is not None else None,
-        )
+    ) -> list[CallRecord]:
+        """Store the calls not stored yet and publish them; returns those (the others
+        were reported before: by the usage journal, a result, or a redone command). An
+        analysis without a job has no job id; calls of a job since deleted, no owner."""
+        new = await self.records.record_calls(job_id, owner_id, calls, segment_index)
+        if owner_id is not None:
+            await self.outbox.add_many(
+                self.session,
+                list(usage_events(job_id, owner_id, new)),
+                correlation_id=f"job-{job_id}" if job_id is not None else None,
+            )
+        return new
 
     async def charge(
         self, job: Job, calls: Sequence[CallRecord], segment_index: int | None = None
     ) -> None:
-        """Record the calls and add them to the job's totals (the caller holds its lock)."""
+        """Record the calls and add the new ones to the job's totals (the caller holds its
+        lock)."""
         assert job.id is not None
-        await self._record(job.id, job.owner_id, calls, segment_index)
-        JobRepository.add_usage(job, usage_of(calls))
+        new = await self._record(job.id, job.owner_id, calls, segment_index)
+        JobRepository.add_usage(job, usage_of(new))
 
     async def record(
         self, job_id: int, owner_id: str, calls: Sequence[CallRecord], segment_index: int
+    ) -> TokenUsage:
+        """Record a translated segment's calls; what the new ones cost is counted with the
+        segment (``JobRepository.count_translated``), without locking the job."""
+        return usage_of(await self._record(job_id, owner_id, calls, segment_index))
+
+    async def reported(
+        self, job_id: int, calls: Sequence[CallRecord], segment_index: int | None
     ) -> None:
-        """Record a translated segment's calls; its totals are counted with the segment
-        (``JobRepository.count_translated``), without locking the job."""
-        await self._record(job_id, owner_id, calls, segment_index)
+        """Calls reported apart from a result (the worker's journal, a duplicate result):
+        stored once and added to the job's totals in one statement, without its lock."""
+        owner_id = await self.jobs.owner_of(job_id)
+        new = await self._record(
+            job_id if owner_id is not None else None, owner_id, calls, segment_index
+        )
+        if owner_id is not None:
+            await self.jobs.add_usage_atomically(job_id, usage_of(new))
 
     async def remembered(self, job: Job, segment_index: int) -> None:
         """A segment served from the translation memory: one free call, one more done."""

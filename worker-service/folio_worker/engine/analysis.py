@@ -18,9 +18,15 @@ from dataclasses import dataclass, field
 
 from folio.contracts import GlossaryEntry, JobContext, NarrativeStyle
 from folio_worker.engine import progress
-from folio_worker.engine.calls import ModelCaller
+from folio_worker.engine.calls import ModelCaller, all_or_stop
 from folio_worker.engine.context import TextIndex, inflects, occurs
-from folio_worker.engine.merging import characters, merge_reports, style, term_batches
+from folio_worker.engine.merging import (
+    TERMS_PER_BATCH,
+    characters,
+    merge_reports,
+    style,
+    term_batches,
+)
 from folio_worker.engine.prompts import SAFETY_FRAMES, analysis_prompt, glossary_prompt
 from folio_worker.engine.reports import (
     Chunk,
@@ -31,7 +37,14 @@ from folio_worker.engine.reports import (
 from folio_worker.engine.segmentation import Unit
 from folio_worker.llm import LLMAuthError, LLMError, SafetyBlocked
 
-__all__ = ["AnalysisFailed", "AnalysisResult", "Chunk", "analyse_book", "chunk_units"]
+__all__ = [
+    "TERMS_PER_BATCH",
+    "AnalysisFailed",
+    "AnalysisResult",
+    "Chunk",
+    "analyse_book",
+    "chunk_units",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +77,7 @@ async def analyse_book(
     target_language: str,
     source_language: str | None,
     chunk_size: int,
+    terms_per_batch: int = TERMS_PER_BATCH,
     concurrency: int,
     user_style: NarrativeStyle | None,
     user_glossary: Sequence[GlossaryEntry],
@@ -126,7 +140,7 @@ async def analyse_book(
         await progress.report(analysed, len(prompts), "parts of the book analysed")
         return answer
 
-    answers = await asyncio.gather(*(counted(p) for p in prompts))
+    answers = await all_or_stop(counted(p) for p in prompts)
     reports = [a if isinstance(a, ChunkAnalysis) else None for a in answers]
     # Only safety blocks: a passage the provider refuses, not a broken provider. The book
     # is translated without the analysed context; the refused passages end up marked.
@@ -159,6 +173,7 @@ async def analyse_book(
             known=list(user_glossary),
             limit=limit,
             warnings=warnings,
+            batch_size=terms_per_batch,
         )
         if while_rendering is None:
             rendered = await rendering
@@ -197,6 +212,7 @@ async def _render_terms(
     known: Sequence[GlossaryEntry],
     limit: asyncio.Semaphore,
     warnings: list[str],
+    batch_size: int = TERMS_PER_BATCH,
 ) -> dict[str, str]:
     async def render(batch: list[tuple[str, str]]) -> dict[str, str]:
         terms = [t for t, _ in batch]
@@ -229,7 +245,7 @@ async def _render_terms(
             if item.translation.strip()  # type: ignore[attr-defined]
         }
 
-    results = await asyncio.gather(*(render(b) for b in term_batches(candidates)))
+    results = await all_or_stop(render(b) for b in term_batches(candidates, batch_size))
     rendered: dict[str, str] = {}
     for result in results:
         rendered.update(result)

@@ -9,12 +9,15 @@ prompt, cost nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import hashlib
 import json
 import logging
+import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -22,33 +25,77 @@ from pydantic import BaseModel
 
 from folio.contracts import ENGINE_VERSION, CallRecord
 from folio_worker.llm import CallUsage, LLMClient, LLMRequest
+from folio_worker.llm.errors import CallsStopped
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from folio_worker.engine.journal import UsageJournal
+    from folio_worker.engine.spend import CommandSpend, Hold
+
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 
 
 @dataclass
 class CallCollector:
+    """The calls of the command being handled: what its result event reports, what the
+    journal is told as each call is answered, and the limits each call is checked against.
+    """
+
     phase: str = "translation"
     records: list[CallRecord] = field(default_factory=list)
+    job_id: int | None = None
+    segment_index: int | None = None
+    spend: CommandSpend | None = None
+    journal: UsageJournal | None = None
+    _unjournaled: list[CallRecord] = field(default_factory=list)
+    journaled: list[str] = field(default_factory=list)  # journal entry ids
 
     def add(self, usage: CallUsage, *, cached: bool = False) -> None:
-        self.records.append(
-            CallRecord(
-                phase=self.phase,  # type: ignore[arg-type]
-                model=usage.model,
-                key_id=usage.key_id,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                thinking_tokens=usage.thinking_tokens,
-                latency_ms=usage.latency_ms,
-                outcome=usage.outcome,
-                cached=cached,
-            )
+        record = CallRecord(
+            phase=self.phase,  # type: ignore[arg-type]
+            model=usage.model,
+            call_id=uuid.uuid4().hex,
+            key_id=usage.key_id,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            thinking_tokens=usage.thinking_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            latency_ms=usage.latency_ms,
+            outcome=usage.outcome,
+            cached=cached,
         )
+        self.records.append(record)
+        if not cached:
+            self._unjournaled.append(record)
+
+    def stop(self, reason: str) -> None:
+        """No new call for this command (a sibling ended it)."""
+        if self.spend is not None:
+            self.spend.stop(reason)
+
+    async def admit(self, cost: int) -> Hold | None:
+        return await self.spend.admit(cost) if self.spend is not None else None
+
+    async def settle(self, hold: Hold | None, used: int) -> None:
+        if self.spend is not None:
+            await self.spend.settle(hold, used)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Journal the calls answered so far (before their answers are used)."""
+        if not self._unjournaled or self.journal is None or self.job_id is None:
+            return
+        pending, self._unjournaled = self._unjournaled, []
+        self.journaled += await self.journal.append(self.job_id, self.segment_index, pending)
+
+    async def reported(self) -> None:
+        """The command's result carried its calls: the journal need not report them."""
+        if self.journal is not None and self.journaled:
+            ids, self.journaled = self.journaled, []
+            await self.journal.forget(ids)
 
 
 current_collector: contextvars.ContextVar[CallCollector | None] = contextvars.ContextVar(
@@ -61,6 +108,19 @@ def record_call(usage: CallUsage) -> None:
     collector = current_collector.get()
     if collector is not None:
         collector.add(usage)
+
+
+class CommandGate:
+    """The LLM client's gate: the current command's limits and journal."""
+
+    async def admit(self, cost: int) -> object:
+        collector = current_collector.get()
+        return await collector.admit(cost) if collector is not None else None
+
+    async def settle(self, ticket: object, used: int) -> None:
+        collector = current_collector.get()
+        if collector is not None:
+            await collector.settle(ticket, used)  # type: ignore[arg-type]
 
 
 class ResponseCache(Protocol):
@@ -238,3 +298,41 @@ class ModelCaller:
     async def remember(self, prompt: str, text: str) -> None:
         """Cache a translation only once it passed the checks."""
         await self.cache.set(self._key("text", prompt), text)
+
+
+STOP_GRACE_S = 15.0
+
+
+async def all_or_stop(aws: Iterable[Awaitable[R]]) -> list[R]:
+    """Like ``gather``, but when one fails (deferred, refused, failed) its siblings make
+    no new call: calls already in flight are let finish within ``STOP_GRACE_S`` (they are
+    billed, so their usage is recorded), whatever is still running then is cancelled,
+    and the first failure is raised. Nothing of the command outlives it."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    if not tasks:
+        return []
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except asyncio.CancelledError:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
+    if not failed:
+        return [t.result() for t in tasks]
+    first = next(
+        (t.exception() for t in failed if not isinstance(t.exception(), CallsStopped)),
+        failed[0].exception(),
+    )
+    assert first is not None
+    collector = current_collector.get()
+    if collector is not None:
+        collector.stop(getattr(first, "reason", None) or type(first).__name__)
+    pending = [t for t in tasks if not t.done()]
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=STOP_GRACE_S)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    raise first

@@ -172,62 +172,91 @@ _MARKUP_RULE = (
 
 def _paragraph_rule(paragraphs: int) -> str:
     if paragraphs <= 1:
-        return "1. The passage is one paragraph; answer with one paragraph.\n"
+        return "This passage is one paragraph; answer with one paragraph.\n"
     return (
-        f'1. The passage has {paragraphs} paragraphs, each inside <p id="k">...</p> '
+        f'This passage has {paragraphs} paragraphs, each inside <p id="k">...</p> '
         f"(k = 1 to {paragraphs}). Answer with the same {paragraphs} paragraphs, each inside "
-        '<p id="k">...</p> with the id of the paragraph it translates, in the same order; '
-        "never merge, split, drop or renumber paragraphs.\n"
+        '<p id="k">...</p> with the id of the paragraph it translates, in the same order.\n'
     )
 
 
-def translation_prompt(
+def job_prefix(
     *,
-    source_text: str,
     target_language: str,
     source_language: str | None,
-    paragraphs: int,
     style: NarrativeStyle,
     glossary: Sequence[GlossaryEntry],
     characters: Sequence[Character],
-    deviation: str | None,
-    previous_source: str,
-    next_source: str,
-    previous_translation: str,
     turbo: bool,
-    frame: int = 0,
-    chapter_summary: str = "",
 ) -> str:
+    """The first part of every translation prompt of a job, byte-identical across its
+    calls, so providers' prefix caches apply (OpenAI from 1024 tokens, Gemini's implicit
+    cache, Anthropic's cache breakpoints): the instructions, the style, the book's whole
+    glossary and its characters. Nothing that varies per call may go in here."""
     target = language_name(target_language)
     source = language_name(source_language) if source_language else "the source language"
     parts = [
-        SAFETY_FRAMES[frame],
         f"You are a literary translator. Translate the passage in the source block from "
         f"{source} into {target}: complete, faithful, natural and fluent."
         f"{script_rule(target_language)}\n",
         "Rules:\n"
-        + _paragraph_rule(paragraphs)
-        + f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
+        "1. Answer with the passage's paragraphs in the same order, marked as they are "
+        "(how many it has is given with it); never merge, split, drop or renumber them.\n"
+        f"2. Leave nothing in {source}; add no notes, titles, quotes around the answer or "
         "explanations. Answer with the translation only.\n"
-        "3. Render names and terms exactly as the glossary says.\n"
-        + (_MARKUP_RULE if TAG.search(source_text) else ""),
+        "3. Render names and terms exactly as the glossary says.\n",
     ]
     if not turbo:
         parts.append(f"\nNarrative style of the book:\n{_style_block(style)}\n")
+    if glossary:
+        ordered = sorted(glossary, key=lambda g: (g.term.casefold(), g.term))
+        parts.append(f"\nGlossary:\n{_glossary_block(ordered)}\n")
+    if characters and not turbo:
+        parts.append(
+            f"\nCharacters of the book and how they speak:\n"
+            f"{_characters_block(characters, target_language)}\n"
+            "Other characters: keep their speech natural and consistent.\n"
+        )
+    parts.append(f"\n<target_language>{target}</target_language>\n")
+    return "".join(parts)
+
+
+def translation_prompt(
+    *,
+    prefix: str,
+    source_text: str,
+    paragraphs: int,
+    deviation: str | None,
+    previous_source: str,
+    next_source: str,
+    previous_translation: str,
+    frame: int = 0,
+    target_language: str = "",
+    chapter_characters: Sequence[Character] = (),
+    chapter_summary: str = "",
+) -> str:
+    """The job's ``prefix`` (``job_prefix``), then what is this call's own: a reframing
+    after a safety block, the paragraph rule, the markup rule when the passage has tags,
+    the passage's style deviation, how characters speak in this chapter where that
+    changed, the chapter's summary, the neighbouring source, the translation so far
+    (strict mode) and the source (its paragraphs marked with their ids)."""
+    parts = [prefix, "\n"]
+    if SAFETY_FRAMES[frame]:
+        parts.append(SAFETY_FRAMES[frame])
+    parts.append(_paragraph_rule(paragraphs))
+    if TAG.search(source_text):
+        parts.append(_MARKUP_RULE)
     if deviation:
         parts.append(
             f"\nThis passage departs from the book's usual style: {deviation} "
             "(this overrides the narrative style where they conflict).\n"
         )
-    if glossary:
-        parts.append(f"\nGlossary:\n{_glossary_block(glossary)}\n")
-    if characters and not turbo:
+    if chapter_characters:
         parts.append(
-            f"\nCharacters in this passage and how they speak:\n"
-            f"{_characters_block(characters, target_language)}\n"
-            "Other characters: keep their speech natural and consistent.\n"
+            "\nHow they speak in this chapter (this overrides the list above):\n"
+            f"{_characters_block(chapter_characters, target_language)}\n"
         )
-    if chapter_summary and not turbo:
+    if chapter_summary:
         parts.append(
             "\nWhat happens in this chapter, for context only (do not translate it):\n"
             f"{chapter_summary}\n"
@@ -244,8 +273,7 @@ def translation_prompt(
             f"register and voice):\n<previous_translation>\n{previous_translation}\n"
             "</previous_translation>\n"
         )
-    parts.append(f"\n<target_language>{target}</target_language>\n")
-    parts.append(f"<source>\n{source_text}\n</source>")
+    parts.append(f"\n<source>\n{source_text}\n</source>")
     return "".join(parts)
 
 

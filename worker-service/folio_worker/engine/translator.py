@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from folio.contracts import GlossaryEntry, PlannedUnit, UnitFailure, mark_untranslated
 from folio_worker.engine import progress
-from folio_worker.engine.calls import ModelCaller
+from folio_worker.engine.calls import ModelCaller, all_or_stop
 from folio_worker.engine.checks import (
     CheckFailure,
     check_answer,
@@ -103,27 +103,30 @@ def build_prompt(
     request: UnitRequest,
     text: str,
     frame: int = 0,
-    index: TextIndex | None = None,
 ) -> str:
     turbo = command.mode == "turbo"
-    # one word index for both lookups
-    index = index or TextIndex(text, inflecting=inflects(command.source_language))
     paragraphs = split_paragraphs(text) or [text]
+    changing = set() if turbo else command.changing_speech
     return translation_prompt(
+        prefix=command.prefix,
         source_text=numbered(paragraphs),
-        target_language=command.target_language,
-        source_language=command.source_language,
         paragraphs=len(paragraphs),
-        style=command.style,
-        glossary=glossary_for(text, command.context.glossary, index),
-        characters=[] if turbo else characters_for(text, command.context.characters, index),
+        target_language=command.target_language,
+        # The glossary and characters are the book's, in the prefix; only where a
+        # character's speech changed by this chapter is it said again, with the call.
+        chapter_characters=characters_for(
+            text,
+            [c for c in command.context.characters if c.name in changing],
+            TextIndex(text, inflecting=inflects(command.source_language)),
+        )
+        if changing
+        else [],
         deviation=None if turbo else request.deviation,
         previous_source=request.previous_source,
         next_source=request.next_source,
         previous_translation=request.previous_translation,
-        turbo=turbo,
         frame=frame,
-        chapter_summary=command.context.chapter_summary,
+        chapter_summary="" if turbo else command.context.chapter_summary,
     )
 
 
@@ -142,14 +145,14 @@ def missing_renderings(command: SegmentWork, text: str, answer: str) -> list[Glo
 
 
 def glossary_reminder(prompt: str, missing: list[GlossaryEntry]) -> str:
-    """The prompt with a note on the renderings an earlier answer left out (before the
-    source, so the job-constant prefix of the prompt is unchanged)."""
+    """The prompt with a note on the renderings an earlier answer left out (just before
+    the source, so the job-constant prefix of the prompt is unchanged)."""
     lines = "\n".join(f"- {g.term} => {g.translation}" for g in missing)
     note = (
         "\nAn earlier translation of this passage did not use these glossary renderings; "
         f"use exactly them:\n{lines}\n"
     )
-    at = prompt.rfind("\n<target_language>")
+    at = prompt.rfind("\n<source>")
     return prompt[:at] + note + prompt[at:] if at >= 0 else prompt + note
 
 
@@ -205,7 +208,7 @@ class SegmentTranslator:
                 await progress.report(done, len(requests), "units translated")
                 return outcome
 
-            outcomes = list(await asyncio.gather(*(bounded(r, i) for i, r in enumerate(requests))))
+            outcomes = await all_or_stop(bounded(r, i) for i, r in enumerate(requests))
         refused = [o for o in outcomes if isinstance(o, UnitFailure) and o.check == "bad_request"]
         if refused and len(refused) == len(requests):
             # Every unit refused as a bad request: the request is wrong (an unknown model, a

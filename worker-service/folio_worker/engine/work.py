@@ -1,11 +1,15 @@
-"""What the engine translates for one segment: the job's settings from the command and the
-segment's part of the stored plan (its units and their context)."""
+"""What the engine translates for one segment: the job's settings from the command, the
+segment's part of the stored plan (its units and their context) and the book's glossary
+and characters (the constant first part of every prompt of the job)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from folio.contracts import (
+    Character,
+    GlossaryEntry,
     NarrativeStyle,
     PlannedUnit,
     SegmentContext,
@@ -13,6 +17,8 @@ from folio.contracts import (
     TranslateSegment,
 )
 from folio.contracts.engine import TranslationMode
+from folio_worker.engine.context import speech_at
+from folio_worker.engine.prompts import job_prefix
 
 
 @dataclass(frozen=True)
@@ -24,9 +30,16 @@ class SegmentWork:
     style: NarrativeStyle = field(default_factory=NarrativeStyle)
     context: SegmentContext = field(default_factory=SegmentContext)
     previous_translation: str = ""  # strict continuity only
+    book_glossary: list[GlossaryEntry] = field(default_factory=list)
+    book_characters: list[Character] = field(default_factory=list)
 
     @classmethod
-    def of(cls, command: TranslateSegment, plan: SegmentPlan) -> SegmentWork:
+    def of(
+        cls,
+        command: TranslateSegment,
+        plan: SegmentPlan,
+        book: tuple[list[GlossaryEntry], list[Character]] = ([], []),
+    ) -> SegmentWork:
         return cls(
             target_language=command.target_language,
             source_language=command.source_language,
@@ -35,4 +48,26 @@ class SegmentWork:
             units=plan.units,
             context=plan.context,
             previous_translation=command.previous_translation,
+            book_glossary=book[0],
+            book_characters=book[1],
+        )
+
+    @functools.cached_property
+    def prefix(self) -> str:
+        """The job-constant start of every prompt (the same bytes for every segment)."""
+        return job_prefix(
+            target_language=self.target_language,
+            source_language=self.source_language,
+            style=self.style,
+            glossary=self.book_glossary or self.context.glossary,
+            # How they speak from the start; later changes go with the chapter's calls.
+            characters=[speech_at(c, 0) for c in self.book_characters or self.context.characters],
+            turbo=self.mode == "turbo",
+        )
+
+    @functools.cached_property
+    def changing_speech(self) -> frozenset[str]:
+        """The characters whose way of speaking to someone changes in a later chapter."""
+        return frozenset(
+            c.name for c in self.book_characters if any(s.from_chapter for s in c.speaks_to)
         )

@@ -32,6 +32,7 @@ from folio_worker.llm.errors import (
     LLMOutputTruncated,
     SafetyBlocked,
 )
+from folio_worker.llm.gate import CallGate, OpenGate
 from folio_worker.llm.keys import Credential, KeyPool, full_jitter
 from folio_worker.llm.providers import Answer, AttemptFailed, Tokens, make_provider
 from folio_worker.llm.providers.schemas import SchemaError
@@ -71,6 +72,7 @@ class LLMClient:
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
         on_call: Callable[[CallUsage], None] | None = None,
+        gate: CallGate | None = None,
     ) -> None:
         self._config = config
         self._http = http
@@ -84,6 +86,7 @@ class LLMClient:
         self._backoff_base_s = backoff_base_s
         self._backoff_cap_s = backoff_cap_s
         self._on_call = on_call
+        self._gate = gate or OpenGate()
         self._pace = Pace(config.requests_per_minute, config.tokens_per_minute)
         self._provider = make_provider(config, http, timeout_s)
         self._pool = KeyPool(
@@ -246,30 +249,43 @@ class LLMClient:
                 )
             if reservation.wait_s > 0:
                 await asyncio.sleep(reservation.wait_s)
-            started = time.perf_counter()
+            # Checked here, right before sending: every attempt (retries, a larger limit,
+            # an invalid-JSON loop) is admitted against the job's limits on its own.
+            ticket = await self._gate.admit(cost)
+            used = 0
             try:
-                http_request = await self._provider.build(request, credential)
                 started = time.perf_counter()
-                http_request.extensions["timeout"] = httpx.Timeout(self._timeout_s).as_dict()
-                async with asyncio.timeout(self._timeout_s):
-                    response = await self._http.send(http_request)
-                answer = self._provider.parse(request, response)
-            except AttemptFailed as failure:
-                await self._settle(credential, cost, failure.tokens)
-                return self._failed(credential, failure, started)
-            except (TimeoutError, httpx.TimeoutException):
-                failure = AttemptFailed("timeout", f"timeout after {self._timeout_s:g}s")
-                return self._failed(credential, failure, started)
-            except httpx.RequestError as exc:
-                failure = AttemptFailed("transport", f"connection error ({type(exc).__name__})")
-                return self._failed(credential, failure, started)
-            except LLMAuthError:
-                self._report(credential, "auth", Tokens(), started)
-                raise
-            except SchemaError as exc:
-                raise LLMBadRequest(f"{self._provider.label}: {exc}") from exc
-            await self._settle(credential, cost, answer.tokens)
-        return self._accept(request, credential, answer, started)
+                try:
+                    http_request = await self._provider.build(request, credential)
+                    started = time.perf_counter()
+                    http_request.extensions["timeout"] = httpx.Timeout(self._timeout_s).as_dict()
+                    async with asyncio.timeout(self._timeout_s):
+                        response = await self._http.send(http_request)
+                    answer = self._provider.parse(request, response)
+                except AttemptFailed as failure:
+                    used = _billed(failure.tokens)
+                    await self._settle(credential, cost, failure.tokens)
+                    return self._failed(credential, failure, started)
+                except (TimeoutError, httpx.TimeoutException):
+                    failure = AttemptFailed("timeout", f"timeout after {self._timeout_s:g}s")
+                    return self._failed(credential, failure, started)
+                except httpx.RequestError as exc:
+                    failure = AttemptFailed("transport", f"connection error ({type(exc).__name__})")
+                    return self._failed(credential, failure, started)
+                except LLMAuthError:
+                    self._report(credential, "auth", Tokens(), started)
+                    raise
+                except asyncio.CancelledError:
+                    # Sent and abandoned (its command ended): what it cost is unknown.
+                    self._report(credential, "cancelled", Tokens(), started)
+                    raise
+                except SchemaError as exc:
+                    raise LLMBadRequest(f"{self._provider.label}: {exc}") from exc
+                await self._settle(credential, cost, answer.tokens)
+                used = _billed(answer.tokens)
+                return self._accept(request, credential, answer, started)
+            finally:
+                await self._gate.settle(ticket, used)
 
     async def _settle(self, credential: Credential, cost: int, tokens: Tokens) -> None:
         if self._pace.tokens_per_minute and (tokens.input or tokens.output):
@@ -335,3 +351,8 @@ class LLMClient:
             except Exception as exc:  # accounting must never break a translation
                 log.warning("llm on_call callback failed (%s)", type(exc).__name__)
         return usage
+
+
+def _billed(tokens: Tokens) -> int:
+    """What an attempt counts against a spending cap: every token the provider billed."""
+    return tokens.input + tokens.output + tokens.thinking

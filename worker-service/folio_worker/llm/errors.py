@@ -92,3 +92,24 @@ class LLMDeferred(Exception):
         super().__init__(reason)
         self.retry_after_s = retry_after_s
         self.reason = reason
+
+
+class SpendRefused(Exception):
+    """The call was not made: it would pass the job's spending cap or the user's daily
+    allowance. Deliberately not an ``LLMError``: code that tolerates failed calls (a
+    skipped analysis chunk) must not swallow it; the job pauses instead. ``max_tokens``:
+    the cap that refused it (None when the daily allowance did)."""
+
+    def __init__(self, reason: str, max_tokens: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.max_tokens = max_tokens
+
+
+class CallsStopped(Exception):
+    """A sibling call of the same command ended it (deferred, refused, failed): no new
+    call is started for it. Not an ``LLMError`` either."""
+
+    def __init__(self, reason: str = "the command stopped") -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -28,6 +28,7 @@ Outcome = Literal[
     "bad_request",
     "transport",
     "recitation",  # Gemini stopped an answer that recited its training data
+    "cancelled",  # sent, then abandoned when its command ended (cost unknown)
     "other",  # the provider stopped for an unnamed reason (Gemini OTHER): worth a retry
 ]
 

@@ -1,0 +1,125 @@
+"""What a job's commands tell the worker to check before every model call: the job's cap
+and what it had spent, and, on the deployment's own key only, the owner's daily allowance
+under an id that does not name them."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from translation_wire import auth, planned, upload
+
+from folio.contracts import PlanJob, SegmentPaused, TranslateSegment
+from folio.messaging import Envelope
+from folio_devstack.pytest_plugin import running_app
+from folio_translation.main import create_app
+from folio_translation.models import MESSAGING, Job
+from folio_translation.service.usage import spend_limits
+from folio_translation.settings import TranslationSettings
+
+
+def test_the_daily_allowance_applies_to_the_deployments_key_only() -> None:
+    own = Job(owner_id="erin", max_tokens=900, input_tokens=100, output_tokens=20)
+    limits = spend_limits(own, 5000)
+    assert (limits.max_tokens, limits.spent_tokens) == (900, 120)
+    assert limits.quota is not None and limits.quota.tokens_per_day == 5000
+    assert "erin" not in limits.quota.holder
+    assert spend_limits(Job(owner_id="erin"), 5000).quota.holder == limits.quota.holder
+    assert spend_limits(Job(owner_id="frank"), 5000).quota.holder != limits.quota.holder
+    with_key = Job(owner_id="erin", credentials="sealed-user-key")
+    assert spend_limits(with_key, 5000).quota is None  # the user pays their own provider
+    assert spend_limits(own, None).quota is None  # no allowance configured
+
+
+async def test_a_new_jobs_plan_command_carries_its_limits(
+    test_database, module_amqp_url, internal_public_key, internal_signer, tmp_path
+):
+    settings = TranslationSettings(
+        database_url=test_database.url("translation"),
+        rabbitmq_url=module_amqp_url,
+        storage_dir=tmp_path / "storage",
+        internal_token_public_key=internal_public_key,
+        user_daily_tokens=20_000,
+        outbox_poll_interval_s=0.2,
+    )
+    app = create_app(settings)
+    async with running_app(app) as client:
+        created = await client.post(
+            "/api/v1/jobs", headers=auth(internal_signer, "gina"), **upload(max_tokens="7000")
+        )
+        assert created.status_code == 200, created.text
+        async with app.state.database.transaction() as session:
+            envelopes = (
+                (
+                    await session.execute(
+                        select(MESSAGING.outbox.c.envelope).where(
+                            MESSAGING.outbox.c.envelope["type"].as_string() == PlanJob.TYPE
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    (command,) = [e["data"] for e in envelopes if e["data"]["job_id"] == created.json()["id"]]
+    assert command["spend"]["max_tokens"] == 7000
+    assert command["spend"]["quota"]["tokens_per_day"] == 20_000
+    assert "gina" not in command["spend"]["quota"]["holder"]
+
+
+async def sent_segments(database, job_id: int) -> list[tuple[int, int]]:
+    """(segment, cap) of every TranslateSegment sent for the job, in order."""
+    async with database.transaction() as session:
+        rows = (
+            await session.execute(
+                select(MESSAGING.outbox.c.envelope)
+                .where(
+                    MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id),
+                    MESSAGING.outbox.c.message_type == TranslateSegment.TYPE,
+                )
+                .order_by(MESSAGING.outbox.c.id)
+            )
+        ).scalars()
+        return [(r["data"]["segment_index"], r["data"]["spend"]["max_tokens"]) for r in rows]
+
+
+def paused_under(job_id: int, index: int, cap: int) -> bytes:
+    event = SegmentPaused(
+        job_id=job_id,
+        segment_index=index,
+        reason=f"Paused: the next model call would pass the spending cap of {cap} tokens.",
+        max_tokens=cap,
+    )
+    return Envelope.wrap(event, producer="worker-service").model_dump_json().encode()
+
+
+async def test_a_refusal_under_a_cap_raised_since_sends_the_segment_again(service, internal_signer):
+    app, client = service
+    user = f"raiser-{uuid.uuid4().hex[:6]}"
+    headers = auth(internal_signer, user)
+    created = await client.post("/api/v1/jobs", headers=headers, **upload(max_tokens="1000"))
+    assert created.status_code == 200, created.text
+    job_id = created.json()["id"]
+    consumer = app.state.runtime.consumers[0]
+    await consumer.process(planned(job_id, segments=3, salt=uuid.uuid4().hex))
+    assert await sent_segments(app.state.database, job_id) == [(0, 1000), (1, 1000), (2, 1000)]
+
+    await consumer.process(paused_under(job_id, 0, 1000))
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+    assert job["status"] == "PAUSED" and "1000" in job["status_detail"]
+    resumed = await client.post(
+        f"/api/v1/jobs/{job_id}/resume", headers=headers, json={"max_tokens": 5000}
+    )
+    assert resumed.status_code < 300, resumed.text
+    assert (await sent_segments(app.state.database, job_id))[3:] == [(0, 5000)]
+
+    # Segment 1's command was sent under the old cap and refused after the raise: the job
+    # goes on, and the segment is sent again under the raised cap.
+    await consumer.process(paused_under(job_id, 1, 1000))
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+    assert job["status"] == "PROCESSING", job
+    assert (await sent_segments(app.state.database, job_id))[4:] == [(1, 5000)]
+
+    # A refusal under the job's current cap still pauses it.
+    await consumer.process(paused_under(job_id, 2, 5000))
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+    assert job["status"] == "PAUSED" and "5000" in job["status_detail"]

@@ -1,0 +1,136 @@
+"""How large a job's model calls should be: many small ones in parallel, or few large ones.
+
+When a provider's latency binds (no requests-per-minute limit, or a generous one), small
+calls in parallel finish soonest: a call's time grows with its answer, and the slowest
+chain decides. When requests per minute bind (Gemini's free tier allows 15), every call
+costs a pacing slot of ``60/rpm`` seconds however small it is, so the same book is done
+sooner in fewer, larger calls: whole segments as units, a few large analysis chunks, one
+rendering batch for the glossary. Both plans are predicted and the faster one is chosen;
+the choice and the prediction go into the job's estimate.
+
+Sizes stay within what models take: a unit's answer must fit a model's output limit (8192
+tokens is the common floor; a Korean or Japanese rendering costs about 0.4 tokens per
+source character), and a chunk is far below any current context window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from folio.contracts import CallPlan
+
+# A call's time, as predicted: time to first token plus decoding at a typical speed.
+FIRST_TOKEN_S = 1.0
+DECODE_TOKENS_PER_S = 80.0
+# The largest call a requests-bound plan makes.
+LARGE_UNIT_CHARS = 15_000  # about 6,000 output tokens in CJK targets: below 8,192
+LARGE_CHUNK_CHARS = 48_000  # about 12,000 input tokens
+LARGE_TERM_BATCH = 120
+ANALYSIS_OUTPUT_TOKENS = 1_500
+RENDERING_OUTPUT_TOKENS = 1_200
+OUTPUT_TOKENS_PER_CHAR = 0.4
+
+
+@dataclass(frozen=True)
+class CallSizes:
+    bound: Literal["latency", "requests"]
+    unit_size: int
+    chunk_size: int
+    terms_per_batch: int
+    calls: int
+    predicted_s: float
+
+    def public(self, rpm: int | None) -> CallPlan:
+        return CallPlan(
+            bound=self.bound,
+            requests_per_minute=rpm,
+            unit_size=self.unit_size,
+            analysis_chunk_size=self.chunk_size,
+            terms_per_batch=self.terms_per_batch,
+            calls=self.calls,
+            predicted_s=round(self.predicted_s, 1),
+        )
+
+
+def _call_s(output_tokens: float) -> float:
+    return FIRST_TOKEN_S + output_tokens / DECODE_TOKENS_PER_S
+
+
+def predict(
+    book_chars: int,
+    *,
+    unit_size: int,
+    chunk_size: int,
+    terms_per_batch: int,
+    terms: int,
+    analysed: bool,
+    rpm: int | None,
+    concurrency: int,
+    sequential: bool = False,
+) -> tuple[int, float]:
+    """(calls, seconds) of a plan: the analysis chunks, the rendering batches and the
+    translation units, paced at ``60/rpm`` s apart or run ``concurrency`` at a time."""
+    units = max(1, math.ceil(book_chars / unit_size))
+    chunks = max(1, math.ceil(book_chars / chunk_size)) if analysed else 0
+    batches = max(1, math.ceil(terms / terms_per_batch)) if analysed and terms else 0
+    calls = units + chunks + batches
+    unit_s = _call_s(min(unit_size, book_chars) * OUTPUT_TOKENS_PER_CHAR)
+    waves = units if sequential else math.ceil(units / max(1, concurrency))
+    chain = waves * unit_s
+    if analysed:
+        chain += math.ceil(chunks / max(1, concurrency)) * _call_s(ANALYSIS_OUTPUT_TOKENS)
+        if batches:
+            chain += _call_s(RENDERING_OUTPUT_TOKENS)
+    paced = (calls - 1) * 60.0 / rpm + unit_s if rpm else 0.0
+    return calls, max(chain, paced)
+
+
+def choose(
+    book_chars: int,
+    *,
+    segment_size: int,
+    unit_size: int,
+    chunk_size: int,
+    terms_per_batch: int,
+    analysed: bool,
+    rpm: int | None,
+    concurrency: int,
+    sequential: bool = False,
+) -> CallSizes:
+    """The faster of the latency-bound plan (the configured sizes) and, under a
+    requests-per-minute limit, the requests-bound one (large calls); ties go to the
+    smaller calls."""
+    terms = min(400, book_chars // 1500)
+    small_unit = min(unit_size, segment_size)
+    calls, seconds = predict(
+        book_chars,
+        unit_size=small_unit,
+        chunk_size=chunk_size,
+        terms_per_batch=terms_per_batch,
+        terms=terms,
+        analysed=analysed,
+        rpm=rpm,
+        concurrency=concurrency,
+        sequential=sequential,
+    )
+    latency = CallSizes("latency", small_unit, chunk_size, terms_per_batch, calls, seconds)
+    if not rpm:
+        return latency
+    large_unit = max(small_unit, min(LARGE_UNIT_CHARS, segment_size))
+    large_chunk = max(chunk_size, LARGE_CHUNK_CHARS)
+    large_batch = max(terms_per_batch, LARGE_TERM_BATCH)
+    calls, seconds = predict(
+        book_chars,
+        unit_size=large_unit,
+        chunk_size=large_chunk,
+        terms_per_batch=large_batch,
+        terms=terms,
+        analysed=analysed,
+        rpm=rpm,
+        concurrency=concurrency,
+        sequential=sequential,
+    )
+    requests = CallSizes("requests", large_unit, large_chunk, large_batch, calls, seconds)
+    return requests if requests.predicted_s < latency.predicted_s else latency

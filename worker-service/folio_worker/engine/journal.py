@@ -1,0 +1,186 @@
+"""Every model call's usage, reported once, whatever happens to the command that made it.
+
+A result event carries its command's calls, but a command redone after a broker outage or
+a worker crash would lose the calls of the lost attempt (their result was never
+published, or its duplicate is dropped). So each call is also written to a journal as
+soon as it is answered, before the engine uses the answer: a Redis stream shared by the
+replicas (it outlives the worker), else a list in the process. When the command's result
+is published (carrying its calls), its entries are deleted: in the normal course the
+journal costs a write and a delete per call and no message. Entries still there after
+``LINGER_S`` belong to commands that never reported (the worker died, the broker was
+away, the command was deferred or redone): a relay publishes them as ``CallsRecorded``
+events with broker confirms, then deletes them (one replica at a time, under a short
+lock). Every record has its own ``call_id`` and translation-service stores it once, so an
+entry published twice, or also carried by a result event, counts once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from folio.contracts import CallRecord, CallsRecorded
+from folio.messaging import Publisher
+
+log = logging.getLogger(__name__)
+
+BATCH = 256
+LINGER_S = 10.0  # a command's result normally follows its calls well within this
+RETRY_S = 1.0
+_NAMESPACE = uuid.UUID("6f3c1d0e-54a2-4c47-9a43-1f6f0b7f8a11")
+
+
+def _entry(job_id: int, segment_index: int | None, call: CallRecord) -> str:
+    return json.dumps(
+        {"job": job_id, "segment": segment_index, "call": call.model_dump(mode="json")},
+        separators=(",", ":"),
+    )
+
+
+class UsageJournal:
+    def __init__(
+        self,
+        publisher: Publisher,
+        redis: aioredis.Redis | None = None,
+        *,
+        stream: str = "folio:usage-journal",
+        linger_s: float = LINGER_S,
+    ) -> None:
+        self.publisher = publisher
+        self.redis = redis
+        self.stream = stream
+        self.linger_s = linger_s
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # In the process (no Redis, or Redis failing): entry id -> (written at, entry).
+        self._local: dict[str, tuple[float, str]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def append(
+        self, job_id: int, segment_index: int | None, calls: Sequence[CallRecord]
+    ) -> list[str]:
+        """Write the calls down (durably with Redis) before their answers are used;
+        returns the entries' ids, for ``forget`` once a result carried the calls."""
+        entries = [_entry(job_id, segment_index, c) for c in calls if c.call_id]
+        if not entries:
+            return []
+        if self.redis is not None:
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for entry in entries:
+                        pipe.xadd(self.stream, {"e": entry})
+                    ids = await pipe.execute()
+                return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+            except RedisError as exc:
+                log.warning("usage journal: Redis unavailable (%s); kept in process", exc)
+        now = time.monotonic()
+        ids = [f"local-{uuid.uuid4().hex}" for _ in entries]
+        self._local.update({i: (now, e) for i, e in zip(ids, entries, strict=True)})
+        return ids
+
+    async def forget(self, ids: Sequence[str]) -> None:
+        """These calls reached translation-service with their command's result."""
+        remote = []
+        for entry_id in ids:
+            if self._local.pop(entry_id, None) is None:
+                remote.append(entry_id)
+        if remote and self.redis is not None:
+            try:
+                await self.redis.xdel(self.stream, *remote)
+            except RedisError as exc:  # the relay reports them: counted once all the same
+                log.warning("usage journal: could not forget entries (%s)", type(exc).__name__)
+
+    # ---- the relay -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="usage-journal-relay")
+
+    async def stop(self, drain_s: float = 5.0) -> None:
+        """Publish what only this process holds (the Redis stream outlives us anyway)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(drain_s):
+                await self._relay_local(older_than_s=0.0)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.sleep(self.linger_s / 2)
+                await self._relay_local(older_than_s=self.linger_s)
+                if self.redis is not None:
+                    await self._relay_stream()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker or Redis is away: try again shortly
+                log.warning("usage journal: relay paused (%s)", type(exc).__name__)
+                await asyncio.sleep(RETRY_S)
+
+    async def _relay_local(self, older_than_s: float) -> None:
+        before = time.monotonic() - older_than_s
+        due = [(i, e) for i, (at, e) in list(self._local.items()) if at <= before]
+        for start in range(0, len(due), BATCH):
+            batch = due[start : start + BATCH]
+            await self._publish([e for _, e in batch])
+            for entry_id, _ in batch:
+                self._local.pop(entry_id, None)
+
+    async def _relay_stream(self) -> None:
+        """Entries older than the linger time: their commands never reported them."""
+        assert self.redis is not None
+        lock = f"{self.stream}:relay"
+        if not await self.redis.set(lock, self.consumer, nx=True, px=int(self.linger_s * 1000)):
+            return  # another replica is relaying
+        try:
+            seconds, micros = await self.redis.time()
+            cutoff_ms = int(seconds) * 1000 + int(micros) // 1000 - int(self.linger_s * 1000)
+            while True:
+                entries = await self.redis.xrange(
+                    self.stream, min="-", max=str(cutoff_ms), count=BATCH
+                )
+                if not entries:
+                    return
+                bodies = []
+                for _, fields in entries:
+                    raw = fields.get(b"e") or fields.get("e")
+                    if raw is not None:
+                        bodies.append(raw.decode() if isinstance(raw, bytes) else raw)
+                await self._publish(bodies)
+                await self.redis.xdel(self.stream, *[entry_id for entry_id, _ in entries])
+                if len(entries) < BATCH:
+                    return
+        finally:
+            with contextlib.suppress(RedisError):
+                if (await self.redis.get(lock)) in (self.consumer, self.consumer.encode()):
+                    await self.redis.delete(lock)
+
+    async def _publish(self, bodies: list[str]) -> None:
+        groups: dict[tuple[int, int | None], list[CallRecord]] = defaultdict(list)
+        for body in bodies:
+            try:
+                data = json.loads(body)
+                call = CallRecord.model_validate(data["call"])
+                groups[(int(data["job"]), data.get("segment"))].append(call)
+            except (ValueError, KeyError, TypeError):
+                log.error("usage journal: unreadable entry dropped")
+        for (job_id, segment_index), calls in groups.items():
+            event = CallsRecorded(job_id=job_id, segment_index=segment_index, calls=calls)
+            ids = ",".join(sorted(c.call_id or "" for c in calls))
+            await self.publisher.publish(
+                event,
+                message_id=uuid.uuid5(_NAMESPACE, ids),
+                correlation_id=f"job-{job_id}",
+            )
