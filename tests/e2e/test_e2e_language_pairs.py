@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from folio.contracts.outputs import UNTRANSLATED_MARKER
 from folio_devstack.pytest_plugin import stack_config
 from folio_devstack.stack import Stack
 from folio_worker.engine.languages import script_profile
@@ -24,6 +25,10 @@ from .conftest import wait_for_job
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "pairs"
 TRADITIONAL = set("們這個說來時為會對國學後點還經麼開長過沒與見話裡頭樣發問關門當實現從進動體")
+# Common characters written only in Simplified Chinese (their Traditional forms are above):
+# a zh-Hant book must contain none of them.
+SIMPLIFIED_ONLY = set("们这个说来时为会对国学点还经么开长过没与见话头样发问关门当实现从进动东车书马鸟鱼语请让认识电气爱热飞边远运")
+LATIN_TARGETS = {"de", "en"}
 PAIRS = [
     ("en", "ko"),
     ("en", "ja"),
@@ -75,6 +80,14 @@ def in_target_script(text: str, target: str) -> bool:
     return profile["latin"] / letters > 0.9
 
 
+def copied_share(original: str, translation: str) -> float:
+    """Share of the translation's words (three letters or more) found verbatim among the
+    source's: near 1 for a paragraph kept in its own language."""
+    words = [w.casefold() for w in re.findall(r"[^\W\d_]{3,}", translation)]
+    source_words = {w.casefold() for w in re.findall(r"[^\W\d_]{3,}", original)}
+    return sum(w in source_words for w in words) / len(words) if words else 1.0
+
+
 def call_part(prompt: str) -> str:
     """What a prompt carries after the job's constant prefix."""
     end = "</target_language>\n"
@@ -121,15 +134,26 @@ async def test_a_book_per_pair_keeps_every_paragraph_in_the_target_script(
             )
         ).content
     )
+    # The model's mistakes are all caught and asked for again: no unit is left marked.
+    assert [r["segment_index"] for r in rows if r["failed"]] == [], rows
+    source_script = script_profile(body.decode("utf-8"))
+    latin_to_latin = target in LATIN_TARGETS and max(source_script, key=source_script.get) == (
+        "latin"
+    )
     for row in rows:
         source_paragraphs = paragraphs(row["source_text"])
         translated = paragraphs(row["translated_text"])
         assert len(translated) == len(source_paragraphs), row
         for original, translation in zip(source_paragraphs, translated, strict=True):
             assert translation != original
+            assert UNTRANSLATED_MARKER not in translation, translation
             assert in_target_script(translation, target), (original, translation)
+            if latin_to_latin:  # the same script: a kept source would pass the script check
+                assert copied_share(original, translation) < 0.5, (original, translation)
     if target == "zh-Hant":
-        assert TRADITIONAL & set("".join(r["translated_text"] for r in rows))
+        written = set("".join(r["translated_text"] for r in rows))
+        assert TRADITIONAL & written
+        assert not SIMPLIFIED_ONLY & written, sorted(SIMPLIFIED_ONLY & written)
 
 
 async def test_the_pairs_model_did_make_mistakes(mistaken):
