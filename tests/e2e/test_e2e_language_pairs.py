@@ -27,7 +27,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "pairs"
 TRADITIONAL = set("們這個說來時為會對國學後點還經麼開長過沒與見話裡頭樣發問關門當實現從進動體")
 # Common characters written only in Simplified Chinese (their Traditional forms are above):
 # a zh-Hant book must contain none of them.
-SIMPLIFIED_ONLY = set("们这个说来时为会对国学点还经么开长过没与见话头样发问关门当实现从进动东车书马鸟鱼语请让认识电气爱热飞边远运")
+SIMPLIFIED_ONLY = set(
+    "们这个说来时为会对国学点还经么开长过没与见话头样发问关门当实现从进动"
+    "东车书马鸟鱼语请让认识电气爱热飞边远运"
+)
 LATIN_TARGETS = {"de", "en"}
 PAIRS = [
     ("en", "ko"),
