@@ -4,6 +4,7 @@ chapter summaries."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -85,6 +86,49 @@ async def test_a_failing_chunk_is_asked_again_then_reported_on_the_job(caller, f
     assert "could not be analysed" in result.context.warnings[0]
     assert any(g.term == "Gregor Samsa" for g in result.context.glossary)
     assert result.context.chapter_summaries  # the analysed chapter has its summary
+
+
+async def test_a_glossary_batch_that_keeps_failing_is_asked_again_once_then_named(caller, fake):
+    tag = uuid.uuid4().hex[:8]
+    names = ["Gregor Samsa", "Grete", "Anna Prokop", "Bartholomew Quill", "Ottilie", "Karl"]
+    book = " ".join(
+        f"{name} walked to the station ({tag}) and {name} waited by the clock." for name in names
+    )
+    # Only the rendering request lists a term as "- term (kind): example": the analysis
+    # of the chunk, which holds the same name, is answered.
+    poison = "- Bartholomew Quill"
+    async with httpx.AsyncClient() as http:
+        added = await http.post(
+            fake + "/_fake/faults", json={"source_contains": poison, "fault": "500"}
+        )
+        assert added.status_code == 200, added.text
+        try:
+            result = await analyse_book(
+                units_of([book]),
+                caller=caller,
+                target_language="ko",
+                source_language="en",
+                chunk_size=len(book) + 1,
+                terms_per_batch=2,
+                concurrency=4,
+                user_style=None,
+                user_glossary=[],
+                glossary_mode="seed",
+            )
+        finally:
+            await http.delete(fake + "/_fake/faults")
+    sent = [r for r in await requests(fake, "rendering every term below") if tag in r["prompt"]]
+    batches = [re.findall(r"^- (.+?) \(", r["prompt"], re.M) for r in sent]
+    failed = [b for b, r in zip(batches, sent, strict=True) if "Bartholomew Quill" in b]
+    assert len(failed) == 2 and failed[0] == failed[1]  # asked exactly once more
+    assert [r["outcome"] for r in sent if poison in r["prompt"]] == ["500", "500"]
+    [warning] = result.context.warnings
+    assert f"glossary renderings of {len(failed[0])} terms" in warning
+    assert all(term in warning for term in failed[0]), (failed[0], warning)
+    kept = {g.term for g in result.context.glossary}
+    assert not kept & set(failed[0])
+    others = {t for b in batches for t in b} - set(failed[0])
+    assert others and others <= kept, (others, kept)
 
 
 def work(text: str, glossary: list[GlossaryEntry], target: str = "ko") -> SegmentWork:
