@@ -177,3 +177,104 @@ def test_translated_docx_keeps_bold_italic_and_links() -> None:
     again = parse_document(outputs["docx"], "again.docx")
     assert again.blocks[1].text == translations[1]
     assert "<" not in outputs["txt"].decode()
+
+
+def add_note_reference(paragraph, note: int) -> None:
+    """A footnote reference run, as Word writes one (its own run, no text)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    run = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    style = OxmlElement("w:rStyle")
+    style.set(qn("w:val"), "FootnoteReference")
+    rpr.append(style)
+    run.append(rpr)
+    reference = OxmlElement("w:footnoteReference")
+    reference.set(qn("w:id"), str(note))
+    run.append(reference)
+    paragraph._p.append(run)
+
+
+def build_noted_docx() -> bytes:
+    document = docx.Document()
+    document.add_heading("Chapter One", level=1)
+    first = document.add_paragraph("Gregor read the letter")
+    add_note_reference(first, 1)
+    first.add_run(" twice.").add_break()  # a line break inside the paragraph: w:br
+    first.add_run("Then he slept.")
+    second = document.add_paragraph("Grete waited at the door")
+    add_note_reference(second, 2)
+    second.add_run(" until dark.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def inline(paragraph) -> list[tuple[str, str]]:
+    """The paragraph's text, line breaks and note references in document order."""
+    from docx.oxml.ns import qn
+
+    out: list[tuple[str, str]] = []
+    for element in paragraph._p.iter(qn("w:t"), qn("w:br"), qn("w:footnoteReference")):
+        if element.tag == qn("w:t"):
+            if out and out[-1][0] == "text":  # adjacent runs read as one text
+                out[-1] = ("text", out[-1][1] + (element.text or ""))
+            else:
+                out.append(("text", element.text or ""))
+        elif element.tag == qn("w:br"):
+            out.append(("br", element.get(qn("w:type")) or "textWrapping"))
+        else:
+            out.append(("note", element.get(qn("w:id"))))
+    return out
+
+
+def test_translated_docx_keeps_note_references_and_line_breaks_in_their_paragraphs() -> None:
+    from folio_worker.engine.documents import build_outputs
+
+    source = build_noted_docx()
+    book = parse_document(source, "noted.docx")
+    assert [b.text for b in book.blocks[1:]] == [
+        "Gregor read the letter<x1/> twice.\nThen he slept.",
+        "Grete waited at the door<x1/> until dark.",
+    ]
+    translations = {
+        1: "Gregor las den Brief<x1/> zweimal.\nDann schlief er.",
+        # the model moved the reference: it follows the words it now belongs to
+        2: "Bis es dunkel wurde<x1/>, wartete Grete an der Tür.",
+    }
+    outputs = build_outputs(source, book, translations, target_language="de")
+    word = docx.Document(io.BytesIO(outputs["docx"]))
+    paragraphs = [p for p in word.paragraphs if p.text]
+    assert [inline(p) for p in paragraphs[1:]] == [
+        [
+            ("text", "Gregor las den Brief"),
+            ("note", "1"),
+            ("text", " zweimal."),
+            ("br", "textWrapping"),
+            ("text", "Dann schlief er."),
+        ],
+        [("text", "Bis es dunkel wurde"), ("note", "2"), ("text", ", wartete Grete an der Tür.")],
+    ]
+    # the reference keeps its run's style (the superscript number)
+    reference = paragraphs[2]._p.xpath(".//w:footnoteReference")[0].getparent()
+    assert reference.xpath("./w:rPr/w:rStyle/@w:val") == ["FootnoteReference"]
+    again = parse_document(outputs["docx"], "again.docx")
+    assert [b.text for b in again.blocks[1:]] == [translations[1], translations[2]]
+
+
+def test_a_note_reference_the_translation_lost_stays_in_its_paragraph() -> None:
+    from folio_worker.engine.documents import build_outputs
+
+    source = build_noted_docx()
+    book = parse_document(source, "noted.docx")
+    outputs = build_outputs(
+        source,
+        book,
+        {1: "Gregor las den Brief zweimal.\nDann schlief er.", 2: "Grete wartete."},
+        target_language="de",
+    )
+    paragraphs = [p for p in docx.Document(io.BytesIO(outputs["docx"])).paragraphs if p.text]
+    assert [n for kind, n in inline(paragraphs[1]) if kind == "note"] == ["1"]
+    assert [n for kind, n in inline(paragraphs[2]) if kind == "note"] == ["2"]
+    assert ("br", "textWrapping") in inline(paragraphs[1])
