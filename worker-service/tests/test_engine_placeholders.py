@@ -27,12 +27,16 @@ words = st.text(alphabet="abcdefghij ", min_size=1, max_size=12).filter(lambda w
 
 @st.composite
 def inline(draw: st.DrawFn, depth: int = 0) -> str:
-    """An inline XHTML fragment: text, emphasis, bold, links, note references, ruby, images."""
+    """An inline XHTML fragment: text, emphasis, bold, links, note references, ruby, images,
+    line breaks between words (they travel as "\\n", not as a tag; one at a block's edge or
+    a second in a row is not kept: block text has no blank lines and is stripped)."""
     parts = []
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["text", "em", "strong", "a", "noteref", "ruby", "img"]))
+        kind = draw(st.sampled_from(["text", "em", "strong", "a", "noteref", "ruby", "img", "br"]))
         if kind == "text" or depth >= 2:
             parts.append(draw(words))
+        elif kind == "br":
+            parts.append(f"{draw(words)}<br/>{draw(words)}")
         elif kind == "img":
             parts.append('<img src="i.png" alt=""/>')
         elif kind == "ruby":
