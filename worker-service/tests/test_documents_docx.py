@@ -278,3 +278,37 @@ def test_a_note_reference_the_translation_lost_stays_in_its_paragraph() -> None:
     assert [n for kind, n in inline(paragraphs[1]) if kind == "note"] == ["1"]
     assert [n for kind, n in inline(paragraphs[2]) if kind == "note"] == ["2"]
     assert ("br", "textWrapping") in inline(paragraphs[1])
+
+
+def test_a_page_break_inside_a_paragraph_stays_a_page_break() -> None:
+    from docx.enum.text import WD_BREAK
+
+    from folio_worker.engine.documents import build_outputs
+
+    document = docx.Document()
+    document.add_heading("Chapter One", level=1)
+    paragraph = document.add_paragraph("End of part one.")
+    paragraph.runs[0].add_break(WD_BREAK.PAGE)  # in the run of the text before it
+    paragraph.add_run("Part two").add_break()
+    paragraph.add_run("begins.")
+    document.add_paragraph("").add_run().add_break(WD_BREAK.PAGE)  # a break alone: no block
+    out = io.BytesIO()
+    document.save(out)
+    source = out.getvalue()
+    book = parse_document(source, "breaks.docx")
+    assert [b.text for b in book.blocks] == [
+        "Chapter One",
+        "End of part one.<x1/>Part two\nbegins.",
+    ]
+    translations = {1: "Ende von Teil eins.<x1/>Teil zwei\nbeginnt."}
+    outputs = build_outputs(source, book, translations, target_language="de")
+    paragraphs = docx.Document(io.BytesIO(outputs["docx"])).paragraphs
+    assert inline(paragraphs[1]) == [
+        ("text", "Ende von Teil eins."),
+        ("br", "page"),
+        ("text", "Teil zwei"),
+        ("br", "textWrapping"),
+        ("text", "beginnt."),
+    ]
+    assert inline(paragraphs[2]) == [("br", "page")]  # the page-break paragraph is kept as is
+    assert parse_document(outputs["docx"], "again.docx").blocks[1].text == translations[1]

@@ -4,7 +4,9 @@ Word has no inline elements, only runs with their own character formatting (``w:
 hyperlinks around runs. The formatting most of the paragraph's text has is its base; a run
 formatted otherwise becomes a placeholder pair (``<i1>`` italic, ``<b1>`` bold, ``<s1>``
 anything else), a hyperlink ``<aN>``, a run without text (a footnote reference, a picture)
-``<xN/>``. Writing a translation back makes runs with those formats again.
+``<xN/>``. A line break is "\n"; a page or column break is an ``<xN/>`` of its own (a run is
+cut there), so it comes back as that break and not as a line break. Writing a translation
+back makes runs with those formats again.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class Spans:
 
 
 def marked_text(paragraph: etree._Element) -> tuple[str, Spans]:
-    runs = list(_runs(paragraph, None))
+    runs = [(piece, link) for run, link in _runs(paragraph, None) for piece in _pieces(run)]
     spans = Spans()
     weights: Counter[str] = Counter()
     keys: dict[str, etree._Element | None] = {}
@@ -172,6 +174,39 @@ def _runs(node: etree._Element, link: etree._Element | None):
             yield from _runs(child, link)
 
 
+def _hard_break(child: etree._Element) -> bool:
+    return child.tag == _BR and child.get(qn("w:type")) in ("page", "column")
+
+
+def _pieces(run: etree._Element) -> list[etree._Element]:
+    """The run, or, when it holds a page or column break, the run cut around each one: a run
+    of the break alone (with the run's formatting) between runs of the rest."""
+    if not any(_hard_break(child) for child in run):
+        return [run]
+    rpr = run.find(_RPR)
+    pieces: list[etree._Element] = []
+    current: etree._Element | None = None
+
+    def piece() -> etree._Element:
+        new = etree.Element(_R, dict(run.attrib))
+        if rpr is not None:
+            new.append(copy.deepcopy(rpr))
+        pieces.append(new)
+        return new
+
+    for child in run:
+        if child.tag == _RPR:
+            continue
+        if _hard_break(child):
+            piece().append(copy.deepcopy(child))
+            current = None
+            continue
+        if current is None:
+            current = piece()
+        current.append(copy.deepcopy(child))
+    return pieces
+
+
 def _run_text(run: etree._Element) -> str:
     parts = []
     for child in run:
@@ -179,7 +214,7 @@ def _run_text(run: etree._Element) -> str:
             parts.append(child.text or "")
         elif child.tag == _TAB:
             parts.append("\t")
-        elif child.tag in (_BR, _CR):
+        elif child.tag in (_BR, _CR) and not _hard_break(child):
             parts.append("\n")
     return "".join(parts)
 
