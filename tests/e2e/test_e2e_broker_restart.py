@@ -110,9 +110,7 @@ async def test_a_broker_restart_mid_book_loses_nothing_and_counts_every_call_onc
     outcome = await until(settled, timeout_s=90)
     expected = Counter(billed(r) for r in await fake_rows(stack, tag))
     recorded = Counter(billed(r) for r in await usage_rows(database, job["id"]))
-    assert outcome is not None, (
-        f"extra: {recorded - expected}, missing: {expected - recorded}"
-    )
+    assert outcome is not None, f"extra: {recorded - expected}, missing: {expected - recorded}"
     every = await usage_rows(database, job["id"], abandoned=True)
     assert len({r["call_id"] for r in every}) == len(every)
     assert all(not any(billed(r)) for r in every if r["outcome"] == "cancelled")

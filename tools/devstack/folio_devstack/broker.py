@@ -16,8 +16,8 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import IO
