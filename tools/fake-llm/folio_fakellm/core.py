@@ -129,6 +129,8 @@ class LLMCall:
     # A small local model under ``json_object`` without ``schema``: it does not follow a
     # schema written in the prompt (llama-cpp-python's flavour).
     ignore_prompt_schema: bool = False
+    # The client's id for the call (OpenAI's documented ``X-Client-Request-Id``).
+    client_request_id: str | None = None
 
 
 @dataclass
@@ -334,6 +336,7 @@ class Engine:
                 completion_tokens=result.completion_tokens,
                 thought_tokens=result.thought_tokens,
                 latency_ms=round(elapsed_ms, 3),
+                client_request_id=call.client_request_id,
             )
         )
         return result
