@@ -291,6 +291,10 @@ class UsageRecord(Base, table=True):
     latency_ms: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     outcome: str = Field(default="ok", sa_column=Column(String(30), nullable=False))
     cached: bool = Field(default=False)
+    # The answer was never seen (outcome "lost"): the tokens are the call's reservation.
+    estimated: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
     created_at: datetime = Field(
         default_factory=utcnow,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -53,6 +53,7 @@ class UsageRepository:
                 "latency_ms": call.latency_ms,
                 "outcome": call.outcome,
                 "cached": call.cached,
+                "estimated": call.estimated,
             }
             for call in calls
         ]
