@@ -25,9 +25,9 @@ from .test_worker_spend import (
     REDIS_URL,
     RecordingPublisher,
     Replicas,
-    replicas,  # noqa: F401  # the fixture
     delivery,
     paragraph,
+    replicas,  # noqa: F401  # the fixture
     segment_command,
     served,
     units,
@@ -40,7 +40,8 @@ async def in_flight(fake: str) -> int:
 
 
 async def test_a_stopping_worker_finishes_and_records_its_calls_in_flight(
-    replicas: Replicas, fake_llm_url: str
+    replicas: Replicas,  # noqa: F811  # the fixture
+    fake_llm_url: str,
 ) -> None:
     tag = f"stop{uuid.uuid4().hex[:8]}"
     # Eight slow units, four at a time: the stop comes while the first four are out.
