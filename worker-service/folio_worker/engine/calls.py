@@ -67,6 +67,7 @@ class CallCollector:
             latency_ms=usage.latency_ms,
             outcome=usage.outcome,
             cached=cached,
+            estimated=usage.estimated,
         )
         self.records.append(record)
         if not cached:

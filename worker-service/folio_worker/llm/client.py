@@ -287,8 +287,17 @@ class LLMClient:
                     self._report(call_id, credential, "auth", Tokens(), started)
                     raise
                 except asyncio.CancelledError:
-                    # Sent and abandoned (its command ended): what it cost is unknown.
-                    self._report(call_id, credential, "cancelled", Tokens(), started)
+                    # Sent and abandoned (its command ended): the provider may well bill
+                    # it, for all Folio knows at its reservation.
+                    used = cost
+                    self._report(
+                        call_id,
+                        credential,
+                        "cancelled",
+                        Tokens(input=prompt, output=output),
+                        started,
+                        estimated=True,
+                    )
                     raise
                 except SchemaError as exc:
                     raise LLMBadRequest(f"{self._provider.label}: {exc}") from exc
@@ -355,6 +364,8 @@ class LLMClient:
         outcome: Outcome,
         tokens: Tokens,
         started: float,
+        *,
+        estimated: bool = False,
     ) -> CallUsage:
         usage = CallUsage(
             model=self.model,
@@ -366,6 +377,7 @@ class LLMClient:
             latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
             outcome=outcome,
             call_id=call_id,
+            estimated=estimated,
         )
         if self._on_call is not None:
             try:

@@ -60,6 +60,8 @@ class CallUsage:
     cached_input_tokens: int = 0
     # Folio's id of the attempt, sent to the provider (X-Client-Request-Id).
     call_id: str | None = None
+    # The provider's answer was not seen (abandoned): the tokens are the reservation.
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
