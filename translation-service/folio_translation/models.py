@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
@@ -261,7 +262,15 @@ class UsageRecord(Base, table=True):
     """One model call: what it cost, for whom, in which phase."""
 
     __tablename__ = "usage_records"
-    __table_args__ = (Index("ux_usage_records_call_id", "call_id", unique=True),)
+    __table_args__ = (
+        Index("ux_usage_records_call_id", "call_id", unique=True),
+        Index(
+            "ix_usage_records_allowance_day",
+            "owner_id",
+            "created_at",
+            postgresql_where=text("allowance"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     job_id: int | None = Field(
@@ -293,6 +302,10 @@ class UsageRecord(Base, table=True):
     cached: bool = Field(default=False)
     # The answer was never seen (outcome "lost"): the tokens are the call's reservation.
     estimated: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    # On the deployment's own key: counted against the owner's daily allowance.
+    allowance: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
     )
     created_at: datetime = Field(
