@@ -319,3 +319,22 @@ async def test_an_analysis_on_the_deployments_key_is_paid_against_the_daily_allo
     # The calls made are in the answer, as billed.
     paid = sorted((c.input_tokens, c.output_tokens) for c in answer.calls if not c.cached)
     assert paid == sorted((r["prompt_tokens"], r["completion_tokens"]) for r in rows)
+
+
+async def test_one_answer_that_runs_long_cannot_pass_the_cap(
+    replicas: Replicas, fake_llm_url: str
+) -> None:
+    tag = f"long{uuid.uuid4().hex[:8]}"
+    # The model does not stop: ten times the answer. Unbounded, one call bills far more
+    # than its reservation (its prompt, and its prompt again for the output).
+    rambling = " ".join(paragraph(tag, i) for i in range(6)) + " [[fake:ramble]]"
+    plans = {0: units([rambling])}
+    cap = 2000  # one unbounded rambling answer alone would pass it
+    command = await segment_command(replicas, 91, plans, 0, spend=SpendLimits(max_tokens=cap))
+    await replicas.worker().translate_segment(command, delivery(command))
+    rows = await served(fake_llm_url, tag)
+    assert rows and all("[[fake:ramble]]" in r["prompt"] for r in rows[:1])
+    for row in rows:  # sent with the output limit it reserved: never more output than that
+        assert row["completion_tokens"] + row["thought_tokens"] <= row["prompt_tokens"]
+    assert rows[0]["completion_tokens"] == rows[0]["prompt_tokens"]  # cut at the limit
+    assert sum(billed(r) for r in rows) <= cap

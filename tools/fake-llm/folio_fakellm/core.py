@@ -411,6 +411,9 @@ class Engine:
                 text, outcome = disturb(text, fault), fault
         if "malformed-json" in flags and call.structured:
             text, outcome = _malformed(text), "malformed-json"
+        if "ramble" in flags and not call.structured:
+            # A model that does not stop: ten times the answer, until the output limit.
+            text, outcome = "\n\n".join([text] * 10), "ramble"
         if "truncate" in flags:
             text, outcome, finish = text[: len(text) // 2], "truncate", "length"
         if "empty" in flags:

@@ -189,3 +189,23 @@ async def test_the_log_names_each_call_by_the_clients_request_id(client: httpx.A
     await client.post("/v1/chat/completions", headers=AUTH, json=body("<source>c</source>"))
     log = (await client.get("/_fake/requests")).json()
     assert [e["client_request_id"] for e in log] == ["folio-call-1", "folio-call-2", None]
+
+
+async def test_a_rambling_answer_goes_on_until_the_output_limit(client: httpx.AsyncClient) -> None:
+    plain = await client.post(
+        "/v1/chat/completions", headers=AUTH, json=body("<source>Gregor woke.</source>")
+    )
+    rambling = await client.post(
+        "/v1/chat/completions",
+        headers=AUTH,
+        json=body("<source>Gregor woke. [[fake:ramble]]</source>"),
+    )
+    limited = await client.post(
+        "/v1/chat/completions",
+        headers=AUTH,
+        json={**body("<source>Gregor woke. [[fake:ramble]]</source>"), "max_tokens": 8},
+    )
+    short = plain.json()["usage"]["completion_tokens"]
+    assert rambling.json()["usage"]["completion_tokens"] >= 5 * short
+    assert limited.json()["usage"]["completion_tokens"] <= 8
+    assert limited.json()["choices"][0]["finish_reason"] == "length"

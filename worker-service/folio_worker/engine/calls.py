@@ -94,7 +94,7 @@ class CallCollector:
                 estimated=True,
             )
             await self.journal.begin(self.job_id, self.segment_index, started)
-        return Ticket(hold, call.call_id)
+        return Ticket(hold, call.call_id, call.output_tokens if hold is not None else None)
 
     async def settle(self, ticket: Ticket, used: int) -> None:
         if self.spend is not None:
@@ -136,6 +136,9 @@ def record_call(usage: CallUsage) -> None:
 class Ticket:
     hold: Hold | None
     call_id: str
+    # The call is sent with this output limit: what it reserved, so that no answer can
+    # bill more output than its reservation (None: no limits to keep).
+    output_limit: int | None = None
 
 
 # A command that wants a new call while the worker stops is re-queued after this long.

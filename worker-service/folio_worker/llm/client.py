@@ -261,6 +261,11 @@ class LLMClient:
                 CallStart(call_id, self.model, credential.id, prompt, output)
             )
             used = 0
+            limit = getattr(ticket, "output_limit", None)
+            if limit is not None and request.max_output_tokens is None:
+                # Under a cap, the output limit is what was reserved: one answer that
+                # runs long cannot pass the cap (it comes back cut instead).
+                request = dataclasses.replace(request, max_output_tokens=limit)
             try:
                 started = time.perf_counter()
                 try:

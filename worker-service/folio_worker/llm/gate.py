@@ -31,7 +31,9 @@ class CallStart:
 
 class CallGate(Protocol):
     async def admit(self, call: CallStart) -> object:
-        """Reserve ``call.cost`` tokens for one HTTP attempt; a ticket for ``settle``."""
+        """Reserve ``call.cost`` tokens for one HTTP attempt; a ticket for ``settle``. A
+        ticket with an ``output_limit`` has the call sent with that output limit (what
+        it reserved), so its answer cannot bill more than the reservation."""
         ...
 
     async def settle(self, ticket: object, used: int) -> None:
