@@ -61,10 +61,11 @@ async def test_a_stopping_worker_finishes_and_records_its_calls_in_flight(
         journal=replicas.journal,
     )
     task = asyncio.create_task(SegmentWorker(deps).translate_segment(command, delivery(command)))
-    for _ in range(1500):  # until calls are out (a loaded machine may take a while)
-        if await in_flight(fake_llm_url) >= 2:
-            break
-        await asyncio.sleep(0.02)
+    async with httpx.AsyncClient(base_url=fake_llm_url) as fake:
+        for _ in range(600):  # until calls are out (a loaded machine may take a while)
+            if (await fake.get("/_fake/stats")).json()["in_flight"] >= 2:
+                break
+            await asyncio.sleep(0.05)
     await stopping.begin()
     with pytest.raises(Defer):  # re-queued, for this worker's successor
         await task
