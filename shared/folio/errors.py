@@ -50,9 +50,12 @@ class Problem(Exception):
 class DomainError(Exception):
     """A business rule refused the request; ``detail`` is meant for the client."""
 
-    def __init__(self, detail: str, **extensions: Any) -> None:
+    def __init__(
+        self, detail: str, *, headers: dict[str, str] | None = None, **extensions: Any
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
         self.extensions = extensions
 
 
@@ -96,6 +99,10 @@ class TimedOut(DomainError):
     """What was asked for took longer than the service waits."""
 
 
+class QuotaExceeded(DomainError):
+    """The caller's allowance is spent for now (say how much is left and when it renews)."""
+
+
 # The edge's mapping from domain errors to HTTP statuses (the closest class wins).
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     DomainError: 400,
@@ -109,6 +116,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     UpstreamFailed: 502,
     Unavailable: 503,
     TimedOut: 504,
+    QuotaExceeded: 429,
 }
 
 
@@ -170,7 +178,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(
-            status_of(exc), exc.detail, instance=request.url.path, **exc.extensions
+            status_of(exc),
+            exc.detail,
+            instance=request.url.path,
+            headers=exc.headers,
+            **exc.extensions,
         )
 
     @app.exception_handler(StarletteHTTPException)

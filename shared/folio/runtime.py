@@ -108,6 +108,7 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._on_ready: list[Callable[[], Awaitable[None]]] = []
         self._on_shutdown: list[Callable[[], Awaitable[None]]] = []
+        self._on_stopping: list[Callable[[], Awaitable[None]]] = []
         self._on_startup: list[Callable[[], Awaitable[None]]] = []
 
     # -- wiring ------------------------------------------------------------------------
@@ -162,6 +163,12 @@ class ServiceRuntime:
         """Prepare something before messages start arriving (e.g. warm a process pool)."""
         self._on_startup.append(callback)
 
+    def on_stopping(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Told to stop, before the consumers drain: let work in progress wind down (the
+        worker starts no new model call, so the calls in flight finish and are recorded
+        within the graceful timeout)."""
+        self._on_stopping.append(callback)
+
     def on_shutdown(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Release something the service opened (an HTTP client, a cache)."""
         self._on_shutdown.append(callback)
@@ -205,6 +212,9 @@ class ServiceRuntime:
             await callback()
 
     async def stop(self) -> None:
+        for callback in self._on_stopping:
+            with contextlib.suppress(Exception):
+                await callback()
         for task in reversed(self._tasks):
             task.cancel()
         for task in self._tasks:

@@ -232,6 +232,12 @@ def test_app_services_have_readiness_healthchecks(config: dict) -> None:
     assert config["services"]["fake-llm"].get("healthcheck")
 
 
+def seconds(duration: str) -> float:
+    """A compose duration ("30s", "5m45s") in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([\d.]+)([hms])", duration))
+
+
 def test_app_services_env_and_build(config: dict) -> None:
     for name, (folder, _, _, port, schema) in APP_SERVICES.items():
         service = config["services"][name]
@@ -244,7 +250,11 @@ def test_app_services_env_and_build(config: dict) -> None:
         assert env["FOLIO_HTTP_PORT"] == str(port)
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
         assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
-        assert float(env["FOLIO_GRACEFUL_TIMEOUT_S"]) < 30
+        # Settled before compose's SIGKILL; the worker's covers a model call (300 s).
+        grace = seconds(service["stop_grace_period"])
+        assert float(env["FOLIO_GRACEFUL_TIMEOUT_S"]) < grace, name
+        if name == "worker-service":
+            assert float(env["FOLIO_GRACEFUL_TIMEOUT_S"]) >= 320
         assert env["FOLIO_INTERNAL_TOKEN_PUBLIC_KEY"]
         if schema:
             assert env["FOLIO_DATABASE_SCHEMA"] == schema

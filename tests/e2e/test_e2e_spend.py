@@ -1,7 +1,9 @@
-"""Honest spend through the running services: the usage a job records is, call by call,
-what the model provider reported, through a RabbitMQ connection loss and a worker killed
-in the middle of the book; the spending cap is never passed, retries and re-asked answers
-included, and a paused job resumes within a raised cap."""
+"""Honest spend through the running services: the usage a job records is, call by call
+(matched by Folio's call id, which the fake logs), what the model provider reported,
+through a RabbitMQ connection loss, a worker told to stop and a worker killed in the
+middle of the book (a call whose answer died with it is recorded at its reservation);
+the spending cap is never passed, retries and re-asked answers included, and a paused
+job resumes within a raised cap."""
 
 from __future__ import annotations
 
@@ -40,17 +42,14 @@ async def fake_rows(stack: Stack, tag: str) -> list[dict]:
     return [r for r in rows if tag in r["prompt"]]
 
 
-async def usage_rows(database, job_id: int, *, abandoned: bool = False) -> list[asyncpg.Record]:
-    """The job's paid calls; ``abandoned``: also the requests Folio gave up waiting for
-    (their commands were cancelled by a lost broker connection), of unknown cost."""
+async def usage_rows(database, job_id: int) -> list[asyncpg.Record]:
+    """The job's paid calls, each named by Folio's call id."""
     conn = await asyncpg.connect(database.url("translation").replace("+asyncpg", ""))
     try:
         return await conn.fetch(
-            "SELECT call_id, input_tokens, output_tokens, thinking_tokens, outcome "
-            "FROM usage_records WHERE job_id = $1 AND NOT cached "
-            "AND ($2 OR outcome <> 'cancelled')",
+            "SELECT call_id, input_tokens, output_tokens, thinking_tokens, outcome, estimated "
+            "FROM usage_records WHERE job_id = $1 AND NOT cached",
             job_id,
-            abandoned,
         )
     finally:
         await conn.close()
@@ -101,7 +100,12 @@ async def proxied_stack(folio_infra, database_factory, amqp_vhost, tmp_path):
         await proxy.close()
 
 
-async def test_usage_is_each_provider_call_once_through_a_broker_loss_and_a_worker_kill(
+def in_flight(row: dict, since: float, until: float) -> bool:
+    """Whether the fake was answering this call at some time between ``since`` and ``until``."""
+    return row["at"] <= until and row["at"] + row["latency_ms"] / 1000 >= since
+
+
+async def test_usage_is_each_provider_call_once_through_a_broker_loss_a_worker_stop_and_kill(
     proxied_stack, dev_token
 ):
     stack, proxy, database = proxied_stack
@@ -110,7 +114,7 @@ async def test_usage_is_each_provider_call_once_through_a_broker_loss_and_a_work
     faults = {3: "[[fake:echo*1]]", 40: "[[fake:500*1]]"}  # re-asked and retried calls
     async with httpx.AsyncClient(base_url=stack.config.url("gateway"), timeout=60) as client:
         job = await submit(
-            client, token, "spend.txt", novel(tag, 60, faults).encode(), segment_size=1000
+            client, token, "spend.txt", novel(tag, 80, faults).encode(), segment_size=1000
         )
 
         async def translated(n: int) -> bool:
@@ -121,6 +125,13 @@ async def test_usage_is_each_provider_call_once_through_a_broker_loss_and_a_work
         await asyncio.sleep(4)
         await proxy.restore()
         assert await until(lambda: translated(5))
+        # Told to stop (what Kubernetes and compose send): its calls in flight finish.
+        stopped_from = time.time()
+        stack.stop_process("worker-service")
+        stopped_to = time.time()
+        stack.start_process("worker-service")
+        assert await until(lambda: translated(8))
+        # Killed: the answers on their way are never seen by Folio.
         killed_from = time.time()
         stack.stop_process("worker-service", kill=True)
         killed_to = time.time()
@@ -129,42 +140,38 @@ async def test_usage_is_each_provider_call_once_through_a_broker_loss_and_a_work
         done = await wait_for_job(client, token, job["id"], timeout_s=240)
     assert done["status"] == "COMPLETED", done
 
-    # A call whose answer was on its way when the worker died was billed by the provider
-    # but never seen by Folio: those (and only those) may be missing.
-    def in_flight_at_kill(row: dict) -> bool:
-        answered = row["at"] + row["latency_ms"] / 1000
-        return row["at"] <= killed_to and answered >= killed_from - 1.0
+    async def matched() -> tuple[dict, dict] | None:
+        served = {r["client_request_id"]: r for r in await fake_rows(stack, tag)}
+        rows = {r["call_id"]: r for r in await usage_rows(database, job["id"])}
+        if set(served) - set(rows):
+            return None  # the killed worker's calls are recorded once its heartbeat lapses
+        return served, rows
 
-    async def settled() -> tuple[Counter, Counter, Counter] | None:
-        served = await fake_rows(stack, tag)
-        recorded = Counter(billed(r) for r in await usage_rows(database, job["id"]))
-        expected = Counter(billed(r) for r in served)
-        excused = Counter(billed(r) for r in served if in_flight_at_kill(r))
-        missing = expected - recorded
-        if recorded - expected or missing - excused:
-            return None  # the journal of the killed worker is still being relayed
-        return recorded, expected, excused
-
-    # Entries the killed worker had read but not published are claimed after 30 s.
-    outcome = await until(settled, timeout_s=120)
-    served = await fake_rows(stack, tag)
-    recorded_rows = await usage_rows(database, job["id"])
-    recorded = Counter(billed(r) for r in recorded_rows)
-    expected = Counter(billed(r) for r in served)
-    assert outcome is not None, (
-        f"extra: {recorded - expected}, missing: {expected - recorded} "
-        f"(in flight at the kill: {[billed(r) for r in served if in_flight_at_kill(r)]}; "
-        f"zero rows: {[r['outcome'] for r in recorded_rows if not any(billed(r))]}; "
-        f"fake zero rows: {[r['outcome'] for r in served if not any(billed(r))]}; "
-        f"fake outcomes: {Counter(r['outcome'] for r in served)})"
-    )
-    assert not recorded - expected  # nothing counted twice, nothing invented
-    assert {r["outcome"] for r in recorded_rows} >= {"ok", "5xx"}
-    every = await usage_rows(database, job["id"], abandoned=True)
-    assert len({r["call_id"] for r in every}) == len(every)
-    # A request abandoned when its command was cancelled (the lost broker connection) is
-    # noted, at no cost: the provider never answered it, nor billed it.
-    assert all(not any(billed(r)) for r in every if r["outcome"] == "cancelled")
+    outcome = await until(matched, timeout_s=120)
+    assert outcome is not None, "a provider call has no usage row"
+    served, rows = outcome
+    assert None not in served  # Folio named every call it sent
+    every = await usage_rows(database, job["id"])
+    assert len(every) == len(rows)  # one row per call id
+    for call_id, call in served.items():
+        row = rows[call_id]
+        if row["estimated"]:  # its answer was never seen: recorded at its reservation
+            assert row["outcome"] in ("lost", "cancelled"), row
+            assert sum(billed(row)) >= sum(billed(call)), (row, call)
+            # Only a kill, or the broker's loss (commands cancelled), leaves such a call.
+            assert in_flight(call, killed_from - 1.0, killed_to) or row["outcome"] == "cancelled"
+        else:
+            assert billed(row) == billed(call), (row, call)  # as the provider billed it
+    # The stop lost nothing: every call in flight then was answered and recorded exactly.
+    at_stop = [c for c in served.values() if in_flight(c, stopped_from, stopped_to)]
+    assert at_stop, "no call was in flight when the worker was told to stop"
+    assert [c for c in served.values() if in_flight(c, killed_from, killed_to)]
+    assert not [
+        rows[c["client_request_id"]] for c in at_stop if rows[c["client_request_id"]]["estimated"]
+    ]
+    # A row no provider call matches is a call noted in flight that never went out.
+    assert all(rows[i]["estimated"] for i in set(rows) - set(served))
+    assert {r["outcome"] for r in every} >= {"ok", "5xx"}
     # The job's totals are its rows' sum.
     async with httpx.AsyncClient(base_url=stack.config.url("gateway"), timeout=60) as client:
         final = await job_of(client, token, job["id"])

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
@@ -261,7 +262,15 @@ class UsageRecord(Base, table=True):
     """One model call: what it cost, for whom, in which phase."""
 
     __tablename__ = "usage_records"
-    __table_args__ = (Index("ux_usage_records_call_id", "call_id", unique=True),)
+    __table_args__ = (
+        Index("ux_usage_records_call_id", "call_id", unique=True),
+        Index(
+            "ix_usage_records_allowance_day",
+            "owner_id",
+            "created_at",
+            postgresql_where=text("allowance"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     job_id: int | None = Field(
@@ -291,6 +300,14 @@ class UsageRecord(Base, table=True):
     latency_ms: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     outcome: str = Field(default="ok", sa_column=Column(String(30), nullable=False))
     cached: bool = Field(default=False)
+    # The answer was never seen (outcome "lost"): the tokens are the call's reservation.
+    estimated: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    # On the deployment's own key: counted against the owner's daily allowance.
+    allowance: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
     created_at: datetime = Field(
         default_factory=utcnow,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -5,11 +5,13 @@ under an id that does not name them."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from translation_wire import auth, planned, upload
 
-from folio.contracts import PlanJob, SegmentPaused, TranslateSegment
+from folio.contracts import CallRecord, CallsRecorded, PlanJob, SegmentPaused, TranslateSegment
+from folio.credentials import generate_key
 from folio.messaging import Envelope
 from folio_devstack.pytest_plugin import running_app
 from folio_translation.main import create_app
@@ -123,3 +125,75 @@ async def test_a_refusal_under_a_cap_raised_since_sends_the_segment_again(servic
     await consumer.process(paused_under(job_id, 2, 5000))
     job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
     assert job["status"] == "PAUSED" and "5000" in job["status_detail"]
+
+
+def journaled(job_id: int, tokens: int) -> bytes:
+    """What the worker's usage journal reports for a job's call."""
+    call = CallRecord(
+        phase="translation",
+        model="gpt-4o-mini",
+        call_id=uuid.uuid4().hex,
+        input_tokens=tokens - 100,
+        output_tokens=100,
+    )
+    event = CallsRecorded(job_id=job_id, segment_index=0, calls=[call])
+    return Envelope.wrap(event, producer="worker-service").model_dump_json().encode()
+
+
+async def test_work_on_the_deployments_key_is_refused_up_front_once_the_allowance_is_spent(
+    test_database, module_amqp_url, internal_public_key, internal_signer, tmp_path
+):
+    settings = TranslationSettings(
+        database_url=test_database.url("translation"),
+        rabbitmq_url=module_amqp_url,
+        storage_dir=tmp_path / "storage",
+        internal_token_public_key=internal_public_key,
+        credentials_key=generate_key(),
+        user_daily_tokens=1000,
+        analysis_timeout_s=1.0,
+        outbox_poll_interval_s=0.2,
+    )
+    app = create_app(settings)
+    user = f"spender-{uuid.uuid4().hex[:6]}"
+    headers = auth(internal_signer, user)
+    async with running_app(app) as client:
+        first = await client.post("/api/v1/jobs", headers=headers, **upload())
+        assert first.status_code == 200, first.text
+        consumer = app.state.runtime.consumers[0]
+        await consumer.process(journaled(first.json()["id"], 600))
+        # 400 left: still accepted (the worker checks each call against what is left).
+        second = await client.post("/api/v1/jobs", headers=headers, **upload())
+        assert second.status_code == 200, second.text
+        await consumer.process(journaled(second.json()["id"], 450))
+
+        refused = await client.post("/api/v1/jobs", headers=headers, **upload())
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        problem = refused.json()
+        assert problem["daily_tokens"] == 1000 and problem["used_tokens"] == 1050
+        assert problem["remaining_tokens"] == 0
+        renews = datetime.fromisoformat(problem["resets_at"].replace("Z", "+00:00"))
+        now = datetime.now(UTC)
+        assert renews.time() == time(0) and now < renews <= now + timedelta(days=1)
+        assert 0 < int(refused.headers["Retry-After"]) <= 86400
+        assert "00:00 UTC" in problem["detail"] and "own API key" in problem["detail"]
+        # The analysis routes on the deployment's key too, before the worker is asked.
+        for kind in ("style", "glossary", "characters"):
+            analysis = await client.post(f"/api/v1/analysis/{kind}", headers=headers, **upload())
+            assert analysis.status_code == 429, analysis.text
+            assert analysis.json()["remaining_tokens"] == 0
+        # Another user's allowance is theirs.
+        other = await client.post(
+            "/api/v1/jobs", headers=auth(internal_signer, user + "-b"), **upload()
+        )
+        assert other.status_code == 200, other.text
+        # Usage on a user's own key is not the deployment's: a job on one spends nothing
+        # of the allowance.
+        async with app.state.database.transaction() as session:
+            job = await session.get(Job, other.json()["id"])
+            job.credentials = "sealed-user-key"
+        await consumer.process(journaled(other.json()["id"], 5000))
+        again = await client.post(
+            "/api/v1/jobs", headers=auth(internal_signer, user + "-b"), **upload()
+        )
+        assert again.status_code == 200, again.text

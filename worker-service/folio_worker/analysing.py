@@ -25,9 +25,13 @@ from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.documents import DocumentError
 from folio_worker.engine.languages import detect_language
 from folio_worker.engine.segmentation import Unit, plan_segments
+from folio_worker.engine.spend import CommandSpend
 from folio_worker.llm import LLMDeferred, LLMError
+from folio_worker.llm.errors import SpendRefused
 
 log = logging.getLogger(__name__)
+# The spend ledger's job for calls of no job (its cap is never set: only the quota counts).
+NO_JOB = 0
 
 
 def leading_units(units: list[Unit], max_chars: int) -> list[Unit]:
@@ -51,7 +55,10 @@ class BookAnalyst:
         if past_deadline(request):
             log.info("analysis request %s dropped: past its deadline", delivery.envelope.message_id)
             return
-        collector = CallCollector(phase="analysis")
+        # No job: the journal has nothing to attribute the calls to (the reply carries
+        # them); on the deployment's key the caller's daily allowance is checked per call.
+        spend = CommandSpend(self.deps.spend, NO_JOB, request.spend) if request.spend else None
+        collector = CallCollector(phase="analysis", spend=spend)
         token = current_collector.set(collector)
         answer: BookAnalysed | BookAnalysisFailed
         try:
@@ -68,6 +75,8 @@ class BookAnalyst:
             answer = self._failed("unreadable", exc, collector)
         except LLMDeferred as exc:
             answer = self._failed("busy", exc, collector)
+        except SpendRefused as exc:
+            answer = self._failed("allowance", exc, collector)
         except (LLMError, AnalysisFailed, CredentialsUnavailable) as exc:
             answer = self._failed("provider", exc, collector)
         except Exception:

@@ -13,7 +13,13 @@ from pydantic import ValidationError
 
 from folio.contracts import ProviderConfig
 from folio.credentials import CredentialSealer, CredentialsError
-from folio_worker.engine.calls import CommandGate, ModelCaller, ResponseCache, record_call
+from folio_worker.engine.calls import (
+    CommandGate,
+    ModelCaller,
+    ResponseCache,
+    Stopping,
+    record_call,
+)
 from folio_worker.llm import ConcurrencyLimiter, LLMClient, RateLimiter
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.settings import WorkerSettings
@@ -33,8 +39,10 @@ class ClientFactory:
         limiter: RateLimiter,
         cache: ResponseCache,
         slots: ConcurrencyLimiter | None = None,
+        stopping: Stopping | None = None,
     ) -> None:
         self.settings = settings
+        self.stopping = stopping or Stopping()
         self.http = http
         self.limiter = limiter
         self.slots = slots
@@ -91,7 +99,7 @@ class ClientFactory:
                 timeout_s=self.settings.llm_timeout_s,
                 max_concurrency_per_key=self.settings.llm_max_concurrency_per_key,
                 on_call=record_call,
-                gate=CommandGate(),
+                gate=CommandGate(self.stopping),
             )
             self._clients[identity] = client
             while len(self._clients) > MAX_CLIENTS:

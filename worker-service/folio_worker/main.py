@@ -21,7 +21,7 @@ from folio_worker import handlers
 from folio_worker.clients import ClientFactory
 from folio_worker.control import JobControl
 from folio_worker.deps import WorkerDeps
-from folio_worker.engine.calls import MemoryCache, RedisCache
+from folio_worker.engine.calls import MemoryCache, RedisCache, Stopping
 from folio_worker.engine.isolation import DocumentProcessor
 from folio_worker.engine.journal import UsageJournal
 from folio_worker.engine.spend import MemoryLedger, RedisLedger, SpendLedger
@@ -76,7 +76,12 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
     control = JobControl(redis, prefix=settings.redis_prefix)
     runtime.on_startup(control.start)
     runtime.on_shutdown(control.stop)
-    clients = ClientFactory(settings, http, limiter, cache, slots)
+    # Told to stop (SIGTERM), no new model call starts: the calls in flight finish within
+    # the graceful timeout (FOLIO_GRACEFUL_TIMEOUT_S, set to cover a call) and are
+    # recorded; their commands are re-queued for another worker.
+    stopping = Stopping()
+    runtime.on_stopping(stopping.begin)
+    clients = ClientFactory(settings, http, limiter, cache, slots, stopping)
     deps = WorkerDeps(
         settings,
         LocalStorage(settings.storage_dir),

@@ -79,7 +79,9 @@ class Planner:
             async with control.running(command.job_id):
                 event = await self._plan(command, collector)
         except SpendRefused as exc:  # the next call would pass a limit: nothing beyond it
-            event = JobPlanningPaused(job_id=command.job_id, reason=exc.reason)
+            event = JobPlanningPaused(
+                job_id=command.job_id, reason=exc.reason, max_tokens=exc.max_tokens
+            )
         except LLMDeferred as exc:  # the key is not usable for long: re-queued, or failed
             reason = defer_or_reason(exc, delivery, collector, self.settings.llm_max_deferred_s)
             event = JobPlanningFailed(job_id=command.job_id, reason=reason, calls=collector.records)
@@ -206,6 +208,7 @@ class Planner:
                         "resume the job."
                     ),
                     estimate=CostEstimate(analysis=guess),
+                    max_tokens=command.max_tokens,
                 )
             caller = self.deps.clients.caller(
                 command.analysis_model or command.model,

@@ -30,6 +30,9 @@ class WorkerSettings(ServiceSettings):
     # A command deferred for longer than this in all fails with the provider's reason.
     llm_max_deferred_s: float = 6 * 3600.0
     llm_timeout_s: float = 300.0
+    # Told to stop, the worker starts no new call and lets those in flight finish (they
+    # are billed): the graceful timeout covers one call (llm_timeout_s) with a margin.
+    graceful_timeout_s: float = 330.0
     llm_max_attempts: int = 6
     llm_max_concurrency_per_key: int = 64
     # Hosts or networks (CIDR) model calls may reach although they are private (a

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from folio.contracts import JobPlanned, PlanJob
+from folio.contracts import JobPlanned, JobPlanningPaused, PlanJob
 from folio.messaging import Delivery, Envelope
 from folio.storage import LocalStorage
 from folio_worker.clients import ClientFactory
@@ -82,3 +82,37 @@ async def test_thinking_is_part_of_the_output_estimate(
     assert off > 0
     assert low == pytest.approx(off * 1.25, rel=0.05)  # thinkingLevel low: a quarter more
     assert pro > off  # 2.5 Pro always thinks (at least its 128-token budget per call)
+
+
+async def test_an_analysis_the_cap_does_not_cover_pauses_naming_the_cap(
+    tmp_path: Path, documents: DocumentProcessor
+) -> None:
+    settings = WorkerSettings(
+        storage_dir=tmp_path,
+        llm_provider="gemini",
+        llm_base_url="http://127.0.0.1:9",  # refused before any call
+        llm_api_key=SecretStr("k"),
+    )
+    storage = LocalStorage(tmp_path)
+    blob = await storage.put_bytes("uploads", BOOK.encode(), name="book.txt")
+    http = AiohttpTransport(timeout_s=5)
+    publisher = RecordingPublisher()
+    try:
+        clients = ClientFactory(settings, http, InProcessRateLimiter(), MemoryCache())
+        worker = Planner(WorkerDeps(settings, storage, publisher, clients, documents))  # type: ignore[arg-type]
+        command = PlanJob(
+            job_id=2,
+            upload_key=blob.key,
+            filename="book.txt",
+            segment_size=2000,
+            target_language="ko",
+            model="gemini-2.5-flash",
+            max_tokens=50,
+        )
+        await worker.plan_job(command, Delivery(Envelope.wrap(command, producer="t"), None, 0))
+    finally:
+        await http.aclose()
+    (event,) = publisher.published
+    assert isinstance(event, JobPlanningPaused)
+    assert event.max_tokens == 50  # the cap it was refused under, as SegmentPaused says it
+    assert "spending cap is 50" in event.reason

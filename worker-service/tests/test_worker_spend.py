@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,8 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from folio.contracts import (
+    AnalyseBook,
+    BookAnalysisFailed,
     CallRecord,
     CallsRecorded,
     DailyQuota,
@@ -27,11 +30,13 @@ from folio.contracts import (
     TranslateSegment,
     UnitPiece,
 )
-from folio.messaging import Defer, Delivery, Envelope
+from folio.messaging import Defer, Delivery, Envelope, Publisher
 from folio.storage import LocalStorage
+from folio_worker.analysing import BookAnalyst
 from folio_worker.clients import ClientFactory
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache, current_collector
+from folio_worker.engine.isolation import DocumentProcessor
 from folio_worker.engine.journal import UsageJournal
 from folio_worker.engine.spend import RedisLedger
 from folio_worker.llm import InProcessRateLimiter
@@ -264,3 +269,72 @@ async def test_a_deferred_segment_leaves_no_call_behind(
     assert "429" in {c.outcome for c in reported}
     await asyncio.sleep(1.0)
     assert len(await served(fake_llm_url, tag)) == len(rows)  # and none went out since
+
+
+class RecordingBroker:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def publish(self, body: bytes, **options) -> None:  # type: ignore[no-untyped-def]
+        self.sent.append(body)
+
+
+async def test_an_analysis_on_the_deployments_key_is_paid_against_the_daily_allowance(
+    replicas: Replicas, fake_llm_url: str
+) -> None:
+    tag = f"allow{uuid.uuid4().hex[:8]}"
+
+    async def book():  # type: ignore[no-untyped-def]
+        yield "\n\n".join(paragraph(tag, i) for i in range(40)).encode()
+
+    blob = await replicas.storage.put_stream("analysis", book(), max_bytes=1 << 20)
+    broker = RecordingBroker()
+    deps = replicas.deps()
+    deps.publisher = Publisher(broker, "worker-service")  # type: ignore[arg-type]
+    deps.documents = DocumentProcessor()
+    await deps.documents.start()
+    allowance = 900
+    asked = AnalyseBook(
+        upload_key=blob.key,
+        filename="book.txt",
+        target_language="ko",
+        model="gpt-4o-mini",
+        reply_to="translation-service.replies.test",
+        deadline=datetime.now(UTC) + timedelta(seconds=60),
+        owner_id="hana",
+        spend=SpendLimits(quota=DailyQuota(holder=uuid.uuid4().hex, tokens_per_day=allowance)),
+    )
+    try:
+        await BookAnalyst(deps).analyse(
+            asked, Delivery(Envelope.wrap(asked, producer="t"), None, 0)
+        )
+    finally:
+        await deps.documents.stop()
+    (body,) = broker.sent
+    answer = Envelope.model_validate_json(body).open()
+    assert isinstance(answer, BookAnalysisFailed) and answer.failure == "allowance"
+    assert "daily allowance of 900 tokens" in answer.reason
+    rows = await served(fake_llm_url, tag)
+    assert sum(billed(r) for r in rows) <= allowance  # nothing past the allowance
+    # The calls made are in the answer, as billed.
+    paid = sorted((c.input_tokens, c.output_tokens) for c in answer.calls if not c.cached)
+    assert paid == sorted((r["prompt_tokens"], r["completion_tokens"]) for r in rows)
+
+
+async def test_one_answer_that_runs_long_cannot_pass_the_cap(
+    replicas: Replicas, fake_llm_url: str
+) -> None:
+    tag = f"long{uuid.uuid4().hex[:8]}"
+    # The model does not stop: ten times the answer. Unbounded, one call bills far more
+    # than its reservation (its prompt, and its prompt again for the output).
+    rambling = " ".join(paragraph(tag, i) for i in range(6)) + " [[fake:ramble]]"
+    plans = {0: units([rambling])}
+    cap = 2000  # one unbounded rambling answer alone would pass it
+    command = await segment_command(replicas, 91, plans, 0, spend=SpendLimits(max_tokens=cap))
+    await replicas.worker().translate_segment(command, delivery(command))
+    rows = await served(fake_llm_url, tag)
+    assert rows and all("[[fake:ramble]]" in r["prompt"] for r in rows[:1])
+    for row in rows:  # sent with the output limit it reserved: never more output than that
+        assert row["completion_tokens"] + row["thought_tokens"] <= row["prompt_tokens"]
+    assert rows[0]["completion_tokens"] == rows[0]["prompt_tokens"]  # cut at the limit
+    assert sum(billed(r) for r in rows) <= cap

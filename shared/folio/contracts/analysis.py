@@ -14,11 +14,13 @@ from pydantic import Field
 
 from folio.contracts.base import Reply, Request
 from folio.contracts.engine import CallRecord, JobContext
+from folio.contracts.spend import SpendLimits
 
 WORKER_ANALYSIS_QUEUE = "worker-service.analysis"
 
 # Why an analysis failed, so the API answers with the right status.
-AnalysisFailure = Literal["unreadable", "provider", "busy", "internal"]
+# "allowance": the caller's daily allowance on the deployment's own key is spent.
+AnalysisFailure = Literal["unreadable", "provider", "busy", "internal", "allowance"]
 
 
 class AnalyseBook(Request):
@@ -40,6 +42,8 @@ class AnalyseBook(Request):
     # Whose earlier answers may be reused (the response cache), as a job's reuse_scope:
     # the caller and their provider, so no answer is served to anyone else.
     reuse_scope: str = Field(default="", max_length=64)
+    # On the deployment's own key: the caller's daily allowance, checked before each call.
+    spend: SpendLimits | None = None
 
 
 class BookAnalysed(Reply):

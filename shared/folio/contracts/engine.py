@@ -152,6 +152,9 @@ class CallRecord(_Frozen):
     latency_ms: float = 0.0
     outcome: str = "ok"
     cached: bool = False
+    # The provider's answer was never seen (outcome "lost": the worker died while the call
+    # was in flight): the tokens are the call's reservation, an upper bound of its bill.
+    estimated: bool = False
 
 
 def usage_of(calls: Iterable[CallRecord]) -> TokenUsage:

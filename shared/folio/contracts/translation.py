@@ -170,6 +170,9 @@ class JobPlanningPaused(Event):
     job_id: int
     reason: str
     estimate: CostEstimate = CostEstimate()
+    # The cap the analysis was refused under (None: the daily allowance refused it), as
+    # ``SegmentPaused`` says it: a refusal under a cap raised since is out of date.
+    max_tokens: int | None = Field(default=None, gt=0)
 
 
 # What a UnitFailure's ``check`` may be: the answer checks, and the provider's verdicts.

@@ -32,3 +32,11 @@ async def read_body(request: Request) -> bytes:
         return await request.body()
     except ClientDisconnect as exc:
         raise Disconnected from exc
+
+
+def client_request_id(request: Request) -> str | None:
+    """The caller's own id for the call: OpenAI documents ``X-Client-Request-Id`` (ASCII,
+    at most 512 characters); the fake logs it for every protocol so a client's records can
+    be matched to the calls it made."""
+    value = request.headers.get("x-client-request-id")
+    return value[:512] if value else None

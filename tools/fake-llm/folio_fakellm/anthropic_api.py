@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from folio_fakellm._http import read_json
+from folio_fakellm._http import client_request_id, read_json
 from folio_fakellm.core import CallError, CallResult, Engine, ErrorKind, LLMCall, format_seconds
 
 router = APIRouter()
@@ -191,6 +191,12 @@ async def messages(request: Request) -> JSONResponse:
         verdict = CallError(ErrorKind.MISSING_KEY, "x-api-key header is required")
     elif verdict is not None and verdict.kind is ErrorKind.INVALID_KEY:
         verdict = CallError(ErrorKind.INVALID_KEY, "invalid x-api-key")
-    call = LLMCall(protocol="anthropic", endpoint=ENDPOINT, key=key, **fields)
+    call = LLMCall(
+        protocol="anthropic",
+        endpoint=ENDPOINT,
+        key=key,
+        **fields,
+        client_request_id=client_request_id(request),
+    )
     result = await engine.run(call, pre_error=verdict or invalid)
     return render(call, result, tool, cache)

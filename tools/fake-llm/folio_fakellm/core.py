@@ -129,6 +129,8 @@ class LLMCall:
     # A small local model under ``json_object`` without ``schema``: it does not follow a
     # schema written in the prompt (llama-cpp-python's flavour).
     ignore_prompt_schema: bool = False
+    # The client's id for the call (OpenAI's documented ``X-Client-Request-Id``).
+    client_request_id: str | None = None
 
 
 @dataclass
@@ -334,6 +336,7 @@ class Engine:
                 completion_tokens=result.completion_tokens,
                 thought_tokens=result.thought_tokens,
                 latency_ms=round(elapsed_ms, 3),
+                client_request_id=call.client_request_id,
             )
         )
         return result
@@ -408,6 +411,9 @@ class Engine:
                 text, outcome = disturb(text, fault), fault
         if "malformed-json" in flags and call.structured:
             text, outcome = _malformed(text), "malformed-json"
+        if "ramble" in flags and not call.structured:
+            # A model that does not stop: ten times the answer, until the output limit.
+            text, outcome = "\n\n".join([text] * 10), "ramble"
         if "truncate" in flags:
             text, outcome, finish = text[: len(text) // 2], "truncate", "length"
         if "empty" in flags:

@@ -24,6 +24,8 @@ SIMPLE_FAULTS = (
     "malformed-json",
     "empty",
     "echo",
+    # the answer, then the model goes on and on (far more output than the request's size)
+    "ramble",
     # layout faults (see layout.py): paragraph ids and placeholders broken as models do
     "merge-paragraphs",
     "split-paragraph",

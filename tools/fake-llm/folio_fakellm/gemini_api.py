@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from folio_fakellm._http import read_body, read_json
+from folio_fakellm._http import client_request_id, read_body, read_json
 from folio_fakellm.core import (
     CallError,
     CallResult,
@@ -262,7 +262,13 @@ async def generate_content(model: str, request: Request) -> JSONResponse:
     engine = _engine(request)
     key = _api_key(request)
     fields, invalid = _parse(await read_json(request), model)
-    call = LLMCall(protocol="gemini", endpoint=GEMINI_ENDPOINT, key=key, **fields)
+    call = LLMCall(
+        protocol="gemini",
+        endpoint=GEMINI_ENDPOINT,
+        key=key,
+        **fields,
+        client_request_id=client_request_id(request),
+    )
     result = await engine.run(call, pre_error=engine.check_key(key) or invalid)
     return render(call, result)
 
@@ -282,7 +288,13 @@ async def vertex_generate_content(
     scheme, _, token = auth.partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
     fields, invalid = _parse(await read_json(request), model)
-    call = LLMCall(protocol="gemini", endpoint=VERTEX_ENDPOINT, key=bearer, **fields)
+    call = LLMCall(
+        protocol="gemini",
+        endpoint=VERTEX_ENDPOINT,
+        key=bearer,
+        **fields,
+        client_request_id=client_request_id(request),
+    )
     result = await engine.run(call, pre_error=engine.check_token(bearer) or invalid)
     return render(call, result)
 

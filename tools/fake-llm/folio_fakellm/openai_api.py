@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from folio_fakellm._http import read_json
+from folio_fakellm._http import client_request_id, read_json
 from folio_fakellm.core import (
     CallError,
     CallResult,
@@ -336,7 +336,13 @@ async def _complete(request: Request, flavour: Flavour, key: str | None) -> JSON
             engine.stats.count(ENDPOINT, str(refused.status_code))
             return refused
     verdict = engine.check_key(key) if flavour.checks_keys else None
-    call = LLMCall(protocol="openai", endpoint=ENDPOINT, key=key, **fields)
+    call = LLMCall(
+        protocol="openai",
+        endpoint=ENDPOINT,
+        key=key,
+        **fields,
+        client_request_id=client_request_id(request),
+    )
     result = await engine.run(call, pre_error=verdict or invalid)
     return render(call, result, flavour)
 

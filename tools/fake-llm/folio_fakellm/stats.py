@@ -40,6 +40,8 @@ class RequestRecord:
     completion_tokens: int
     thought_tokens: int
     latency_ms: float
+    # The client's own id for the call (``X-Client-Request-Id``), when it sent one.
+    client_request_id: str | None = None
 
 
 class Stats:

@@ -172,3 +172,40 @@ async def test_source_faults_hit_only_the_passage_until_removed(make_client: Mak
     assert await answer(doomed) != "The doomed passage."
     refused = await client.post("/_fake/faults", json={"source_contains": "x", "fault": "teapot"})
     assert refused.status_code == 422
+
+
+async def test_the_log_names_each_call_by_the_clients_request_id(client: httpx.AsyncClient) -> None:
+    headers = {"anthropic-version": "2023-06-01", "x-api-key": "sk-secret-abc"}
+    await client.post(
+        "/v1/chat/completions",
+        headers={**AUTH, "X-Client-Request-Id": "folio-call-1"},
+        json=body("<source>a</source>"),
+    )
+    await client.post(
+        "/v1/messages",
+        headers={**headers, "X-Client-Request-Id": "folio-call-2"},
+        json={"model": "claude-x", "max_tokens": 64, "messages": body("b")["messages"]},
+    )
+    await client.post("/v1/chat/completions", headers=AUTH, json=body("<source>c</source>"))
+    log = (await client.get("/_fake/requests")).json()
+    assert [e["client_request_id"] for e in log] == ["folio-call-1", "folio-call-2", None]
+
+
+async def test_a_rambling_answer_goes_on_until_the_output_limit(client: httpx.AsyncClient) -> None:
+    plain = await client.post(
+        "/v1/chat/completions", headers=AUTH, json=body("<source>Gregor woke.</source>")
+    )
+    rambling = await client.post(
+        "/v1/chat/completions",
+        headers=AUTH,
+        json=body("<source>Gregor woke. [[fake:ramble]]</source>"),
+    )
+    limited = await client.post(
+        "/v1/chat/completions",
+        headers=AUTH,
+        json={**body("<source>Gregor woke. [[fake:ramble]]</source>"), "max_tokens": 8},
+    )
+    short = plain.json()["usage"]["completion_tokens"]
+    assert rambling.json()["usage"]["completion_tokens"] >= 5 * short
+    assert limited.json()["usage"]["completion_tokens"] <= 8
+    assert limited.json()["choices"][0]["finish_reason"] == "length"

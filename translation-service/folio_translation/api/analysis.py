@@ -92,39 +92,43 @@ async def _analyse(
 
 Form_ = Annotated[AnalysisForm, Depends()]
 
-
-@router.post(
-    "/style",
-    response_model=StyleAnalysisResponse,
-    summary="The narrative style of a book's opening (its first 15,000 characters)",
+# Each route: its kind, the response it answers with, and its summary.
+_ROUTES: tuple[tuple[AnalysisKind, Any, str], ...] = (
+    (
+        "style",
+        StyleAnalysisResponse,
+        "The narrative style of a book's opening (its first 15,000 characters)",
+    ),
+    (
+        "glossary",
+        GlossaryAnalysisResponse,
+        "The names and terms of a book, with their translations",
+    ),
+    (
+        "characters",
+        CharacterAnalysisResponse,
+        "A book's characters and how they speak to each other",
+    ),
 )
-async def analyze_style(
-    analysis: Analysis, settings: Settings, identity: OptionalIdentity, form: Form_
-) -> StyleAnalysisResponse:
-    return StyleAnalysisResponse.of(await _analyse("style", analysis, settings, identity, form))
 
 
-@router.post(
-    "/glossary",
-    response_model=GlossaryAnalysisResponse,
-    summary="The names and terms of a book, with their translations",
-)
-async def analyze_glossary(
-    analysis: Analysis, settings: Settings, identity: OptionalIdentity, form: Form_
-) -> GlossaryAnalysisResponse:
-    return GlossaryAnalysisResponse.of(
-        await _analyse("glossary", analysis, settings, identity, form)
+def _route(kind: AnalysisKind, response: Any, summary: str) -> None:
+    async def endpoint(
+        analysis: Analysis, settings: Settings, identity: OptionalIdentity, form: Form_
+    ) -> Any:
+        return response.of(await _analyse(kind, analysis, settings, identity, form))
+
+    endpoint.__name__ = f"analyze_{kind}"
+    router.add_api_route(
+        f"/{kind}",
+        endpoint,
+        methods=["POST"],
+        response_model=response,
+        summary=summary,
+        # A signed-in caller on the deployment's key whose daily allowance is spent.
+        responses={429: {"description": "The daily allowance is used up (problem+json)"}},
     )
 
 
-@router.post(
-    "/characters",
-    response_model=CharacterAnalysisResponse,
-    summary="A book's characters and how they speak to each other",
-)
-async def analyze_characters(
-    analysis: Analysis, settings: Settings, identity: OptionalIdentity, form: Form_
-) -> CharacterAnalysisResponse:
-    return CharacterAnalysisResponse.of(
-        await _analyse("characters", analysis, settings, identity, form)
-    )
+for _kind, _response, _summary in _ROUTES:
+    _route(_kind, _response, _summary)

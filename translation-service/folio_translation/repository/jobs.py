@@ -228,10 +228,14 @@ class JobRepository:
             )
         )
 
-    async def owner_of(self, job_id: int) -> str | None:
-        return (
-            await self.session.execute(select(Job.owner_id).where(Job.id == job_id))  # type: ignore[arg-type]
-        ).scalar_one_or_none()
+    async def owner_of(self, job_id: int) -> tuple[str, bool] | None:
+        """The job's owner, and whether it runs on the deployment's own key."""
+        row = (
+            await self.session.execute(
+                select(Job.owner_id, Job.credentials.is_(None)).where(Job.id == job_id)  # type: ignore[arg-type, union-attr]
+            )
+        ).first()
+        return (row[0], bool(row[1])) if row is not None else None
 
     async def add_usage_atomically(self, job_id: int, usage: TokenUsage) -> None:
         """Add to the job's totals in one statement (no lock held across the handler)."""

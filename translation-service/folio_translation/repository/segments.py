@@ -172,9 +172,11 @@ class SegmentRepository:
         cached: bool = False,
         failures: Sequence[UnitFailure] = (),
         warnings: Sequence[str] = (),
-    ) -> str | None:
+    ) -> tuple[str, bool] | None:
         """Store a segment's translation once. Returns the job's owner (usage is
-        attributed to them), or None if the segment was already stored."""
+        attributed to them) and whether the job runs on the deployment's own key (its
+        usage counts against the owner's daily allowance), or None if the segment was
+        already stored."""
         table, jobs = Segment.__table__, Job.__table__  # Core: this runs for every result
         result = await self.session.execute(
             update(table)
@@ -196,10 +198,10 @@ class SegmentRepository:
                 warnings=list(warnings) or null(),
                 translated_at=datetime.now(UTC),
             )
-            .returning(jobs.c.owner_id)
+            .returning(jobs.c.owner_id, jobs.c.credentials.is_(None))
         )
         row = result.first()
-        return row[0] if row is not None else None
+        return (row[0], bool(row[1])) if row is not None else None
 
     async def release(self, job_id: int, index: int) -> None:
         """A dispatched segment that stopped before finishing: pending again."""

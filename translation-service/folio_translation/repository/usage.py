@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +24,8 @@ class UsageRepository:
         owner_id: str | None,
         calls: Sequence[CallRecord],
         segment_index: int | None = None,
+        *,
+        allowance: bool = False,
     ) -> list[CallRecord]:
         """Store the calls not stored yet (by ``call_id``); returns those it stored.
 
@@ -53,9 +57,21 @@ class UsageRepository:
                 "latency_ms": call.latency_ms,
                 "outcome": call.outcome,
                 "cached": call.cached,
+                "estimated": call.estimated,
+                "allowance": allowance,
             }
             for call in calls
         ]
         result = await self.session.execute(statement, rows)
         stored = {row[0] for row in result.all()}
         return [call for call in calls if call.call_id is None or call.call_id in stored]
+
+    async def allowance_spent(self, owner_id: str, since: datetime) -> int:
+        """Tokens ``owner_id``'s calls on the deployment's own key billed since ``since``."""
+        table = UsageRecord.__table__
+        c = table.c  # type: ignore[attr-defined]
+        total = func.coalesce(func.sum(c.input_tokens + c.output_tokens + c.thinking_tokens), 0)
+        statement = select(total).where(
+            c.owner_id == owner_id, c.allowance, c.created_at >= since, ~c.cached
+        )
+        return int((await self.session.execute(statement)).scalar_one())

@@ -16,10 +16,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
-from folio.contracts import AnalyseBook, BookAnalysed, BookAnalysisFailed, ProviderConfig
+from folio.contracts import (
+    AnalyseBook,
+    BookAnalysed,
+    BookAnalysisFailed,
+    ProviderConfig,
+    SpendLimits,
+)
 from folio.db import Database
 from folio.errors import (
     InvalidInput,
+    QuotaExceeded,
     TimedOut,
     TooLarge,
     Unavailable,
@@ -32,7 +39,12 @@ from folio.messaging.rpc import RpcClient, RpcTimeout
 from folio.storage import BlobTooLarge, StorageError
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.jobs import SUPPORTED_EXTENSIONS
-from folio_translation.service.usage import UsageLedger
+from folio_translation.service.usage import (
+    UsageLedger,
+    allowance_renewal,
+    daily_quota,
+    refuse_if_allowance_spent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +109,7 @@ class AnalysisService:
             )
         credentials = None
         model = self.deps.default_model
+        spend = None
         if request.provider is not None:
             if self.deps.sealer is None:
                 raise InvalidInput("This deployment does not accept user API keys.")
@@ -104,6 +117,12 @@ class AnalysisService:
                 await self.deps.checker.check(request.provider)
             credentials = self.deps.sealer.seal(request.provider)
             model = request.provider.model
+        elif identity is not None and self.deps.daily_tokens:
+            # The deployment's own key: paid against the caller's daily allowance,
+            # refused up front once it is spent, and checked by the worker per call.
+            async with self.database.transaction() as session:
+                await refuse_if_allowance_spent(session, identity.user_id, self.deps.daily_tokens)
+            spend = SpendLimits(quota=daily_quota(identity.user_id, self.deps.daily_tokens))
         try:
             blob = await self.deps.storage.put_stream(
                 "analysis", chunks, max_bytes=self.limits.max_upload_bytes
@@ -126,6 +145,7 @@ class AnalysisService:
                     render_terms=request.kind != "style",
                     owner_id=identity.user_id if identity else None,
                     reuse_scope=reuse_scope(identity, request.provider),
+                    spend=spend,
                 ),
                 request.kind,
             )
@@ -150,7 +170,7 @@ class AnalysisService:
         if identity is not None and calls:
             async with self.database.transaction() as session:
                 await UsageLedger(session, self.deps.outbox).record_analysis(
-                    identity.user_id, calls
+                    identity.user_id, calls, allowance=command.credentials is None
                 )
         if isinstance(answer, BookAnalysed):
             return answer
@@ -161,6 +181,8 @@ class AnalysisService:
             raise InvalidInput(detail)
         if answer.failure == "busy":
             raise Unavailable(detail)
+        if answer.failure == "allowance":
+            raise QuotaExceeded(detail, headers={"Retry-After": str(allowance_renewal()[1])})
         raise UpstreamFailed(detail)
 
     async def _discard(self, key: str) -> None:

@@ -27,7 +27,7 @@ from folio_translation.service.access import visible_job
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.task_tracking import send_work
 from folio_translation.service.tenancy import reuse_scope
-from folio_translation.service.usage import spend_limits, spent_tokens
+from folio_translation.service.usage import refuse_if_allowance_spent, spend_limits, spent_tokens
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,8 @@ class JobService:
             if self.deps.checker is not None:
                 await self.deps.checker.check(options.provider)
             credentials = self.deps.sealer.seal(options.provider)
+        else:  # the deployment's own key: the daily allowance (a user's own key is theirs)
+            await refuse_if_allowance_spent(self.session, identity.user_id, self.deps.daily_tokens)
         model = options.provider.model if options.provider else self.deps.default_model
         try:
             blob = await self.deps.storage.put_stream("uploads", chunks, max_bytes=max_bytes)

@@ -106,7 +106,7 @@ class ResultService:
         # Everything that concerns only this segment happens first; the job row is locked
         # last (its counter update is the final statement before the commit), so results of
         # one job serialise only on that short tail.
-        owner = await self.segments.store_translation(
+        stored = await self.segments.store_translation(
             event.job_id,
             event.segment_index,
             event.translated_text,
@@ -115,7 +115,7 @@ class ResultService:
             failures=event.unit_failures,
             warnings=event.warnings,
         )
-        if owner is None:
+        if stored is None:
             # Already in (a second worker's result, a redone command) or no such job: its
             # calls were still made, and are counted if not reported before.
             await self.usage.reported(event.job_id, event.calls, event.segment_index)
@@ -123,7 +123,10 @@ class ResultService:
         # Only finished work is remembered: a segment with a marked unit is asked again.
         if event.fingerprint and event.unit_translations and not event.unit_failures:
             await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
-        usage = await self.usage.record(event.job_id, owner, event.calls, event.segment_index)
+        owner, allowance = stored
+        usage = await self.usage.record(
+            event.job_id, owner, event.calls, event.segment_index, allowance=allowance
+        )
         translated, total, waiting = await self.jobs.count_translated(
             event.job_id,
             usage,

@@ -17,7 +17,7 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -25,7 +25,8 @@ from pydantic import BaseModel
 
 from folio.contracts import ENGINE_VERSION, CallRecord
 from folio_worker.llm import CallUsage, LLMClient, LLMRequest
-from folio_worker.llm.errors import CallsStopped
+from folio_worker.llm.errors import CallsStopped, LLMDeferred
+from folio_worker.llm.gate import CallStart
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -57,7 +58,7 @@ class CallCollector:
         record = CallRecord(
             phase=self.phase,  # type: ignore[arg-type]
             model=usage.model,
-            call_id=uuid.uuid4().hex,
+            call_id=usage.call_id or uuid.uuid4().hex,
             key_id=usage.key_id,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
@@ -66,6 +67,7 @@ class CallCollector:
             latency_ms=usage.latency_ms,
             outcome=usage.outcome,
             cached=cached,
+            estimated=usage.estimated,
         )
         self.records.append(record)
         if not cached:
@@ -76,20 +78,40 @@ class CallCollector:
         if self.spend is not None:
             self.spend.stop(reason)
 
-    async def admit(self, cost: int) -> Hold | None:
-        return await self.spend.admit(cost) if self.spend is not None else None
+    async def admit(self, call: CallStart) -> Ticket:
+        """Reserve the call against the limits, then note it as in flight: if this worker
+        dies before the answer is seen, another records it (at ``call.cost``, estimated)."""
+        hold = await self.spend.admit(call.cost) if self.spend is not None else None
+        if self.journal is not None and self.job_id is not None:
+            started = CallRecord(
+                phase=self.phase,  # type: ignore[arg-type]
+                model=call.model,
+                call_id=call.call_id,
+                key_id=call.key_id,
+                input_tokens=call.input_tokens,
+                output_tokens=call.output_tokens,
+                outcome="lost",
+                estimated=True,
+            )
+            await self.journal.begin(self.job_id, self.segment_index, started)
+        return Ticket(hold, call.call_id, call.output_tokens if hold is not None else None)
 
-    async def settle(self, hold: Hold | None, used: int) -> None:
+    async def settle(self, ticket: Ticket, used: int) -> None:
         if self.spend is not None:
-            await self.spend.settle(hold, used)
-        await self.flush()
+            await self.spend.settle(ticket.hold, used)
+        await self.flush(finished=[ticket.call_id])
 
-    async def flush(self) -> None:
-        """Journal the calls answered so far (before their answers are used)."""
-        if not self._unjournaled or self.journal is None or self.job_id is None:
+    async def flush(self, finished: Sequence[str] = ()) -> None:
+        """Journal the calls answered so far (before their answers are used), and take
+        the ``finished`` ones off the in-flight list in the same step."""
+        if self.journal is None or self.job_id is None:
+            return
+        if not self._unjournaled and not finished:
             return
         pending, self._unjournaled = self._unjournaled, []
-        self.journaled += await self.journal.append(self.job_id, self.segment_index, pending)
+        self.journaled += await self.journal.append(
+            self.job_id, self.segment_index, pending, finished=finished
+        )
 
     async def reported(self) -> None:
         """The command's result carried its calls: the journal need not report them."""
@@ -110,17 +132,49 @@ def record_call(usage: CallUsage) -> None:
         collector.add(usage)
 
 
+@dataclass(frozen=True)
+class Ticket:
+    hold: Hold | None
+    call_id: str
+    # The call is sent with this output limit: what it reserved, so that no answer can
+    # bill more output than its reservation (None: no limits to keep).
+    output_limit: int | None = None
+
+
+# A command that wants a new call while the worker stops is re-queued after this long.
+STOPPING_DEFER_S = 1.0
+
+
+class Stopping:
+    """Set once the worker is told to stop (SIGTERM): no new model call starts, so the
+    calls in flight finish (their usage recorded) and their commands are re-queued."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    async def begin(self) -> None:
+        if not self.stopping:
+            log.info("worker stopping: calls in flight finish, no new call starts")
+        self.stopping = True
+
+
 class CommandGate:
     """The LLM client's gate: the current command's limits and journal."""
 
-    async def admit(self, cost: int) -> object:
+    def __init__(self, stopping: Stopping | None = None) -> None:
+        self.stopping = stopping or Stopping()
+
+    async def admit(self, call: CallStart) -> object:
+        if self.stopping.stopping:
+            # Not an error: the command goes back to the queue, for this or another worker.
+            raise LLMDeferred(STOPPING_DEFER_S, "the worker is stopping")
         collector = current_collector.get()
-        return await collector.admit(cost) if collector is not None else None
+        return await collector.admit(call) if collector is not None else None
 
     async def settle(self, ticket: object, used: int) -> None:
         collector = current_collector.get()
-        if collector is not None:
-            await collector.settle(ticket, used)  # type: ignore[arg-type]
+        if collector is not None and isinstance(ticket, Ticket):
+            await collector.settle(ticket, used)
 
 
 class ResponseCache(Protocol):
@@ -300,7 +354,9 @@ class ModelCaller:
         await self.cache.set(self._key("text", prompt), text)
 
 
-STOP_GRACE_S = 15.0
+# Longer than one call may take (the client's timeout, 300 s by default): a call in flight
+# is billed, so it is let finish and recorded rather than cancelled at an unknown cost.
+STOP_GRACE_S = 330.0
 
 
 async def all_or_stop(aws: Iterable[Awaitable[R]]) -> list[R]:

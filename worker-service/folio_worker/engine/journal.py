@@ -12,6 +12,14 @@ away, the command was deferred or redone): a relay publishes them as ``CallsReco
 events with broker confirms, then deletes them (one replica at a time, under a short
 lock). Every record has its own ``call_id`` and translation-service stores it once, so an
 entry published twice, or also carried by a result event, counts once.
+
+A call is also noted *before* it is sent (an in-flight entry, by call id, naming the
+replica that sends it; each replica keeps a heartbeat key alive). Its answer takes it
+off in the same Redis transaction that journals the answer, so a call is in flight or
+answered, never both. A worker killed mid-call cannot see the answer its provider
+billed; once its heartbeat has lapsed, the relay of another replica records each such
+call once, as outcome ``lost`` at its reservation (the prompt as counted plus the
+request's output limit), flagged ``estimated``: usage and limits never under-count.
 """
 
 from __future__ import annotations
@@ -38,6 +46,11 @@ log = logging.getLogger(__name__)
 BATCH = 256
 LINGER_S = 10.0  # a command's result normally follows its calls well within this
 RETRY_S = 1.0
+# A replica counts as gone once its heartbeat is this many linger times old.
+ALIVE_LINGERS = 3
+# An in-flight entry of a live replica this old (past any call's timeout) is a leftover
+# of a failed clean-up: recorded as lost all the same.
+STALE_S = 720.0
 _NAMESPACE = uuid.UUID("6f3c1d0e-54a2-4c47-9a43-1f6f0b7f8a11")
 
 
@@ -62,27 +75,63 @@ class UsageJournal:
         self.stream = stream
         self.linger_s = linger_s
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.inflight = f"{stream}:inflight"
         # In the process (no Redis, or Redis failing): entry id -> (written at, entry).
         self._local: dict[str, tuple[float, str]] = {}
         self._task: asyncio.Task[None] | None = None
 
+    def _alive_key(self, consumer: str) -> str:
+        return f"{self.stream}:alive:{consumer}"
+
+    async def begin(self, job_id: int, segment_index: int | None, call: CallRecord) -> None:
+        """Note a call about to be sent (``call`` is what it is recorded as if its answer
+        is never seen). Without Redis nothing outlives the process: nothing to note."""
+        if self.redis is None or not call.call_id:
+            return
+        body = json.dumps(
+            {
+                "owner": self.consumer,
+                "at": time.time(),
+                "entry": _entry(job_id, segment_index, call),
+            },
+            separators=(",", ":"),
+        )
+        try:
+            await self.redis.hset(self.inflight, call.call_id, body)
+        except RedisError as exc:
+            log.warning("usage journal: could not note a call in flight (%s)", type(exc).__name__)
+
     async def append(
-        self, job_id: int, segment_index: int | None, calls: Sequence[CallRecord]
+        self,
+        job_id: int,
+        segment_index: int | None,
+        calls: Sequence[CallRecord],
+        *,
+        finished: Sequence[str] = (),
     ) -> list[str]:
-        """Write the calls down (durably with Redis) before their answers are used;
+        """Write the calls down (durably with Redis) before their answers are used, and
+        take the ``finished`` call ids off the in-flight list in the same transaction;
         returns the entries' ids, for ``forget`` once a result carried the calls."""
         entries = [_entry(job_id, segment_index, c) for c in calls if c.call_id]
-        if not entries:
+        if not entries and not finished:
             return []
         if self.redis is not None:
             try:
-                async with self.redis.pipeline(transaction=False) as pipe:
+                async with self.redis.pipeline(transaction=True) as pipe:
                     for entry in entries:
                         pipe.xadd(self.stream, {"e": entry})
-                    ids = await pipe.execute()
+                    if finished:
+                        pipe.hdel(self.inflight, *finished)
+                    ids = (await pipe.execute())[: len(entries)]
                 return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
             except RedisError as exc:
                 log.warning("usage journal: Redis unavailable (%s); kept in process", exc)
+                # Kept in process, relayed from here: not to be recorded as lost too.
+                with contextlib.suppress(RedisError):
+                    if finished:
+                        await self.redis.hdel(self.inflight, *finished)
+        if not entries:
+            return []
         now = time.monotonic()
         ids = [f"local-{uuid.uuid4().hex}" for _ in entries]
         self._local.update({i: (now, e) for i, e in zip(ids, entries, strict=True)})
@@ -115,14 +164,25 @@ class UsageJournal:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(drain_s):
                 await self._relay_local(older_than_s=0.0)
+        if self.redis is not None:  # gone: a call still noted in flight is lost at once
+            with contextlib.suppress(Exception):
+                await self.redis.delete(self._alive_key(self.consumer))
+
+    async def _beat(self) -> None:
+        assert self.redis is not None
+        ttl_ms = int(self.linger_s * ALIVE_LINGERS * 1000)
+        await self.redis.set(self._alive_key(self.consumer), "1", px=ttl_ms)
 
     async def _run(self) -> None:
         while True:
             try:
+                if self.redis is not None:
+                    await self._beat()
                 await asyncio.sleep(self.linger_s / 2)
                 await self._relay_local(older_than_s=self.linger_s)
                 if self.redis is not None:
                     await self._relay_stream()
+                    await self._relay_lost()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the broker or Redis is away: try again shortly
@@ -162,6 +222,47 @@ class UsageJournal:
                 await self.redis.xdel(self.stream, *[entry_id for entry_id, _ in entries])
                 if len(entries) < BATCH:
                     return
+        finally:
+            with contextlib.suppress(RedisError):
+                if (await self.redis.get(lock)) in (self.consumer, self.consumer.encode()):
+                    await self.redis.delete(lock)
+
+    async def _relay_lost(self) -> None:
+        """Calls noted in flight by replicas that are gone: record each once, estimated."""
+        assert self.redis is not None
+        lock = f"{self.stream}:relay-lost"
+        if not await self.redis.set(lock, self.consumer, nx=True, px=int(self.linger_s * 1000)):
+            return
+        try:
+            noted = await self.redis.hgetall(self.inflight)
+            if not noted:
+                return
+            calls: list[tuple[str, dict]] = []
+            for raw_id, raw in noted.items():
+                call_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+                try:
+                    calls.append((call_id, json.loads(raw)))
+                except ValueError:
+                    calls.append((call_id, {}))
+            owners = sorted({c.get("owner", "") for _, c in calls} - {self.consumer})
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for owner in owners:
+                    pipe.exists(self._alive_key(owner))
+                alive = {o for o, up in zip(owners, await pipe.execute(), strict=True) if up}
+            alive.add(self.consumer)
+            now = time.time()
+            lost = [
+                (call_id, c)
+                for call_id, c in calls
+                if c.get("owner") not in alive or now - float(c.get("at", 0)) > STALE_S
+            ]
+            for start in range(0, len(lost), BATCH):
+                batch = lost[start : start + BATCH]
+                await self._publish([c["entry"] for _, c in batch if "entry" in c])
+                await self.redis.hdel(self.inflight, *[call_id for call_id, _ in batch])
+                log.warning(
+                    "usage journal: %d call(s) lost with their worker, estimated", len(batch)
+                )
         finally:
             with contextlib.suppress(RedisError):
                 if (await self.redis.get(lock)) in (self.consumer, self.consumer.encode()):

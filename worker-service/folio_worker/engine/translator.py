@@ -43,7 +43,7 @@ from folio_worker.engine.prompts import SAFETY_FRAMES, translation_prompt
 from folio_worker.engine.segmentation import split_sentences
 from folio_worker.engine.sizing import neighbour_sizes
 from folio_worker.engine.work import SegmentWork
-from folio_worker.llm import LLMBadRequest, LLMOutputTruncated, SafetyBlocked
+from folio_worker.llm import LLMBadRequest, SafetyBlocked
 
 log = logging.getLogger(__name__)
 
@@ -251,10 +251,10 @@ class SegmentTranslator:
                 for attempt in range(self.attempts):
                     prompt = self._prompt(command, request, text, frame)
                     self._asked[request.unit.index] = self._asked.get(request.unit.index, 0) + 1
-                    try:
-                        answer = await self.caller.text(prompt)
-                    except LLMOutputTruncated:  # only a smaller request can fit
-                        return await self._split(command, request, text, depth)
+                    # A text answer cut at the output limit comes back with finish
+                    # "length" (the client raises LLMOutputTruncated for structured calls
+                    # only): the "truncated" check below splits the unit.
+                    answer = await self.caller.text(prompt)
                     parts = aligned(answer.text, paragraphs)
                     joined = "\n\n".join(parts) if parts else strip_ids(answer.text)
                     failure = check_answer(

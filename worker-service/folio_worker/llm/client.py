@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import math
 import time
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -32,7 +33,7 @@ from folio_worker.llm.errors import (
     LLMOutputTruncated,
     SafetyBlocked,
 )
-from folio_worker.llm.gate import CallGate, OpenGate
+from folio_worker.llm.gate import CallGate, CallStart, OpenGate
 from folio_worker.llm.keys import Credential, KeyPool, full_jitter
 from folio_worker.llm.providers import Answer, AttemptFailed, Tokens, make_provider
 from folio_worker.llm.providers.schemas import SchemaError
@@ -225,17 +226,21 @@ class LLMClient:
             attempts=failures,
         )
 
-    def _cost(self, request: LLMRequest) -> int:
-        """What a call counts against a tokens-per-minute quota before it is answered."""
+    @staticmethod
+    def _estimate(request: LLMRequest) -> tuple[int, int]:
+        """What a call may bill before it is answered: its prompt at 4 bytes a token, and
+        its output limit (the prompt again without one). What it counts against a
+        tokens-per-minute quota and reserves against the spending limits."""
         prompt = math.ceil(len(((request.system or "") + request.prompt).encode()) / 4)
-        return prompt + (request.max_output_tokens or prompt)
+        return prompt, request.max_output_tokens or prompt
 
     async def _attempt(
         self, request: LLMRequest, credential: Credential
     ) -> LLMResponse | AttemptFailed | _Cooling:
         """One HTTP call under the key's concurrency cap and pacing; reports it once."""
         async with self._slots.slot(credential.id, self._max_concurrency):
-            cost = self._cost(request)
+            prompt, output = self._estimate(request)
+            cost = prompt + output
             reservation = await self._limiter.reserve(
                 credential.id, self._pace, cost, self._max_wait_s
             )
@@ -251,12 +256,23 @@ class LLMClient:
                 await asyncio.sleep(reservation.wait_s)
             # Checked here, right before sending: every attempt (retries, a larger limit,
             # an invalid-JSON loop) is admitted against the job's limits on its own.
-            ticket = await self._gate.admit(cost)
+            call_id = uuid.uuid4().hex
+            ticket = await self._gate.admit(
+                CallStart(call_id, self.model, credential.id, prompt, output)
+            )
             used = 0
+            limit = getattr(ticket, "output_limit", None)
+            if limit is not None and request.max_output_tokens is None:
+                # Under a cap, the output limit is what was reserved: one answer that
+                # runs long cannot pass the cap (it comes back cut instead).
+                request = dataclasses.replace(request, max_output_tokens=limit)
             try:
                 started = time.perf_counter()
                 try:
                     http_request = await self._provider.build(request, credential)
+                    # Folio's id of the attempt (OpenAI documents this header; others
+                    # ignore it): usage rows can be matched to the provider's own log.
+                    http_request.headers["X-Client-Request-Id"] = call_id
                     started = time.perf_counter()
                     http_request.extensions["timeout"] = httpx.Timeout(self._timeout_s).as_dict()
                     async with asyncio.timeout(self._timeout_s):
@@ -265,25 +281,34 @@ class LLMClient:
                 except AttemptFailed as failure:
                     used = _billed(failure.tokens)
                     await self._settle(credential, cost, failure.tokens)
-                    return self._failed(credential, failure, started)
+                    return self._failed(call_id, credential, failure, started)
                 except (TimeoutError, httpx.TimeoutException):
                     failure = AttemptFailed("timeout", f"timeout after {self._timeout_s:g}s")
-                    return self._failed(credential, failure, started)
+                    return self._failed(call_id, credential, failure, started)
                 except httpx.RequestError as exc:
                     failure = AttemptFailed("transport", f"connection error ({type(exc).__name__})")
-                    return self._failed(credential, failure, started)
+                    return self._failed(call_id, credential, failure, started)
                 except LLMAuthError:
-                    self._report(credential, "auth", Tokens(), started)
+                    self._report(call_id, credential, "auth", Tokens(), started)
                     raise
                 except asyncio.CancelledError:
-                    # Sent and abandoned (its command ended): what it cost is unknown.
-                    self._report(credential, "cancelled", Tokens(), started)
+                    # Sent and abandoned (its command ended): the provider may well bill
+                    # it, for all Folio knows at its reservation.
+                    used = cost
+                    self._report(
+                        call_id,
+                        credential,
+                        "cancelled",
+                        Tokens(input=prompt, output=output),
+                        started,
+                        estimated=True,
+                    )
                     raise
                 except SchemaError as exc:
                     raise LLMBadRequest(f"{self._provider.label}: {exc}") from exc
                 await self._settle(credential, cost, answer.tokens)
                 used = _billed(answer.tokens)
-                return self._accept(request, credential, answer, started)
+                return self._accept(call_id, request, credential, answer, started)
             finally:
                 await self._gate.settle(ticket, used)
 
@@ -293,9 +318,9 @@ class LLMClient:
             await self._limiter.settle(credential.id, self._pace, used - cost)
 
     def _failed(
-        self, credential: Credential, failure: AttemptFailed, started: float
+        self, call_id: str, credential: Credential, failure: AttemptFailed, started: float
     ) -> AttemptFailed:
-        self._report(credential, failure.outcome, failure.tokens, started)
+        self._report(call_id, credential, failure.outcome, failure.tokens, started)
         if failure.outcome in ("safety_prompt", "safety_candidate"):
             level = "prompt" if failure.outcome == "safety_prompt" else "candidate"
             raise SafetyBlocked(
@@ -307,7 +332,12 @@ class LLMClient:
         return failure
 
     def _accept(
-        self, request: LLMRequest, credential: Credential, answer: Answer, started: float
+        self,
+        call_id: str,
+        request: LLMRequest,
+        credential: Credential,
+        answer: Answer,
+        started: float,
     ) -> LLMResponse | AttemptFailed:
         text, reasoning = split_reasoning(answer.text)
         tokens = answer.tokens
@@ -317,23 +347,30 @@ class LLMClient:
             tokens = dataclasses.replace(tokens, output=tokens.output - thought, thinking=thought)
         if request.schema is None:
             outcome: Outcome = "ok" if answer.finish == "stop" else "length"
-            usage = self._report(credential, outcome, tokens, started)
+            usage = self._report(call_id, credential, outcome, tokens, started)
             return LLMResponse(text, None, answer.finish, usage)
         if answer.finish == "length":
-            self._report(credential, "length", tokens, started)
+            self._report(call_id, credential, "length", tokens, started)
             return AttemptFailed(
                 "length", "the JSON answer was cut at the output token limit", tokens=tokens
             )
         try:
             parsed, json_text = parse_structured(text, request.schema)
         except ValueError:
-            self._report(credential, "invalid_json", tokens, started)
+            self._report(call_id, credential, "invalid_json", tokens, started)
             return AttemptFailed("invalid_json", "the answer did not validate", tokens=tokens)
-        usage = self._report(credential, "ok", tokens, started)
+        usage = self._report(call_id, credential, "ok", tokens, started)
         return LLMResponse(json_text, parsed, "stop", usage)
 
     def _report(
-        self, credential: Credential, outcome: Outcome, tokens: Tokens, started: float
+        self,
+        call_id: str,
+        credential: Credential,
+        outcome: Outcome,
+        tokens: Tokens,
+        started: float,
+        *,
+        estimated: bool = False,
     ) -> CallUsage:
         usage = CallUsage(
             model=self.model,
@@ -344,6 +381,8 @@ class LLMClient:
             cached_input_tokens=tokens.cached,
             latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
             outcome=outcome,
+            call_id=call_id,
+            estimated=estimated,
         )
         if self._on_call is not None:
             try:

@@ -29,6 +29,7 @@ Outcome = Literal[
     "transport",
     "recitation",  # Gemini stopped an answer that recited its training data
     "cancelled",  # sent, then abandoned when its command ended (cost unknown)
+    "lost",  # sent by a worker that died before the answer was seen (cost estimated)
     "other",  # the provider stopped for an unnamed reason (Gemini OTHER): worth a retry
 ]
 
@@ -57,6 +58,10 @@ class CallUsage:
     outcome: str
     # Part of input_tokens the provider read from its prompt cache (billed lower).
     cached_input_tokens: int = 0
+    # Folio's id of the attempt, sent to the provider (X-Client-Request-Id).
+    call_id: str | None = None
+    # The provider's answer was not seen (abandoned): the tokens are the reservation.
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
