@@ -271,6 +271,8 @@ class ModelCaller:
         self.reuse = reuse
         # Answers looked up in advance for a batch of prompts (None: looked up, not there).
         self._looked_up: dict[str, str | None] = {}
+        # A prompt's key is asked for when it is looked up, sent and remembered: hashed once.
+        self._keys: dict[tuple[str, str, Any], str] = {}
 
     async def look_up(self, prompts: list[str], schema: type[BaseModel] | None = None) -> None:
         """One cache round trip for a whole batch of prompts about to be sent (text, or
@@ -299,6 +301,12 @@ class ModelCaller:
         return self.client.model
 
     def _key(self, kind: str, prompt: str, extra: Any = None) -> str:
+        key = self._keys.get((kind, prompt, extra))
+        if key is None:
+            key = self._keys[(kind, prompt, extra)] = self._hash(kind, prompt, extra)
+        return key
+
+    def _hash(self, kind: str, prompt: str, extra: Any) -> str:
         raw = json.dumps(
             [
                 ENGINE_VERSION,

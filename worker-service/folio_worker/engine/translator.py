@@ -28,13 +28,13 @@ from folio_worker.engine.checks import (
     split_paragraphs,
 )
 from folio_worker.engine.context import (
-    TextIndex,
     characters_for,
     glossary_for,
     head,
     inflects,
     occurs,
     tail,
+    unit_index,
 )
 from folio_worker.engine.documents import placeholders
 from folio_worker.engine.languages import word_joiner
@@ -117,7 +117,7 @@ def build_prompt(
         chapter_characters=characters_for(
             text,
             [c for c in command.context.characters if c.name in changing],
-            TextIndex(text, inflecting=inflects(command.source_language)),
+            unit_index(text, inflects(command.source_language)),
         )
         if changing
         else [],
@@ -133,7 +133,7 @@ def build_prompt(
 def missing_renderings(command: SegmentWork, text: str, answer: str) -> list[GlossaryEntry]:
     """The glossary entries whose term occurs in ``text`` but whose rendering is not in the
     answer (renderings are matched by stem in a target that inflects names)."""
-    index = TextIndex(text, inflecting=inflects(command.source_language))
+    index = unit_index(text, inflects(command.source_language))
     inflecting = inflects(command.target_language)
     return [
         entry
