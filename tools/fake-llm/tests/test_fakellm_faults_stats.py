@@ -79,15 +79,18 @@ class RecordedSleeps:
     def __init__(self) -> None:
         self.delays: list[float] = []
         self.release = asyncio.Event()
+        self._slept = asyncio.Condition()
 
     async def __call__(self, seconds: float) -> None:
         if seconds > 0:
-            self.delays.append(seconds)
+            async with self._slept:
+                self.delays.append(seconds)
+                self._slept.notify_all()
             await self.release.wait()
 
     async def until_sleeping(self, count: int) -> None:
-        while len(self.delays) < count:
-            await asyncio.sleep(0)
+        async with self._slept:
+            await self._slept.wait_for(lambda: len(self.delays) >= count)
 
 
 @pytest.fixture
