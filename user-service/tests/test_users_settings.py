@@ -25,3 +25,20 @@ def test_the_old_name_is_still_read_and_the_new_one_wins(monkeypatch: pytest.Mon
     settings = UserSettings()
     assert settings.admin_secret is not None
     assert settings.admin_secret.get_secret_value() == "new-name"
+
+
+async def test_announcement_changes_take_the_configured_secret(service, as_user):
+    app, client = service
+    secret = app.state.settings.admin_secret.get_secret_value()
+    path = "/api/v1/community/announcements"
+    reader = as_user("reader")
+    wrong = await client.post(
+        path, json={"message": "no"}, headers={**reader, "x-admin-secret": secret + "x"}
+    )
+    assert wrong.status_code == 403, wrong.text
+    right = await client.post(
+        path,
+        json={"message": "yes", "is_active": False},
+        headers={**reader, "x-admin-secret": secret},
+    )
+    assert right.status_code == 201, right.text
