@@ -7,24 +7,23 @@ import pytest
 from folio_users.settings import UserSettings
 
 
-def test_the_admin_secret_is_read_as_the_gateway_reads_it(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("FOLIO_ADMIN_SECRET_KEY", raising=False)
-    monkeypatch.setenv("FOLIO_ADMIN_SECRET", "one-secret")
-    settings = UserSettings()
-    assert settings.admin_secret is not None
-    assert settings.admin_secret.get_secret_value() == "one-secret"
-
-
-def test_the_old_name_is_still_read_and_the_new_one_wins(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("FOLIO_ADMIN_SECRET", raising=False)
-    monkeypatch.setenv("FOLIO_ADMIN_SECRET_KEY", "old-name")
-    settings = UserSettings()
-    assert settings.admin_secret is not None
-    assert settings.admin_secret.get_secret_value() == "old-name"
-    monkeypatch.setenv("FOLIO_ADMIN_SECRET", "new-name")
-    settings = UserSettings()
-    assert settings.admin_secret is not None
-    assert settings.admin_secret.get_secret_value() == "new-name"
+@pytest.mark.parametrize(
+    ("env", "read"),
+    [
+        ({"FOLIO_ADMIN_SECRET": "one"}, "one"),  # the gateway's name
+        ({"FOLIO_ADMIN_SECRET_KEY": "old"}, "old"),  # the old name, still read
+        ({"FOLIO_ADMIN_SECRET": "new", "FOLIO_ADMIN_SECRET_KEY": "old"}, "new"),
+    ],
+)
+def test_the_admin_secret_is_read_as_the_gateway_reads_it(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], read: str
+):
+    for name in ("FOLIO_ADMIN_SECRET", "FOLIO_ADMIN_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    secret = UserSettings().admin_secret
+    assert secret is not None and secret.get_secret_value() == read
 
 
 async def test_announcement_changes_take_the_configured_secret(service, as_user):
