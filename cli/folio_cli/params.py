@@ -187,6 +187,15 @@ ProviderConfig = Annotated[
 ]
 
 
+# Commands that act on a job already made (resume, retranslate) and may follow it.
+Follow = Annotated[
+    bool, typer.Option("--follow", help="Follow the job to its end and download outputs.")
+]
+FollowOutput = Annotated[
+    str, typer.Option("--output", "-o", help="With --follow: outputs to download.")
+]
+FollowDir = Annotated[Path, typer.Option(file_okay=False, help="With --follow: folder.")]
+
 # Every job option once, in ``--help`` order: (name, declaration, default, run-only). The
 # run-only ones shape a real run; an estimate (a probe capped at one token) has none.
 _JOB_OPTIONS: tuple[tuple[str, Any, Any, bool], ...] = (
