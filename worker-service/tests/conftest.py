@@ -12,7 +12,24 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from folio_devstack.fakellm import running_fake_llm
+from folio_worker.llm.transport import AiohttpTransport
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+async def fake() -> AsyncIterator[str]:
+    """A fake LLM server of this test module (a module may define its own, with settings)."""
+    async with running_fake_llm() as url:
+        yield url
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[AiohttpTransport]:
+    transport = AiohttpTransport(timeout_s=30)
+    yield transport
+    await transport.aclose()
 
 
 @pytest.fixture
