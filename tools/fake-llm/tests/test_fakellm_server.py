@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -83,7 +84,9 @@ async def test_subprocess_serves_both_protocols_concurrently(server: str) -> Non
         assert not held.done() and stats["in_flight"] == 1  # the held one, and only it
         assert stats["by_endpoint"]["openai.chat"] == 50
         assert stats["by_endpoint"]["gemini.generateContent"] == 50
-        held.cancel()
+        held.cancel()  # and wait for it to go, before its client closes
+        with contextlib.suppress(asyncio.CancelledError):
+            await held
 
 
 async def test_subprocess_slow_marker_lets_client_time_out(server: str) -> None:
