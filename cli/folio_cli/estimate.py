@@ -16,53 +16,16 @@ from folio_cli.display import estimate_text
 from folio_cli.errors import CliError, ExitCode
 from folio_cli.follow import follow
 from folio_cli.gateway import Gateway
-from folio_cli.options import API_KEY_ENV, JobRequest
-from folio_cli.params import (
-    AnalysisModel,
-    AskKey,
-    BaseUrl,
-    Bilingual,
-    Book,
-    Glossary,
-    KeyEnv,
-    Mode,
-    Model,
-    ProviderConfig,
-    ProviderOpt,
-    Rpm,
-    SegmentSize,
-    Source,
-    Strict,
-    Style,
-    Target,
-    Thinking,
-    Turbo,
-    job_request,
-)
+from folio_cli.options import JobRequest
+from folio_cli.params import Book, job_options
 
 
 @app.command()
+@job_options(run=False)
 def estimate(
     ctx: typer.Context,
     book: Book,
-    target_language: Target = None,
-    source_language: Source = None,
-    segment_size: SegmentSize = None,
-    turbo: Turbo = False,
-    strict: Strict = False,
-    style_file: Style = None,
-    glossary_file: Glossary = None,
-    glossary_mode: Mode = None,
-    bilingual: Bilingual = False,
-    provider: ProviderOpt = None,
-    key_env: KeyEnv = API_KEY_ENV,
-    ask_key: AskKey = False,
-    model: Model = None,
-    analysis_model: AnalysisModel = None,
-    base_url: BaseUrl = None,
-    requests_per_minute: Rpm = None,
-    thinking_level: Thinking = None,
-    provider_config_file: ProviderConfig = None,
+    request: JobRequest,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
 ) -> None:
     """Estimate a book's model calls and tokens, without spending any.
@@ -73,7 +36,6 @@ def estimate(
     estimate (its prompts carry no analysis notes, so the real translation needs a little
     more); the analysis estimate comes from the first. A key you give is still checked
     with the provider's cheap live call."""
-    request = job_request(locals())
     console = Console(soft_wrap=True, highlight=False)
     gateway = gateway_of(ctx)
     try:

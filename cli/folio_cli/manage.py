@@ -11,7 +11,7 @@ from rich.console import Console
 
 from folio_cli.app import app, gateway_of
 from folio_cli.display import job_details, jobs_table, untranslated_line
-from folio_cli.params import OUTPUT_FORMATS, parse_outputs
+from folio_cli.params import OUTPUT_FORMATS, Follow, FollowDir, FollowOutput, parse_outputs
 from folio_cli.translate import finish, watch
 
 JobId = Annotated[int, typer.Argument(min=1, help="The job's id (see `folio jobs`).")]
@@ -81,15 +81,9 @@ def resume(
     max_tokens: Annotated[
         int | None, typer.Option(min=1, help="A new, higher spending cap in tokens.")
     ] = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", help="Follow the job to its end and download outputs.")
-    ] = False,
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="With --follow: outputs to download.")
-    ] = "default",
-    out_dir: Annotated[Path, typer.Option(file_okay=False, help="With --follow: folder.")] = Path(
-        "."
-    ),
+    follow: Follow = False,
+    output: FollowOutput = "default",
+    out_dir: FollowDir = Path("."),
 ) -> None:
     """Resume a paused job, optionally with a higher spending cap."""
     formats = parse_outputs(output)

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from folio_cli.options import (
+    API_KEY_ENV,
     GlossaryMode,
     JobRequest,
     Provider,
@@ -181,6 +185,78 @@ ProviderConfig = Annotated[
         rich_help_panel=PROVIDER,
     ),
 ]
+
+
+# Commands that act on a job already made (resume, retranslate) and may follow it.
+Follow = Annotated[
+    bool, typer.Option("--follow", help="Follow the job to its end and download outputs.")
+]
+FollowOutput = Annotated[
+    str, typer.Option("--output", "-o", help="With --follow: outputs to download.")
+]
+FollowDir = Annotated[Path, typer.Option(file_okay=False, help="With --follow: folder.")]
+
+# Every job option once, in ``--help`` order: (name, declaration, default, run-only). The
+# run-only ones shape a real run; an estimate (a probe capped at one token) has none.
+_JOB_OPTIONS: tuple[tuple[str, Any, Any, bool], ...] = (
+    ("target_language", Target, None, False),
+    ("source_language", Source, None, False),
+    ("segment_size", SegmentSize, None, False),
+    ("turbo", Turbo, False, False),
+    ("strict", Strict, False, False),
+    ("style_file", Style, None, False),
+    ("glossary_file", Glossary, None, False),
+    ("glossary_mode", Mode, None, False),
+    ("max_tokens", MaxTokens, None, True),
+    ("bilingual", Bilingual, False, False),
+    ("colophon", Colophon, False, True),
+    ("vertical_writing", Vertical, False, True),
+    ("validate", Validate, False, True),
+    ("quick_validation", QuickValidation, False, True),
+    ("validation_sample_rate", SampleRate, None, True),
+    ("post_edit", PostEdit, False, True),
+    ("provider", ProviderOpt, None, False),
+    ("key_env", KeyEnv, API_KEY_ENV, False),
+    ("ask_key", AskKey, False, False),
+    ("model", Model, None, False),
+    ("analysis_model", AnalysisModel, None, False),
+    ("base_url", BaseUrl, None, False),
+    ("requests_per_minute", Rpm, None, False),
+    ("thinking_level", Thinking, None, False),
+    ("provider_config_file", ProviderConfig, None, False),
+)
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def job_options(*, run: bool) -> Callable[[Command], Command]:
+    """Give a command the job options after its ``book`` argument and call it with them
+    gathered as ``request`` (a ``JobRequest``); ``run`` adds the run-only options."""
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "request"]
+        at = [p.name for p in own].index("book") + 1
+        options = [
+            inspect.Parameter(
+                name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind
+            )
+            for name, kind, default, run_only in _JOB_OPTIONS
+            if run or not run_only
+        ]
+        names = {p.name for p in options}
+
+        @functools.wraps(command)
+        def with_request(**arguments: Any) -> Any:
+            job = {name: arguments.pop(name) for name in names}
+            return command(request=job_request(job), **arguments)
+
+        parameters = own[:at] + options + own[at:]
+        with_request.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        with_request.__annotations__ = {p.name: p.annotation for p in parameters}
+        return with_request  # type: ignore[return-value]
+
+    return decorate
 
 
 def job_request(arguments: dict[str, Any]) -> JobRequest:

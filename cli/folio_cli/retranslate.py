@@ -12,7 +12,17 @@ from rich.console import Console
 from folio_cli.app import app, gateway_of
 from folio_cli.errors import CliError, ExitCode
 from folio_cli.options import API_KEY_ENV, JobRequest
-from folio_cli.params import AskKey, BaseUrl, KeyEnv, Model, ProviderOpt, parse_outputs
+from folio_cli.params import (
+    AskKey,
+    BaseUrl,
+    Follow,
+    FollowDir,
+    FollowOutput,
+    KeyEnv,
+    Model,
+    ProviderOpt,
+    parse_outputs,
+)
 from folio_cli.translate import finish, watch
 
 CHOICE = "Which segments (exactly one)"
@@ -131,15 +141,9 @@ def retranslate(
     ask_key: AskKey = False,
     model: Model = None,
     base_url: BaseUrl = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", help="Follow the job to its end and download outputs.")
-    ] = False,
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="With --follow: outputs to download.")
-    ] = "default",
-    out_dir: Annotated[Path, typer.Option(file_okay=False, help="With --follow: folder.")] = Path(
-        "."
-    ),
+    follow: Follow = False,
+    output: FollowOutput = "default",
+    out_dir: FollowDir = Path("."),
 ) -> None:
     """Translate chosen segments of a completed job again, then rebuild its files.
 

@@ -14,69 +14,16 @@ from folio_cli.display import JobProgress, summary_line, untranslated_line
 from folio_cli.errors import CliError, ExitCode
 from folio_cli.follow import follow
 from folio_cli.gateway import Gateway
-from folio_cli.options import API_KEY_ENV
-from folio_cli.params import (
-    OUTPUT_FORMATS,
-    AnalysisModel,
-    AskKey,
-    BaseUrl,
-    Bilingual,
-    Book,
-    Colophon,
-    Glossary,
-    KeyEnv,
-    MaxTokens,
-    Mode,
-    Model,
-    PostEdit,
-    ProviderConfig,
-    ProviderOpt,
-    QuickValidation,
-    Rpm,
-    SampleRate,
-    SegmentSize,
-    Source,
-    Strict,
-    Style,
-    Target,
-    Thinking,
-    Turbo,
-    Validate,
-    Vertical,
-    job_request,
-    parse_outputs,
-)
+from folio_cli.options import JobRequest
+from folio_cli.params import OUTPUT_FORMATS, Book, job_options, parse_outputs
 
 
 @app.command()
+@job_options(run=True)
 def translate(
     ctx: typer.Context,
     book: Book,
-    target_language: Target = None,
-    source_language: Source = None,
-    segment_size: SegmentSize = None,
-    turbo: Turbo = False,
-    strict: Strict = False,
-    style_file: Style = None,
-    glossary_file: Glossary = None,
-    glossary_mode: Mode = None,
-    max_tokens: MaxTokens = None,
-    bilingual: Bilingual = False,
-    colophon: Colophon = False,
-    vertical_writing: Vertical = False,
-    validate: Validate = False,
-    quick_validation: QuickValidation = False,
-    validation_sample_rate: SampleRate = None,
-    post_edit: PostEdit = False,
-    provider: ProviderOpt = None,
-    key_env: KeyEnv = API_KEY_ENV,
-    ask_key: AskKey = False,
-    model: Model = None,
-    analysis_model: AnalysisModel = None,
-    base_url: BaseUrl = None,
-    requests_per_minute: Rpm = None,
-    thinking_level: Thinking = None,
-    provider_config_file: ProviderConfig = None,
+    request: JobRequest,
     output: Annotated[
         str,
         typer.Option(
@@ -107,7 +54,6 @@ def translate(
     was cancelled, 8 when it paused at its spending cap (raise the cap with
     `folio resume ID --max-tokens N`). A dropped progress stream is reconnected where it
     left off."""
-    request = job_request(locals())
     formats = parse_outputs(output)
     console = Console(stderr=False, soft_wrap=True, highlight=False)
     gateway = gateway_of(ctx)

@@ -127,7 +127,7 @@ class FakeService:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         for index in range(count):
-            payload = json.dumps({"index": index, "sent": time.time()})
+            payload = json.dumps({"index": index})
             await response.write(f"id: {index}\ndata: {payload}\n\n".encode())
             gate = self.gate(f"{key}:{index}")
             try:

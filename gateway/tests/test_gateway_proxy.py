@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import Counter
 
 import httpx
@@ -232,7 +231,6 @@ async def test_server_sent_events_are_delivered_one_by_one_as_the_service_writes
     client, backends
 ):
     service = backends.users
-    delays = []
     async with client.stream(
         "GET", "/api/v1/community/announcements/stream?fake=sse&n=4&key=lockstep"
     ) as response:
@@ -243,12 +241,12 @@ async def test_server_sent_events_are_delivered_one_by_one_as_the_service_writes
             if not line.startswith("data: "):
                 continue
             event = json.loads(line[6:]) if line != "data: stalled" else {"index": "stalled"}
+            # The service writes event i+1 only after this read of event i (else "stalled"),
+            # so a gateway that buffered would fail here, however slow the machine is.
             assert event["index"] == index, "the gateway held an event back"
-            delays.append(time.time() - event["sent"])
             service.gate(f"lockstep:{index}").set()  # only now will the next be written
             index += 1
     assert index == 4
-    assert max(delays) < 0.1, delays
 
 
 async def test_a_client_that_disconnects_cancels_the_upstream_request(client, backends, keys):

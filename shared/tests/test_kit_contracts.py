@@ -157,3 +157,17 @@ def test_every_output_kind_has_one_file_name_and_media_type():
     assert download_name("My Book.epub", OutputKind.EPUB) == "My Book_translated.epub"
     assert download_name("notes", OutputKind.SEGMENTS) == "notes_segments.json"
     assert OUTPUT_FILES[OutputKind.BILINGUAL_TXT].media_type.startswith("text/plain")
+
+
+def test_a_work_command_is_one_task_for_the_service_and_the_worker():
+    from datetime import UTC, datetime
+
+    from folio.contracts import AssembleJob, PlanJob, TaskStarted, TranslateSegment, task_of
+
+    segment = TranslateSegment.model_construct(job_id=3, segment_index=4)
+    assert task_of(segment) == ("translation", "translation.translate_segment", 4)
+    assert task_of(PlanJob.model_construct(job_id=3)).name == "translation.plan_job"
+    assert task_of(AssembleJob.model_construct(job_id=3)).segment_index is None
+    # The fields a task row is made of are the fields a task event carries.
+    event = TaskStarted(task_id="9", at=datetime.now(UTC), **task_of(segment)._asdict())
+    assert (event.kind, event.name, event.segment_index) == tuple(task_of(segment))

@@ -138,6 +138,20 @@ def test_secrets_are_required_from_env_file(tmp_path: Path) -> None:
     assert "set in .env" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["FOLIO_ADMIN_SECRET", "FOLIO_ADMIN_SECRET_KEY"])
+def test_one_admin_secret_reaches_the_gateway_and_user_service(tmp_path: Path, name: str) -> None:
+    """One name in .env (the old user-service name still read) gives both the same value."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(ENV_EXAMPLE.read_text() + f"\n{name}=change-me-admin\n")
+    result = run_compose(env_file, "config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    for service in ("gateway", "user-service"):
+        env = environment(services[service])
+        assert env["FOLIO_ADMIN_SECRET"] == "change-me-admin", service
+        assert "FOLIO_ADMIN_SECRET_KEY" not in env, service
+
+
 def test_expected_services(config: dict) -> None:
     expected = {
         "postgres",

@@ -503,6 +503,9 @@ def test_secret_template_holds_placeholders_only() -> None:
         "FOLIO_REDIS_URL",
         "FOLIO_ADMIN_SECRET",
     }
+    # One name for the admin secret, in both Secrets that carry it.
+    assert "FOLIO_ADMIN_SECRET" in secrets["user-service-secrets"]
+    assert not [n for n, s in secrets.items() if "FOLIO_ADMIN_SECRET_KEY" in s]
     assert "FOLIO_INTERNAL_TOKEN_PRIVATE_KEY" not in {
         k for n, s in secrets.items() if n != "gateway-secrets" for k in s
     }

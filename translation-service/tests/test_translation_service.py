@@ -31,6 +31,7 @@ from folio.contracts import (
 )
 from folio.messaging import Envelope
 from folio_translation.models import MESSAGING, Job, Segment, UsageRecord
+from folio_translation.service import progress as progress_service
 
 
 async def test_create_job_requires_an_identity(service):
@@ -491,34 +492,46 @@ async def test_user_keys_are_sealed_and_glossary_shapes_accepted(
         assert opened.api_keys == ("AIzaSECRET-key-123", "AIzaBACKUP-456")
 
 
-async def test_the_progress_stream_coalesces_progress_but_not_status(service, internal_signer):
+async def test_the_progress_stream_coalesces_progress_but_not_status(
+    service, internal_signer, monkeypatch
+):
+    # Progress-only changes wait out the interval; an interval longer than any run means
+    # only a status change can cut it short, however slow the machine is.
+    monkeypatch.setattr(progress_service, "PROGRESS_INTERVAL_S", 3600.0)
     app, client = service
     headers = auth(internal_signer, "sam")
     created = await client.post("/api/v1/jobs", headers=headers, **upload())
     job_id = created.json()["id"]
     consumer = app.state.runtime.consumers[0]
-    stream = asyncio.create_task(client.get(f"/api/v1/jobs/{job_id}/events", headers=headers))
-    await asyncio.sleep(0.3)  # the stream has sent the job as it is (PENDING)
+    watch = app.state.job_progress.watch
+    await asyncio.wait_for(watch.listener.connected.wait(), timeout=30)
+
+    async def still_here() -> bool:
+        return False
+
+    # The stream's own iterator, read event by event (the HTTP client buffers a stream).
+    stream = app.state.job_progress.follow(job_id, still_here)
+
+    async def up_to_the_job() -> tuple[list[str], dict]:
+        kinds = []
+        async for event in stream:
+            kinds.append(event.kind)
+            if event.kind == "job":
+                return kinds, event.data.model_dump(mode="json")
+        raise AssertionError(f"the stream ended after {kinds}")
+
+    kinds, job = await asyncio.wait_for(up_to_the_job(), timeout=30)
+    assert (kinds, job["status"]) == (["job"], "PENDING")  # the job as it is
     await consumer.process(planned(job_id))  # a new status: sent at once
-    await asyncio.sleep(0.1)
-    for index in range(3):  # three progress changes in quick succession
+    kinds, job = await asyncio.wait_for(up_to_the_job(), timeout=30)
+    assert job["status"] == "PROCESSING" and kinds[-1] == "job"
+    for index in range(3):  # three progress changes: folded into the next read
         await consumer.process(translated(job_id, index))
-        await asyncio.sleep(0.05)
     outputs = {"txt": "jobs/x/output/translated.txt"}
     assembled = Envelope.wrap(JobAssembled(job_id=job_id, outputs=outputs), producer="w")
     await consumer.process(assembled.model_dump_json().encode())
-
-    response = await asyncio.wait_for(stream, timeout=30)
-    assert response.headers["content-type"].startswith("text/event-stream")
-    sent, kind = [], ""
-    for line in response.text.splitlines():
-        if line.startswith("event: "):
-            kind = line[len("event: ") :]
-        elif line.startswith("data: ") and kind == "job":
-            sent.append(json.loads(line[len("data: ") :]))
-    assert sent[0]["status"] == "PENDING"
-    assert "PROCESSING" in [s["status"] for s in sent]
-    assert sent[-1]["status"] == "COMPLETED" and sent[-1]["progress"] == 100
-    # Five changes of the job row while processing; progress-only ones within half a second
-    # of the last read are folded into the next read (segment events are sent apart).
-    assert len([s for s in sent if 0 < s["progress"] < 100]) <= 1, sent
+    kinds, job = await asyncio.wait_for(up_to_the_job(), timeout=30)
+    # Segment events are each sent; the job itself only once more, as it ended.
+    assert kinds.count("segment") == 3 and kinds.count("job") == 1, kinds
+    assert job["status"] == "COMPLETED" and job["progress"] == 100
+    assert [e async for e in stream] == []  # a final job ends the stream

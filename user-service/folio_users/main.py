@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -15,11 +16,22 @@ from folio_users.models import MESSAGING
 from folio_users.service import ClerkWebhook
 from folio_users.settings import UserSettings
 
+log = logging.getLogger(__name__)
+
+
+async def _old_admin_secret_name() -> None:
+    log.warning(
+        "FOLIO_ADMIN_SECRET_KEY is deprecated: set FOLIO_ADMIN_SECRET instead "
+        "(the name the gateway reads for the same secret)"
+    )
+
 
 def create_app(settings: UserSettings | None = None) -> FastAPI:
     settings = settings or UserSettings()
     runtime = ServiceRuntime(settings, tables=MESSAGING)
     assert runtime.database is not None
+    if settings.admin_secret_key is not None:
+        runtime.on_startup(_old_admin_secret_name)
     redis = None
     if settings.redis_url:
         redis = connect_redis(settings.redis_url, name=settings.service_name)

@@ -22,7 +22,7 @@ async def service(test_database, module_amqp_url, internal_public_key, folio_inf
         rabbitmq_url=module_amqp_url,
         internal_token_public_key=internal_public_key,
         clerk_webhook_secret=WEBHOOK_SECRET,
-        admin_secret_key=ADMIN_SECRET,
+        admin_secret=ADMIN_SECRET,
         redis_url="redis://127.0.0.1:6379/0" if folio_infra.redis else None,
         redis_prefix=f"folio-test-{uuid.uuid4().hex[:8]}",
         outbox_poll_interval_s=0.2,

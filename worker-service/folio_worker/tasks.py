@@ -43,7 +43,7 @@ from folio.contracts import (
     TaskRun,
     TaskStarted,
     TaskSucceeded,
-    task_name,
+    task_of,
 )
 from folio.messaging import Defer, Delivery, Publisher, derived_message_id
 from folio_worker.control import JobControl
@@ -68,8 +68,7 @@ class _Run:
         self.fields = {
             "task_id": str(delivery.envelope.message_id),
             "job_id": command.job_id,
-            "name": task_name(command.TYPE),
-            "segment_index": getattr(command, "segment_index", None),
+            **task_of(command)._asdict(),
             "deferrals": delivery.deferrals,
             "delivery": delivery.delivery_count,
         }

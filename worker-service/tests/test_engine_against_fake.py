@@ -13,7 +13,6 @@ import pytest
 
 from folio.contracts import GlossaryEntry, PlannedUnit, SegmentContext, UnitPiece
 from folio.contracts.providers import ProviderConfig
-from folio_devstack.fakellm import running_fake_llm
 from folio_worker.engine.analysis import analyse_book
 from folio_worker.engine.calls import MemoryCache, ModelCaller
 from folio_worker.engine.segmentation import Piece, Unit
@@ -21,12 +20,6 @@ from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import LLMClient
 from folio_worker.llm.ratelimit import InProcessRateLimiter
-
-
-@pytest.fixture(scope="module")
-async def fake() -> AsyncIterator[str]:
-    async with running_fake_llm() as url:
-        yield url
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -34,13 +33,6 @@ class Character(BaseModel):
 class Cast(BaseModel):
     characters: list[Character]
     summary: str
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[AiohttpTransport]:
-    transport = AiohttpTransport(timeout_s=30)
-    yield transport
-    await transport.aclose()
 
 
 def claude(

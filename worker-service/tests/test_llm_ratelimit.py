@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import time
 import uuid
 
 import pytest
@@ -14,13 +12,18 @@ import redis.asyncio as aioredis
 from folio_devstack.stack import free_port
 from folio_worker.llm import (
     InProcessRateLimiter,
+    Pace,
     RateLimiter,
     RedisRateLimiter,
 )
+from folio_worker.llm.ratelimit import Reservation
 from folio_worker.redis_client import connect_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-TOLERANCE_S = 0.015
+# One request a minute: each reservation's wait names its slot (0, 60, 120 s... less the
+# little time the test itself took), so slots are read off the waits, never timed.
+RPM = 1
+SLOT_S = 60.0
 
 
 @pytest.fixture
@@ -28,20 +31,15 @@ def prefix(redis_prefix: str) -> str:
     return redis_prefix + ":rpm"
 
 
-async def acquire_times(limiters: list[RateLimiter], count: int, key: str, rpm: int) -> list[float]:
-    """When each of ``count`` concurrent acquisitions returned, in order."""
-    times: list[float] = []
+async def slots(limiters: list[RateLimiter], count: int, key: str) -> list[int]:
+    """Which slot each of ``count`` concurrent reservations got, in order."""
 
-    async def one(limiter: RateLimiter) -> None:
-        await limiter.acquire(key, rpm)
-        times.append(time.monotonic())
+    async def one(limiter: RateLimiter) -> Reservation:
+        return await limiter.reserve(key, Pace(RPM))
 
-    await asyncio.gather(*(one(limiters[i % len(limiters)]) for i in range(count)))
-    return sorted(times)
-
-
-def gaps(times: list[float]) -> list[float]:
-    return [b - a for a, b in itertools.pairwise(times)]
+    got = await asyncio.gather(*(one(limiters[i % len(limiters)]) for i in range(count)))
+    assert {r.status for r in got} == {"go"}
+    return sorted(round(r.wait_s / SLOT_S) for r in got)
 
 
 async def test_two_replicas_share_one_schedule_per_key(prefix: str) -> None:
@@ -49,23 +47,34 @@ async def test_two_replicas_share_one_schedule_per_key(prefix: str) -> None:
     clients = [connect_redis(REDIS_URL), connect_redis(REDIS_URL)]
     try:
         limiters = [RedisRateLimiter(c, prefix) for c in clients]
-        times = await acquire_times(limiters, 10, "key-a", 600)  # 0.1 s apart
+        taken = await slots(limiters, 10, "key-a")
     finally:
         for client in clients:
             await client.aclose()
-    assert len(times) == 10
-    assert all(gap >= 0.1 - TOLERANCE_S for gap in gaps(times)), gaps(times)
-    assert 0.9 - TOLERANCE_S <= times[-1] - times[0] < 1.5
+    assert taken == list(range(10))  # one schedule: every slot once, none shared
 
 
 async def test_keys_are_paced_independently(prefix: str) -> None:
     client = connect_redis(REDIS_URL)
     limiter = RedisRateLimiter(client, prefix)
     try:
-        started = time.monotonic()
-        await limiter.acquire("key-a", 60)  # the first slot of a key is immediate...
-        await limiter.acquire("key-b", 60)  # ...and another key has its own schedule
-        assert time.monotonic() - started < 0.5
+        # The first slot of a key is immediate, and another key has its own schedule.
+        assert await limiter.reserve("key-a", Pace(RPM)) == Reservation("go", 0.0)
+        assert await limiter.reserve("key-b", Pace(RPM)) == Reservation("go", 0.0)
+        assert await slots([limiter], 1, "key-a") == [1]
+    finally:
+        await client.aclose()
+
+
+async def test_acquire_waits_for_its_slot(prefix: str) -> None:
+    client = connect_redis(REDIS_URL)
+    limiter = RedisRateLimiter(client, prefix)
+    try:
+        await asyncio.wait_for(limiter.acquire("key-a", RPM), timeout=30)  # slot 0: now
+        later = asyncio.ensure_future(limiter.acquire("key-a", RPM))  # slot 1: a minute on
+        done, _ = await asyncio.wait([later], timeout=0.5)
+        assert not done  # still waiting for its slot
+        later.cancel()
     finally:
         await client.aclose()
 
@@ -77,19 +86,22 @@ async def test_unreachable_redis_falls_back_to_process_pacing(
     client = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
     limiter = RedisRateLimiter(client, "folio-test:rpm")
     try:
-        times = await acquire_times([limiter], 5, "key-a", 600)
-        times += await acquire_times([limiter], 2, "key-a", 600)
+        taken = await slots([limiter], 5, "key-a")
+        taken += await slots([limiter], 2, "key-a")
     finally:
         await client.aclose()
-    assert all(gap >= 0.1 - TOLERANCE_S for gap in gaps(sorted(times)))
+    assert taken == list(range(7))  # the process keeps one schedule across calls
     warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(warnings) == 1  # logged once, not per call
 
 
-async def test_in_process_limiter_spaces_calls() -> None:
-    limiter = InProcessRateLimiter()
-    times = await acquire_times([limiter], 4, "key-a", 1200)  # 0.05 s apart
-    assert all(gap >= 0.05 - TOLERANCE_S for gap in gaps(times))
+async def test_in_process_limiter_spaces_calls(virtual_time) -> None:
+    limiter = InProcessRateLimiter(clock=virtual_time.clock)
+    got = [await limiter.reserve("key-a", Pace(1200)) for _ in range(4)]  # 0.05 s apart
+    assert [r.status for r in got] == ["go"] * 4
+    assert [r.wait_s for r in got] == pytest.approx([0.0, 0.05, 0.1, 0.15])
+    virtual_time.now = 0.1  # as time passes, the waits left shrink; the schedule stays
+    assert (await limiter.reserve("key-a", Pace(1200))).wait_s == pytest.approx(0.1)
 
 
 async def test_a_burst_shares_a_few_redis_connections(prefix: str) -> None:

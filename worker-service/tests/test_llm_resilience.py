@@ -18,7 +18,6 @@ import pytest
 from pydantic import BaseModel
 
 from folio.contracts.providers import ProviderConfig, key_id
-from folio_devstack.fakellm import running_fake_llm
 from folio_devstack.stack import free_port
 from folio_worker.llm import (
     CallUsage,
@@ -37,12 +36,6 @@ SOURCE = "Gregor Samsa woke in Prague. Gregor looked at Grete, and Grete smiled.
 class Names(BaseModel):
     names: list[str]
     summary: str
-
-
-@pytest.fixture(scope="module")
-async def fake() -> AsyncIterator[str]:
-    async with running_fake_llm() as url:
-        yield url
 
 
 @pytest.fixture(params=["httpx", "aiohttp"])

@@ -48,13 +48,6 @@ async def fake() -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[AiohttpTransport]:
-    transport = AiohttpTransport(timeout_s=30)
-    yield transport
-    await transport.aclose()
-
-
 def tagged(marker: str = "", text: str = SOURCE) -> tuple[str, str]:
     tag = f"run-{uuid.uuid4().hex[:10]}"
     return tag, f"Translate into Korean ({tag}). {marker}\n<source>{text}</source>"

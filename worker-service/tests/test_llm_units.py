@@ -6,9 +6,7 @@ errors inside a 200, ``retry-after-ms``, RECITATION, context-length 400s...).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from enum import Enum
 from typing import Any, Literal
 
@@ -377,30 +375,32 @@ async def test_key_pool_rotates_and_skips_resting_keys() -> None:
     assert [(await pool.acquire()).id for _ in range(2)] == ["a", "a"]
 
 
-async def test_key_pool_waits_for_the_first_key_ready() -> None:
-    pool = KeyPool(creds("a", "b"))
+async def test_key_pool_waits_for_the_first_key_ready(virtual_time) -> None:
+    pool = KeyPool(creds("a", "b"), clock=virtual_time.clock, sleep=virtual_time.sleep)
     pool.throttled(Credential("a", "secret-a"), 3.0)
     pool.throttled(Credential("b", "secret-b"), 0.15)
-    started = time.monotonic()
-    assert (await pool.acquire()).id == "b"
-    # the rest, then at most the release spread of a 0.15 s rest (0.25 s)
-    assert 0.14 <= time.monotonic() - started < 0.45
+    [picked] = await virtual_time.run(pool.acquire())
+    assert picked.id == "b"
+    # One wait: the rest of "b" (the shorter one), then at most its release spread.
+    [waited] = virtual_time.sleeps
+    assert 0.15 <= waited <= 0.15 + release_spread(0.15)
+    assert virtual_time.now < 3.0  # "a" was never waited for
 
 
-async def test_waiters_are_released_over_a_spread_after_a_cool_down() -> None:
+async def test_waiters_are_released_over_a_spread_after_a_cool_down(virtual_time) -> None:
     """After a 429's rest, the callers that waited go one by one, not in one burst."""
-    pool = KeyPool(creds("a"))
+    pool = KeyPool(creds("a"), clock=virtual_time.clock, sleep=virtual_time.sleep)
     pool.throttled(Credential("a", "secret-a"), 0.4)
-    started = time.monotonic()
 
     async def one() -> float:
         await pool.acquire()
-        return time.monotonic() - started
+        return virtual_time.now
 
-    released = sorted(await asyncio.gather(*(one() for _ in range(20))))
-    assert released[0] >= 0.39  # nobody before the rest is over
+    released = sorted(await virtual_time.run(*(one() for _ in range(20))))
+    assert len(virtual_time.sleeps) == 20  # each waited once, none spun
+    assert released[0] >= 0.4  # nobody before the rest is over
     assert released[-1] - released[0] > 0.05  # spread out, not all at once
-    assert released[-1] < 0.4 + release_spread(0.4) + 0.05
+    assert released[-1] <= 0.4 + release_spread(0.4)
 
 
 async def test_a_wait_beyond_the_allowed_one_defers_instead() -> None:

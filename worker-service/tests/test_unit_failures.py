@@ -13,7 +13,6 @@ import pytest
 
 from folio.contracts import UNTRANSLATED_MARKER, PlannedUnit, UnitPiece, mark_untranslated
 from folio.contracts.providers import ProviderConfig
-from folio_devstack.fakellm import running_fake_llm
 from folio_worker.engine.calls import MemoryCache, ModelCaller
 from folio_worker.engine.paragraphs import strip_ids
 from folio_worker.engine.prompts import SAFETY_FRAMES
@@ -21,19 +20,6 @@ from folio_worker.engine.translator import SegmentTranslator
 from folio_worker.engine.work import SegmentWork
 from folio_worker.llm import InProcessRateLimiter, LLMBadRequest, LLMClient
 from folio_worker.llm.transport import AiohttpTransport
-
-
-@pytest.fixture(scope="module")
-async def fake() -> AsyncIterator[str]:
-    async with running_fake_llm() as url:
-        yield url
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[AiohttpTransport]:
-    transport = AiohttpTransport(timeout_s=30)
-    yield transport
-    await transport.aclose()
 
 
 def passage(tag: str, n: int, extra: str = "") -> str:

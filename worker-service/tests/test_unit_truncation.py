@@ -16,7 +16,6 @@ import pytest
 
 from folio.contracts import UNTRANSLATED_MARKER, PlannedUnit, UnitPiece, mark_untranslated
 from folio.contracts.providers import ProviderConfig
-from folio_devstack.fakellm import running_fake_llm
 from folio_worker.engine.calls import MemoryCache, ModelCaller
 from folio_worker.engine.paragraphs import numbered, strip_ids
 from folio_worker.engine.translator import MAX_SPLIT_DEPTH, SegmentTranslator
@@ -29,19 +28,6 @@ PROVIDERS = {
     "gemini": {"model": "gemini-2.5-flash", "base_url": "{fake}"},
     "anthropic": {"model": "claude-3-5-haiku-latest", "base_url": "{fake}"},
 }
-
-
-@pytest.fixture(scope="module")
-async def fake() -> AsyncIterator[str]:
-    async with running_fake_llm() as url:
-        yield url
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[AiohttpTransport]:
-    transport = AiohttpTransport(timeout_s=30)
-    yield transport
-    await transport.aclose()
 
 
 def translator(kind: str, fake: str, http: Any, calls: list[CallUsage]) -> SegmentTranslator:

@@ -72,6 +72,7 @@ from folio.contracts.tasks import (
     TaskStarted,
     TaskSucceeded,
     task_name,
+    task_of,
 )
 from folio.contracts.translation import (
     UNIT_CHECKS,
@@ -182,4 +183,5 @@ __all__ = [
     "mark_untranslated",
     "message_class",
     "task_name",
+    "task_of",
 ]

@@ -17,7 +17,7 @@ run started if its start was not reported (a quick run's only report is its resu
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -136,3 +136,21 @@ TASK_EVENTS: tuple[type[TaskEvent], ...] = (
 def task_name(message_type: str) -> str:
     """A task's name: its command's type without the version (``translation.plan_job``)."""
     return message_type.rsplit(".", 1)[0]
+
+
+class WorkTask(NamedTuple):
+    """What a work command is as a task, in the fields task rows and events share."""
+
+    kind: TaskKind
+    name: str
+    segment_index: int | None
+
+
+def task_of(command: Any) -> WorkTask:
+    """The task a work command is: one mapping for translation-service, which records it
+    queued, and the worker, which reports its runs (so both name it alike)."""
+    return WorkTask(
+        kind="translation",  # every work command so far
+        name=task_name(command.TYPE),
+        segment_index=getattr(command, "segment_index", None),
+    )

@@ -139,7 +139,7 @@ class Stack:
             env["FOLIO_REDIS_PREFIX"] = cfg.redis_prefix
         if name == "user-service":
             env["FOLIO_CLERK_WEBHOOK_SECRET"] = self.secrets.webhook_secret
-            env["FOLIO_ADMIN_SECRET_KEY"] = self.secrets.admin_secret
+            env["FOLIO_ADMIN_SECRET"] = self.secrets.admin_secret
         if name == "gateway":
             env.update(
                 {

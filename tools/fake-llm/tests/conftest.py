@@ -137,7 +137,8 @@ def spawn_server() -> Iterator[SpawnServer]:
         )
         procs.append(proc)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
+        # A deadline, not a measure: starting takes seconds, and many more on a loaded CI box.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from folio_fakellm import core
 from folio_fakellm.faults import ConfiguredFaults, Fault, MarkerCounter, parse_configured
 from folio_fakellm.stats import key_hash
 
@@ -72,28 +72,66 @@ async def test_counted_marker_under_concurrency(client: httpx.AsyncClient) -> No
     assert codes.count(429) == 5 and codes.count(200) == 35
 
 
-async def test_latency_requests_overlap(make_client: MakeClient) -> None:
+class RecordedSleeps:
+    """Stands in for the fake's non-blocking sleep: records each delay and holds the
+    sleeper until the test lets it go, so overlap and delays are seen, not timed."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self.release = asyncio.Event()
+        self._slept = asyncio.Condition()
+
+    async def __call__(self, seconds: float) -> None:
+        if seconds > 0:
+            async with self._slept:
+                self.delays.append(seconds)
+                self._slept.notify_all()
+            await self.release.wait()
+
+    async def until_sleeping(self, count: int) -> None:
+        async with self._slept:
+            await self._slept.wait_for(lambda: len(self.delays) >= count)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> RecordedSleeps:
+    recorded = RecordedSleeps()
+    monkeypatch.setattr(core, "sleep_for", recorded)
+    return recorded
+
+
+async def test_latency_requests_overlap(make_client: MakeClient, sleeps: RecordedSleeps) -> None:
     client = make_client(latency_base_ms=200)
 
     async def one(i: int) -> int:
         r = await client.post("/v1/chat/completions", headers=AUTH, json=body(f"hello {i}"))
         return r.status_code
 
-    codes = await asyncio.gather(*(one(i) for i in range(200)))
-    assert codes == [200] * 200
+    calls = asyncio.gather(*(one(i) for i in range(200)))
+    # Every request is inside its modelled latency at once: none waits for another.
+    await asyncio.wait_for(sleeps.until_sleeping(200), timeout=30)
+    assert sleeps.delays == [0.2] * 200
+    assert (await client.get("/_fake/stats")).json()["in_flight"] == 200
+    sleeps.release.set()
+    assert await calls == [200] * 200
     stats = (await client.get("/_fake/stats")).json()
-    assert stats["max_in_flight"] >= 50
+    assert stats["max_in_flight"] == 200
     assert stats["in_flight"] == 0
     log = (await client.get("/_fake/requests")).json()
-    assert min(e["latency_ms"] for e in log) >= 190
     assert [e["seq"] for e in log] == list(range(1, 201))  # arrival order
 
 
-async def test_slow_marker_delays(client: httpx.AsyncClient) -> None:
-    started = time.perf_counter()
-    r = await client.post("/v1/chat/completions", headers=AUTH, json=body("a [[fake:slow=0.3]]"))
-    assert r.status_code == 200
-    assert time.perf_counter() - started >= 0.3
+async def test_slow_marker_delays(client: httpx.AsyncClient, sleeps: RecordedSleeps) -> None:
+    call = asyncio.ensure_future(
+        client.post("/v1/chat/completions", headers=AUTH, json=body("a [[fake:slow=0.3]]"))
+    )
+    await asyncio.wait_for(sleeps.until_sleeping(1), timeout=30)
+    assert sleeps.delays == [0.3]  # the marker's delay, before any answer is written
+    assert not call.done()
+    sleeps.release.set()
+    assert (await call).status_code == 200
+    # Latency is modelled separately (zero here): the slow marker was the only wait.
+    assert sleeps.delays == [0.3]
 
 
 async def test_stats_log_and_reset(client: httpx.AsyncClient) -> None:

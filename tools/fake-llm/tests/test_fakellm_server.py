@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -24,11 +25,32 @@ def server(spawn_server: Callable[[dict[str, str]], str]) -> str:
     )
 
 
+async def in_flight(client: httpx.AsyncClient, count: int) -> None:
+    """Until the server is answering ``count`` requests (a deadline, not a measurement)."""
+    for _ in range(600):
+        if (await client.get("/_fake/stats")).json()["in_flight"] >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the server never had {count} requests in flight")
+
+
 async def test_subprocess_serves_both_protocols_concurrently(server: str) -> None:
     limits = httpx.Limits(max_connections=100)
     async with httpx.AsyncClient(base_url=server, limits=limits, timeout=30) as client:
         models = (await client.get("/v1/models")).json()
         assert [m["id"] for m in models["data"]] == ["fake-model", "other-model"]
+        # One request held for a minute: everything below is answered while it is still in
+        # flight, which a server handling one request at a time could not do.
+        held = asyncio.ensure_future(
+            client.post(
+                "/v1beta/models/fake-model:generateContent",
+                params={"key": "k"},
+                json={
+                    "contents": [{"parts": [{"text": "<source>Held.</source> [[fake:slow=60]]"}]}]
+                },
+            )
+        )
+        await in_flight(client, 1)
 
         async def openai(i: int) -> str:
             r = await client.post(
@@ -59,9 +81,12 @@ async def test_subprocess_serves_both_protocols_concurrently(server: str) -> Non
         expected = [pseudo_translate(f"Tale {i}.", "Japanese") for i in range(50)]
         assert results == expected + expected
         stats = (await client.get("/_fake/stats")).json()
+        assert not held.done() and stats["in_flight"] == 1  # the held one, and only it
         assert stats["by_endpoint"]["openai.chat"] == 50
         assert stats["by_endpoint"]["gemini.generateContent"] == 50
-        assert stats["max_in_flight"] >= 20
+        held.cancel()  # and wait for it to go, before its client closes
+        with contextlib.suppress(asyncio.CancelledError):
+            await held
 
 
 async def test_subprocess_slow_marker_lets_client_time_out(server: str) -> None:

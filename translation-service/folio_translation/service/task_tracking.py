@@ -28,7 +28,7 @@ from folio.contracts import (
     TaskStarted,
     TaskSucceeded,
     TranslateSegment,
-    task_name,
+    task_of,
 )
 from folio.messaging.topology import DEFAULT_DELIVERY_LIMIT
 from folio_translation.models import TASK_FINISHED, Job, TaskExecution, TaskStatus, utcnow
@@ -42,14 +42,15 @@ MAX_RETRIES = DEFAULT_DELIVERY_LIMIT - 1
 
 def _task_row(job: Job, command: WorkCommand, task_id: str) -> dict:
     now = utcnow()
+    task = task_of(command)
     return {
         "id": task_id,
-        "kind": "translation",
-        "name": task_name(command.TYPE),
+        "kind": task.kind,
+        "name": task.name,
         "status": TaskStatus.PENDING.value,
         "job_id": job.id,
         "owner_id": job.owner_id,
-        "segment_index": getattr(command, "segment_index", None),
+        "segment_index": task.segment_index,
         "attempts": 0,
         "max_retries": MAX_RETRIES,
         "queue_time": now,

@@ -36,7 +36,7 @@ async def announcement_admin(
 ) -> None:
     """The upstream's admin secret header (compared in constant time), or an
     administrator's role as user-service knows it."""
-    secret = request.app.state.settings.admin_secret_key
+    secret = request.app.state.settings.admin_secret
     if secret is not None and x_admin_secret is not None:
         if hmac.compare_digest(x_admin_secret.encode(), secret.get_secret_value().encode()):
             return

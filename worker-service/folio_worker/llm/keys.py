@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from folio_worker.llm.errors import LLMAuthError, LLMDeferred
@@ -59,6 +59,7 @@ class KeyPool:
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not credentials:
             raise ValueError("a key pool needs at least one credential")
@@ -67,6 +68,7 @@ class KeyPool:
         self._base = backoff_base_s
         self._cap = backoff_cap_s
         self._clock = clock
+        self._sleep = sleep
         self._next = 0
         self._last_refusal: str | None = None
 
@@ -107,7 +109,7 @@ class KeyPool:
             if max_wait_s is not None and wait > max_wait_s:
                 raise LLMDeferred(wait, f"every key is rate limited for {wait:.0f} s")
             jitter = random.uniform(0.0, release_spread(first.rest_s))  # noqa: S311
-            await asyncio.sleep(wait + jitter)
+            await self._sleep(wait + jitter)
 
     def _state(self, credential: Credential) -> _KeyState:
         for state in self._keys:

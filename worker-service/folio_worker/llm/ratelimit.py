@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -147,7 +148,8 @@ class RateLimiter(Protocol):
 class InProcessRateLimiter:
     """The same schedules for the tasks of this process (one event loop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._requests: dict[str, float] = {}
         self._tokens: dict[str, float] = {}
         self._cooling: dict[str, float] = {}
@@ -155,7 +157,7 @@ class InProcessRateLimiter:
     async def reserve(
         self, key_id: str, pace: Pace, cost_tokens: int = 1, max_wait_s: float | None = None
     ) -> Reservation:
-        now = time.monotonic()
+        now = self._clock()
         cooling = self._cooling.get(key_id, 0.0)
         if cooling > now:
             return Reservation("cooling", cooling - now)
@@ -178,10 +180,10 @@ class InProcessRateLimiter:
         if not pace.tokens_per_minute or key_id not in self._tokens or not extra_tokens:
             return
         shift = 60.0 * extra_tokens / pace.tokens_per_minute
-        self._tokens[key_id] = max(time.monotonic(), self._tokens[key_id] + shift)
+        self._tokens[key_id] = max(self._clock(), self._tokens[key_id] + shift)
 
     async def cool_down(self, key_id: str, seconds: float) -> None:
-        until = time.monotonic() + max(0.0, seconds)
+        until = self._clock() + max(0.0, seconds)
         self._cooling[key_id] = max(self._cooling.get(key_id, 0.0), until)
 
     async def acquire(self, key_id: str, requests_per_minute: int) -> None:
