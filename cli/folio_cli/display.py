@@ -189,6 +189,19 @@ def marked_text(job: dict[str, Any]) -> str:
     return f"{count} {passages} in {segments} {where}"
 
 
+def plan_text(plan: dict[str, Any] | None) -> str:
+    """The planner's choice of call sizes and its predicted time, in one line."""
+    if not plan:
+        return ""
+    minutes, seconds = divmod(round(plan.get("predicted_s") or 0), 60)
+    took = f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+    if plan.get("bound") == "requests":
+        why = f"requests-bound at {plan.get('requests_per_minute')} requests/min: fewer, larger"
+    else:
+        why = "latency-bound: smaller, parallel"
+    return f"{why} calls ({plan.get('calls', 0)} planned), about {took}"
+
+
 def estimate_text(estimate: dict[str, Any] | None) -> str:
     if not estimate:
         return ""

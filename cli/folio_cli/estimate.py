@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from folio_cli.app import app, gateway_of
-from folio_cli.display import estimate_text
+from folio_cli.display import estimate_text, plan_text
 from folio_cli.errors import CliError, ExitCode
 from folio_cli.follow import follow
 from folio_cli.gateway import Gateway
@@ -55,6 +55,8 @@ def estimate(
             f"  {phase}: {numbers['calls']} calls, {numbers['input_tokens']:,} input + "
             f"{numbers['output_tokens']:,} output tokens"
         )
+    if result["plan"]:
+        console.print(f"  plan: {plan_text(result['plan'])}")
 
 
 def probe_estimate(gateway: Gateway, book: Path, request: JobRequest) -> dict[str, Any]:
@@ -76,6 +78,8 @@ def probe_estimate(gateway: Gateway, book: Path, request: JobRequest) -> dict[st
             p["input_tokens"] + p["output_tokens"] for p in (analysis, translation)
         ),
         "summary": estimate_text(last["estimate"]),
+        # the plan of the job as asked for (the turbo probe plans without analysis)
+        "plan": estimates[0]["estimate"].get("plan"),
     }
 
 

@@ -22,9 +22,11 @@ FOLIO = Path(sys.executable).parent / "folio"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
-def run_folio(*args: str, url: str, token: str | None, cwd: Path, timeout: float = 300):
+def run_folio(
+    *args: str, url: str, token: str | None, cwd: Path, timeout: float = 300, **extra_env: str
+):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
-    env.update(FOLIO_URL=url, COLUMNS="200")  # wide enough that table cells never wrap
+    env.update(FOLIO_URL=url, COLUMNS="200", **extra_env)  # wide: table cells never wrap
     if token is not None:
         env["FOLIO_TOKEN"] = token
     return asyncio.to_thread(

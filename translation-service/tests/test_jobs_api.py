@@ -233,6 +233,8 @@ async def test_resume_takes_the_upstream_fields_and_checks_a_new_key(
     )
     assert refused.status_code == 400
     assert refused.json()["detail"] == "Invalid API Key or unsupported model."
+    # the provider's 401 quotes the key; the refusal never does
+    assert "invalid-key" not in refused.text
     resumed = await client.post(
         f"/api/v1/jobs/{job['id']}/resume",
         headers=headers,

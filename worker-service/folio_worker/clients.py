@@ -10,6 +10,7 @@ import hashlib
 from collections import OrderedDict
 
 from pydantic import ValidationError
+from redis.asyncio import Redis
 
 from folio.contracts import ProviderConfig
 from folio.credentials import CredentialSealer, CredentialsError
@@ -20,7 +21,15 @@ from folio_worker.engine.calls import (
     Stopping,
     record_call,
 )
-from folio_worker.llm import ConcurrencyLimiter, LLMClient, RateLimiter
+from folio_worker.llm import (
+    ConcurrencyLimiter,
+    InProcessRateLimiter,
+    LLMClient,
+    LocalConcurrency,
+    RateLimiter,
+    RedisConcurrency,
+    RedisRateLimiter,
+)
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.settings import WorkerSettings
 
@@ -29,6 +38,19 @@ MAX_CLIENTS = 256
 
 class CredentialsUnavailable(Exception):
     pass
+
+
+def key_limits(
+    settings: WorkerSettings, redis: Redis | None
+) -> tuple[RateLimiter, ConcurrencyLimiter]:
+    """Each key's pacing and concurrency cap: shared by every replica through Redis, per
+    process only in a deployment without Redis (a single worker)."""
+    if redis is None:
+        return InProcessRateLimiter(), LocalConcurrency()
+    return (
+        RedisRateLimiter(redis, prefix=f"{settings.redis_prefix}:rpm"),
+        RedisConcurrency(redis, prefix=f"{settings.redis_prefix}:slots"),
+    )
 
 
 class ClientFactory:

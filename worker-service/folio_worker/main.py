@@ -18,20 +18,13 @@ from folio.messaging.topology import (
 from folio.runtime import ServiceRuntime
 from folio.storage import LocalStorage
 from folio_worker import handlers
-from folio_worker.clients import ClientFactory
+from folio_worker.clients import ClientFactory, key_limits
 from folio_worker.control import JobControl
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine.calls import MemoryCache, RedisCache, Stopping
 from folio_worker.engine.isolation import DocumentProcessor
 from folio_worker.engine.journal import UsageJournal
 from folio_worker.engine.spend import MemoryLedger, RedisLedger, SpendLedger
-from folio_worker.llm import (
-    ConcurrencyLimiter,
-    InProcessRateLimiter,
-    LocalConcurrency,
-    RedisConcurrency,
-    RedisRateLimiter,
-)
 from folio_worker.llm.transport import AiohttpTransport
 from folio_worker.redis_client import connect_redis
 from folio_worker.settings import WorkerSettings
@@ -54,12 +47,10 @@ def create_app(settings: WorkerSettings | None = None) -> FastAPI:
         cache: MemoryCache | RedisCache = RedisCache(
             redis, prefix=f"{settings.redis_prefix}:llm-cache"
         )
-        limiter = RedisRateLimiter(redis, prefix=f"{settings.redis_prefix}:rpm")
-        slots: ConcurrencyLimiter = RedisConcurrency(redis, prefix=f"{settings.redis_prefix}:slots")
         ledger: SpendLedger = RedisLedger(redis, prefix=f"{settings.redis_prefix}:spend")
     else:
-        cache, limiter, slots = MemoryCache(), InProcessRateLimiter(), LocalConcurrency()
-        ledger = MemoryLedger()
+        cache, ledger = MemoryCache(), MemoryLedger()
+    limiter, slots = key_limits(settings, redis)
     # Its own connections: the relay blocks on the stream between entries.
     journal_redis = (
         connect_redis(settings.redis_url, max_connections=4, name="folio-worker-journal")

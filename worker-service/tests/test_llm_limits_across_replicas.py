@@ -5,6 +5,7 @@ would)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import sys
@@ -38,18 +39,31 @@ def prefix(redis_prefix: str) -> str:
     return redis_prefix
 
 
-async def two_replicas(fake: str, prefix: str, config: dict[str, Any], calls: int) -> str:
-    """Run two replica processes that start together; returns the prompt tag."""
+async def two_replicas(
+    fake: str,
+    prefix: str,
+    config: dict[str, Any],
+    calls: int,
+    *replicas: dict[str, Any],
+) -> str:
+    """Run two replica processes that start together (``replicas``: what each does
+    differently, e.g. its own ``prompt`` tail or ``start_in`` seconds later); returns the
+    prompt tag."""
     tag = f"run-{uuid.uuid4().hex[:10]}"
     loop = asyncio.get_running_loop()
-    spec = {
+    start_at = loop.time() + 1.5  # both processes are up by then
+    base = {
         "redis_url": REDIS_URL,
         "prefix": prefix,
         "config": {"base_url": fake + "/v1", **config},
         "calls": calls,
         "prompt": f"Translate ({tag}) <source>Gregor woke.</source>",
-        "start_at": loop.time() + 1.5,  # both processes are up by then
     }
+    specs = []
+    for own in replicas or ({}, {}):
+        spec = {**base, **own, "start_at": start_at + own.get("start_in", 0.0)}
+        spec["prompt"] = base["prompt"] + own.get("prompt", "")
+        specs.append(spec)
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -58,12 +72,12 @@ async def two_replicas(fake: str, prefix: str, config: dict[str, Any], calls: in
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        for _ in range(2)
+        for spec in specs
     ]
-    for process in processes:
+    for process, spec in zip(processes, specs, strict=True):
         out, err = await asyncio.wait_for(process.communicate(), timeout=60)
         assert process.returncode == 0, err.decode()[-2000:]
-        assert json.loads(out.decode().strip().splitlines()[-1]) == {"answers": calls}
+        assert json.loads(out.decode().strip().splitlines()[-1]) == {"answers": spec["calls"]}
     return tag
 
 
@@ -106,6 +120,79 @@ async def test_two_workers_share_one_request_schedule(prefix: str) -> None:
     # one send's lateness: no window can hold more calls than the rate allows, plus one.
     for i, j in itertools.combinations(range(10), 2):
         assert arrivals[j] - arrivals[i] >= (j - i) * 0.25 - LATE_S, (i, j, arrivals)
+
+
+async def test_two_workers_pace_tokens_per_minute_by_what_the_provider_reported(
+    prefix: str,
+) -> None:
+    """One replica's calls, then (once it is done) the other's, each one after another:
+    every call is reserved after the one before was answered. A reasoning model bills far
+    more than the prompt and the small output limit the client reserves for, so each call
+    must wait for what the one before really used (settled on the shared schedule, also
+    across the replicas), not for what was reserved for it."""
+    rate = 40.0  # tokens a second
+    async with running_fake_llm() as fake:
+        config = {
+            "provider": "openai",
+            "model": "o3-mini",  # its hidden reasoning is billed in completion_tokens
+            "api_keys": [f"key-{uuid.uuid4().hex}"],
+            "tokens_per_minute": round(rate * 60),
+        }
+        handover = f"{prefix}:handover"
+        first = {"prompt": " first", "sequential": True, "done": handover}
+        second = {"prompt": " second", "sequential": True, "after": handover}
+        limited = {"max_output_tokens": 8}
+        tag = await two_replicas(
+            fake, prefix, config, 3, {**first, **limited}, {**second, **limited}
+        )
+        rows = sorted(await logged(fake, tag), key=lambda r: r["at"])
+    assert [r["outcome"] for r in rows] == ["ok"] * 6
+    assert ["first" in r["prompt"] for r in rows] == [True] * 3 + [False] * 3
+    for before, after in itertools.pairwise(rows):
+        billed = before["prompt_tokens"] + before["completion_tokens"] + before["thought_tokens"]
+        assert before["thought_tokens"] > before["prompt_tokens"]  # billed ≫ reserved
+        assert after["at"] - before["at"] >= billed / rate - LATE_S, (before, after)
+
+
+async def test_waiters_after_a_shared_cool_down_are_released_over_a_spread(
+    prefix: str,
+) -> None:
+    """One replica's call is answered 429 (Retry-After 2 s); the other replica's calls,
+    sent once that 429 was answered, learn of the rest from Redis, wait it out, and go
+    again spread out (not in one burst that would earn the next 429)."""
+    key = f"key-{uuid.uuid4().hex}"
+    config = {"provider": "openai", "model": "gpt-4o-mini", "api_keys": [key]}
+    refused_seen = f"{prefix}:refused"
+
+    hashed = hashlib.sha256(key.encode()).hexdigest()[:12]  # how the fake names keys
+
+    async def hand_over_after_the_429(fake: str) -> None:
+        async with httpx.AsyncClient() as http:
+            while True:
+                rows = (await http.get(fake + "/_fake/requests")).json()
+                if any(r["outcome"] == "429" and r["key_hash"] == hashed for r in rows):
+                    redis = connect_redis(REDIS_URL)
+                    await redis.rpush(refused_seen, "seen")
+                    await redis.aclose()
+                    return
+                await asyncio.sleep(0.01)
+
+    async with running_fake_llm() as fake:
+        watcher = asyncio.create_task(hand_over_after_the_429(fake))
+        throttled = {"prompt": " [[fake:429:retry=2*1]]", "calls": 1}
+        waiting = {"prompt": " waiting", "calls": 10, "after": refused_seen}
+        tag = await two_replicas(fake, prefix, config, 1, throttled, waiting)
+        await watcher
+        rows = sorted(await logged(fake, tag), key=lambda r: r["at"])
+    refused = rows[0]
+    assert refused["outcome"] == "429" and "fake:429" in refused["prompt"]
+    assert [r["outcome"] for r in rows[1:]] == ["ok"] * 11
+    # nobody, in either replica, sent during the rest
+    assert all(r["at"] >= refused["at"] + 2.0 - LATE_S for r in rows[1:])
+    released = [r["at"] for r in rows if "waiting" in r["prompt"]]
+    assert len(released) == 10
+    # over a spread of about half the rest that was left (~1 s): not all at once
+    assert max(released) - min(released) >= 0.25, released
 
 
 async def test_tokens_per_minute_paces_by_cost_and_settles_on_usage(prefix: str) -> None:

@@ -162,8 +162,13 @@ async def test_all_keys_refused_is_an_auth_error(
     client = client_for(config(kind, fake, *keys), http)
     with pytest.raises(LLMAuthError) as caught:
         await client.generate(LLMRequest(prompt(tag)))
-    label = "OpenAI-compatible API" if kind == "openai" else "Gemini API"
-    assert caught.value.reason == f"{label} refused every key: the key was refused (403 forbidden)"
+    # OpenAI answers a wrong key 401 invalid_api_key; Gemini 403 PERMISSION_DENIED
+    label, status = (
+        ("OpenAI-compatible API", "401 unauthorized")
+        if kind == "openai"
+        else ("Gemini API", "403 forbidden")
+    )
+    assert caught.value.reason == f"{label} refused every key: the key was refused ({status})"
     assert sorted(r["key_hash"] for r in await sent(http, fake, tag)) == sorted(map(key_id, keys))
     with pytest.raises(LLMAuthError):  # the pool remembers: no more requests
         await client.generate(LLMRequest(prompt(tag)))

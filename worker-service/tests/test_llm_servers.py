@@ -285,16 +285,33 @@ async def test_openrouter_403_is_moderation_not_a_dead_key(
 
 
 @pytest.mark.parametrize(
-    ("flavour", "provider", "status"),
-    [(None, "openai", "403 forbidden"), ("openrouter", "openrouter", "401 unauthorized")],
+    ("flavour", "provider", "status", "base"),
+    [
+        (None, "openai", "401 unauthorized", None),  # OpenAI: 401 invalid_api_key
+        ("openrouter", "openrouter", "401 unauthorized", None),  # 403 is its moderation
+        (None, "azure", "401 unauthorized", ""),  # "Access denied due to invalid ... key"
+    ],
 )
 async def test_refused_keys_name_the_real_status(
-    flavour: str | None, provider: str, status: str, fake: str, http: AiohttpTransport
+    flavour: str | None,
+    provider: str,
+    status: str,
+    base: str | None,
+    fake: str,
+    http: AiohttpTransport,
 ) -> None:
-    llm = client(fake, http, flavour, provider=provider, key=f"invalid-{uuid.uuid4().hex}")
+    key = f"invalid-{uuid.uuid4().hex}"
+    settings = {} if base is None else {"base_url": fake + base}
+    calls: list[CallUsage] = []
+    llm = client(fake, http, flavour, provider=provider, key=key, calls=calls, **settings)
+    tag, prompt = tagged()
     with pytest.raises(LLMAuthError) as caught:
-        await llm.generate(LLMRequest(tagged()[1]))
+        await llm.generate(LLMRequest(prompt))
     assert caught.value.reason.endswith(f"({status})")
+    assert key not in caught.value.reason and key[-4:] not in caught.value.reason
+    # the fake really answered 401 once: a refused key is not retried
+    assert [r["outcome"] for r in await sent(http, fake, tag)] == ["401"]
+    assert [c.outcome for c in calls] == ["auth"]
 
 
 async def test_azure_deployment_with_api_key_header_and_version(
@@ -306,7 +323,8 @@ async def test_azure_deployment_with_api_key_header_and_version(
     response = await llm.generate(LLMRequest(prompt, schema=Names))
     assert isinstance(response.parsed, Names)
     [logged] = await sent(http, fake, tag)
-    assert logged["model"] == "m" or logged["outcome"] == "ok"
+    # the deployment in the path names the model; the key came in the api-key header
+    assert logged["model"] == "gpt4o-prod" and logged["outcome"] == "ok"
     # the v1 form (base URL ending in /openai/v1) and a version in the URL both work
     for base in (fake + "/openai/v1", fake + "?api-version=2025-01-01-preview"):
         v1 = client(fake, http, None, provider="azure", model="gpt4o-prod", base_url=base)

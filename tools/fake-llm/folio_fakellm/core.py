@@ -65,9 +65,9 @@ class ErrorKind(StrEnum):
 
 
 _STATUS: dict[Protocol, dict[ErrorKind, int]] = {
-    "openai": {
+    "openai": {  # OpenAI answers a wrong key 401 invalid_api_key, not 403
         ErrorKind.MISSING_KEY: 401,
-        ErrorKind.INVALID_KEY: 403,
+        ErrorKind.INVALID_KEY: 401,
         ErrorKind.UNKNOWN_TOKEN: 401,
         ErrorKind.RATE_LIMITED: 429,
         ErrorKind.SERVER_ERROR: 500,

@@ -40,7 +40,7 @@ ENDPOINT = "openai.chat"
 
 _ERROR_TYPES: dict[ErrorKind, tuple[str, str | None]] = {
     ErrorKind.MISSING_KEY: ("invalid_request_error", "invalid_api_key"),
-    ErrorKind.INVALID_KEY: ("permission_error", "invalid_api_key"),
+    ErrorKind.INVALID_KEY: ("invalid_request_error", "invalid_api_key"),
     ErrorKind.UNKNOWN_TOKEN: ("invalid_request_error", "invalid_api_key"),
     ErrorKind.RATE_LIMITED: ("rate_limit_error", "rate_limit_exceeded"),
     ErrorKind.SERVER_ERROR: ("server_error", "internal_error"),
@@ -48,6 +48,29 @@ _ERROR_TYPES: dict[ErrorKind, tuple[str, str | None]] = {
     ErrorKind.BAD_REQUEST: ("invalid_request_error", "invalid_request"),
     ErrorKind.UNSUPPORTED_FORMAT: ("invalid_request_error", "unsupported_response_format"),
 }
+
+_NO_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization "
+    "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API "
+    "key from https://platform.openai.com/account/api-keys."
+)
+
+
+def openai_key_message(error: CallError, key: str | None) -> str:
+    """OpenAI's own words for a missing or wrong key (the wrong one shown masked, its
+    first three and last four characters kept, as OpenAI does)."""
+    if error.kind is ErrorKind.MISSING_KEY:
+        return _NO_KEY
+    if error.kind is not ErrorKind.INVALID_KEY:
+        return error.message
+    shown = key or ""
+    if len(shown) > 12:
+        shown = shown[:3] + "*" * (len(shown) - 7) + shown[-4:]
+    return (
+        f"Incorrect API key provided: {shown}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys."
+    )
+
 
 _FINISH = {"stop": "stop", "length": "length", "safety": "content_filter"}
 
@@ -228,6 +251,8 @@ def render(
     if result.error is not None:
         type_, code = _ERROR_TYPES[result.error.kind]
         status, message = result.status, result.error.message
+        if flavour.name == "openai":
+            message = openai_key_message(result.error, call.key)
         if flavour.errors == "openrouter" and status in (401, 403):
             status = 401  # OpenRouter: a bad key is a 401 ("User not found."); 403 is moderation
             message = "User not found." if result.error.kind is ErrorKind.INVALID_KEY else message
@@ -383,7 +408,8 @@ def _refused_key(engine: Engine, request: Request, endpoint: str) -> JSONRespons
     status = http_status("openai", error.kind)
     engine.stats.count(endpoint, str(status))
     type_, code = _ERROR_TYPES[error.kind]
-    return error_response(status, error.message, type_, code, error.retry_after)
+    message = openai_key_message(error, key)
+    return error_response(status, message, type_, code, error.retry_after)
 
 
 @router.get("/v1/models")

@@ -177,6 +177,13 @@ async def test_azure_paths_headers_and_content_filter(client: httpx.AsyncClient)
         path + "?api-version=2024-10-21", json=chat(), headers={"Authorization": "Bearer k"}
     )
     assert bearer_only.status_code == 401 and bearer_only.json()["error"]["code"] == "401"
+    wrong = await client.post(
+        path + "?api-version=2024-10-21", json=chat(), headers={"api-key": "invalid-k"}
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "401"
+    assert wrong.json()["error"]["message"].startswith(
+        "Access denied due to invalid subscription key or wrong API endpoint."
+    )
     filtered = await client.post(
         path + "?api-version=2024-10-21",
         json=chat(messages=[{"role": "user", "content": SOURCE + "[[fake:block-prompt]]"}]),

@@ -71,7 +71,14 @@ async def test_auth_errors(client: httpx.AsyncClient) -> None:
     r = await client.post(
         "/v1/chat/completions", headers={"Authorization": "Bearer invalid-key"}, json=body("hi")
     )
-    assert r.status_code == 403
+    assert r.status_code == 401  # OpenAI: a wrong key is 401 invalid_api_key, not 403
+    assert r.json()["error"]["code"] == "invalid_api_key"
+    assert r.json()["error"]["type"] == "invalid_request_error"
+    assert r.json()["error"]["message"].startswith("Incorrect API key provided: invalid-key.")
+    long_key = "invalid-" + "0123456789abcdef" * 2
+    r = await client.get("/v1/models", headers={"Authorization": f"Bearer {long_key}"})
+    assert r.status_code == 401 and long_key not in r.json()["error"]["message"]
+    assert "inv" + "*" * (len(long_key) - 7) + "cdef" in r.json()["error"]["message"]
     r = await client.post(
         "/v1/chat/completions", headers={"Authorization": "Bearer ratelimited-1"}, json=body("x")
     )
