@@ -177,6 +177,10 @@ async def test_usage_is_each_provider_call_once_through_a_broker_loss_a_worker_s
         final = await job_of(client, token, job["id"])
     assert final["usage"]["calls"] == len(every)
     assert final["usage"]["input_tokens"] == sum(r["input_tokens"] for r in every)
+    # The part that is Folio's estimate (answers never seen) is shown apart.
+    assert final["usage"]["estimated_tokens"] == sum(
+        sum(billed(r)) for r in every if r["estimated"]
+    )
 
 
 @pytest.fixture

@@ -140,6 +140,10 @@ class Job(JobBase, table=True):
     cached_input_tokens: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )
+    # Part of the tokens above counted at a reservation: calls whose answer was never seen.
+    estimated_tokens: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     llm_calls: int = Field(default=0)
     phase: str = Field(default=JobPhase.PLANNING, max_length=20)
     status_detail: str | None = Field(default=None, sa_column=Column(Text))

@@ -28,6 +28,9 @@ class TokenUsagePublic(BaseModel):
     thinking_tokens: int
     # Part of input_tokens the provider served from its prompt cache.
     cached_input_tokens: int = 0
+    # Part of the tokens above that is Folio's estimate, not the provider's figure: calls
+    # whose answer never arrived (a worker killed mid-call), counted at what they reserved.
+    estimated_tokens: int = 0
 
 
 class TranslatedTerm(BaseModel):
@@ -129,6 +132,7 @@ class JobSummary(JobStatusView):
                     output_tokens=values["output_tokens"],
                     thinking_tokens=values["thinking_tokens"],
                     cached_input_tokens=values.get("cached_input_tokens") or 0,
+                    estimated_tokens=values.get("estimated_tokens") or 0,
                 ),
                 "outputs": sorted(values.get("outputs") or {}),
             }

@@ -197,3 +197,44 @@ async def test_work_on_the_deployments_key_is_refused_up_front_once_the_allowanc
             "/api/v1/jobs", headers=auth(internal_signer, user + "-b"), **upload()
         )
         assert again.status_code == 200, again.text
+
+
+async def test_a_job_says_how_much_of_its_usage_is_estimated(service, internal_signer):
+    """A call whose answer was never seen is counted at its reservation and flagged; the
+    job's usage shows that part apart, so a user can tell the provider's figures from
+    Folio's estimate. A journal that reports the same call again changes nothing."""
+    app, client = service
+    user = f"estimated-{uuid.uuid4().hex[:6]}"
+    headers = auth(internal_signer, user)
+    created = await client.post("/api/v1/jobs", headers=headers, **upload())
+    assert created.status_code == 200, created.text
+    job_id = created.json()["id"]
+    consumer = app.state.runtime.consumers[0]
+    await consumer.process(planned(job_id, segments=2, salt=uuid.uuid4().hex))
+
+    answered = CallRecord(
+        phase="translation",
+        model="m",
+        call_id=uuid.uuid4().hex,
+        input_tokens=40,
+        output_tokens=10,
+        thinking_tokens=5,
+    )
+    lost = CallRecord(
+        phase="translation",
+        model="m",
+        call_id=uuid.uuid4().hex,
+        input_tokens=300,
+        output_tokens=700,
+        outcome="lost",
+        estimated=True,
+    )
+    for _ in range(2):
+        event = CallsRecorded(job_id=job_id, segment_index=0, calls=[answered, lost])
+        await consumer.process(
+            Envelope.wrap(event, producer="worker-service").model_dump_json().encode()
+        )
+    usage = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()["usage"]
+    assert usage["calls"] == 2
+    assert usage["input_tokens"] == 340 and usage["output_tokens"] == 710
+    assert usage["estimated_tokens"] == 1000

@@ -14,6 +14,9 @@ class TokenUsage(BaseModel):
     thinking_tokens: int = Field(default=0, ge=0)
     # Part of input_tokens served from the provider's prompt cache (billed lower).
     cached_input_tokens: int = Field(default=0, ge=0)
+    # Tokens (input, output and thinking) of calls whose answer was never seen (a worker
+    # killed or a command cancelled with them in flight), counted at their reservation.
+    estimated_tokens: int = Field(default=0, ge=0)
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
@@ -22,4 +25,5 @@ class TokenUsage(BaseModel):
             output_tokens=self.output_tokens + other.output_tokens,
             thinking_tokens=self.thinking_tokens + other.thinking_tokens,
             cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            estimated_tokens=self.estimated_tokens + other.estimated_tokens,
         )

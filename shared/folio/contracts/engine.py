@@ -168,6 +168,11 @@ def usage_of(calls: Iterable[CallRecord]) -> TokenUsage:
                 output_tokens=call.output_tokens,
                 thinking_tokens=call.thinking_tokens,
                 cached_input_tokens=call.cached_input_tokens,
+                estimated_tokens=(
+                    call.input_tokens + call.output_tokens + call.thinking_tokens
+                    if call.estimated
+                    else 0
+                ),
             )
     return total
 

@@ -164,6 +164,7 @@ class JobRepository:
                 output_tokens=Job.output_tokens + usage.output_tokens,
                 thinking_tokens=Job.thinking_tokens + usage.thinking_tokens,
                 cached_input_tokens=Job.cached_input_tokens + usage.cached_input_tokens,
+                estimated_tokens=Job.estimated_tokens + usage.estimated_tokens,
                 llm_calls=Job.llm_calls + usage.calls,
                 progress=func.least(
                     99, (Job.translated_segments + 1) * 100 / func.greatest(Job.total_segments, 1)
@@ -249,6 +250,7 @@ class JobRepository:
                 output_tokens=Job.output_tokens + usage.output_tokens,
                 thinking_tokens=Job.thinking_tokens + usage.thinking_tokens,
                 cached_input_tokens=Job.cached_input_tokens + usage.cached_input_tokens,
+                estimated_tokens=Job.estimated_tokens + usage.estimated_tokens,
                 llm_calls=Job.llm_calls + usage.calls,
                 updated_at=datetime.now(UTC),
             )
@@ -262,5 +264,6 @@ class JobRepository:
         job.output_tokens += usage.output_tokens
         job.thinking_tokens += usage.thinking_tokens
         job.cached_input_tokens += usage.cached_input_tokens
+        job.estimated_tokens += usage.estimated_tokens
         job.llm_calls += usage.calls
         job.updated_at = datetime.now(UTC)
