@@ -38,6 +38,7 @@ from folio_worker.engine.call_plan import CallSizes
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.context import inflects
 from folio_worker.engine.documents import Document, DocumentError
+from folio_worker.engine.labels import translate_labels
 from folio_worker.engine.languages import (
     detect_language,
     script_of,
@@ -197,7 +198,6 @@ class Planner:
         units = [unit for segment in segments for unit in segment.units]
 
         indexes = PlanIndexes(segments, inflecting=inflects(source_language))
-        analysis_spent = PhaseEstimate()
         if command.mode == "turbo":
             context = JobContext(
                 style=command.style or NarrativeStyle(), glossary=list(command.glossary)
@@ -253,7 +253,21 @@ class Planner:
                 while_rendering=indexes.prepare,
             )
             context, deviations = result.context, result.deviations
-            analysis_spent = _spent(collector.records)
+        labels: dict[str, str] = {}
+        if document.nav_labels:
+            warnings = list(context.warnings)
+            labels = await translate_labels(
+                document.nav_labels,
+                caller=self.deps.clients.caller(
+                    command.model, command.credentials, scope=command.reuse_scope
+                ),
+                target_language=command.target_language,
+                source_language=source_language,
+                glossary=context.glossary,
+                warnings=warnings,
+            )
+            context = context.model_copy(update={"warnings": warnings})
+        analysis_spent = _spent(collector.records)  # the labels' call included
 
         planned = build_segment_plans(
             command,
@@ -266,7 +280,7 @@ class Planner:
             thinking=self._thinking(command),
         )
         plan_key = await self.deps.plans.save(
-            JobPlan(job_id=command.job_id, segments=planned.plans, context=context)
+            JobPlan(job_id=command.job_id, segments=planned.plans, context=context, labels=labels)
         )
         return JobPlanned(
             job_id=command.job_id,

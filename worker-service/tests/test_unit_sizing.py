@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from folio.contracts.providers import ProviderConfig
-from folio_worker.engine.segmentation import plan_segments
 from folio_worker.engine.documents.model import Block
+from folio_worker.engine.segmentation import plan_segments
 from folio_worker.engine.sizing import (
     QUALITY_ANSWER_TOKENS,
     Scripts,
@@ -119,9 +119,7 @@ def test_the_segment_size_and_the_model_bound_the_unit() -> None:
     free = size(book(100_000), segment_size=20_000)
     queued = size(book(100_000), segment_size=20_000, unit_concurrency=4)
     assert queued.reason == "one_wave" and queued.chars > free.chars
-    segments = plan_segments(
-        blocks_of(book(100_000)), segment_size=20_000, unit_size=queued.chars
-    )
+    segments = plan_segments(blocks_of(book(100_000)), segment_size=20_000, unit_size=queued.chars)
     assert max(len(s.units) for s in segments) <= 4
 
 

@@ -9,7 +9,6 @@ of the spending cap, not an invoice.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 
 from folio.contracts import GlossaryEntry, NarrativeStyle, PhaseEstimate

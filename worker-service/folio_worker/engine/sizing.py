@@ -32,7 +32,7 @@ MIN_UNIT = 300
 PROMPT_SHARE = 0.45  # of the context window, for the unit's source inside the prompt
 ANSWER_SHARE = 0.6  # of the output limit, for the expected answer (answers vary)
 # The prefix may be at most this many times a call's own source text. Providers serve a
-# repeated prefix from their cache at a quarter to a half of the price, so at 4× the prefix
+# repeated prefix from their cache at a quarter to a half of the price, so at four times the prefix
 # is billed about like the call's own text: on par with it, not dwarfing it.
 PREFIX_PER_OWN_TEXT = 4
 # Very long answers misalign more (paragraphs merged or skipped, sentences dropped), and a
@@ -132,9 +132,7 @@ def parallel_unit(
     cap = min(largest, UnitSize(ceiling, "quality_ceiling"), key=lambda u: u.chars)
     floor = math.ceil(prefix_tokens / PREFIX_PER_OWN_TEXT * 4 / bytes_per_char(scripts.source))
     wave = _one_wave(chapters, concurrency, unit_concurrency, segment_size, cap.chars)
-    chosen = (
-        UnitSize(wave, "one_wave") if wave >= floor else UnitSize(floor, "prompt_prefix")
-    )
+    chosen = UnitSize(wave, "one_wave") if wave >= floor else UnitSize(floor, "prompt_prefix")
     if chosen.chars >= cap.chars:
         return UnitSize(max(MIN_UNIT, cap.chars), cap.reason)
     return UnitSize(max(MIN_UNIT, chosen.chars), chosen.reason)
