@@ -119,6 +119,7 @@ class Planner:
         self,
         command: PlanJob,
         document: Document,
+        book_text: str,
         source_language: str | None,
         config: ProviderConfig | None,
     ) -> CallSizes:
@@ -128,7 +129,6 @@ class Planner:
         s = self.settings
         own = (config.max_concurrency if config else None) or s.llm_max_concurrency_per_key
         concurrency = min(own, s.llm_max_concurrency_per_key)
-        book_text = document.text()
         analysed = command.mode != "turbo"
         scripts = sizing.Scripts(
             source=text_script(script_profile(book_text)) or "latin",
@@ -191,7 +191,7 @@ class Planner:
         book_text = document.text()
         source_language = command.source_language or document.language or detect_language(book_text)
         config = self._config(command)
-        sizes = self._call_sizes(command, document, source_language, config)
+        sizes = self._call_sizes(command, document, book_text, source_language, config)
         segments = plan_segments(
             document.blocks, segment_size=command.segment_size, unit_size=sizes.unit_size
         )
