@@ -129,3 +129,13 @@ def test_the_operator_override_wins_within_the_model_and_segment_bounds() -> Non
     assert size(book(200_000), override=40_000).reason == "segment_size"
     whole = largest_unit(segment_size=15_000, window=BIG, scripts=EN_KO)
     assert (whole.chars, whole.reason) == (15_000, "segment_size")
+
+
+def test_books_that_differ_by_a_line_get_the_same_units() -> None:
+    # Sizes are rounded up to 100 characters, so an estimate of a book agrees with the job
+    # of the same book with one more line or glossary entry.
+    chapters = book(150_000)
+    longer = [[*chapters[0], 40], *chapters[1:]]
+    assert size(chapters).chars % 100 == 0
+    assert size(chapters) == size(longer)
+    assert size(book(20_000), prefix_tokens=2_400) == size(book(20_000), prefix_tokens=2_410)

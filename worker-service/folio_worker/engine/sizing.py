@@ -39,6 +39,7 @@ PREFIX_PER_OWN_TEXT = 4
 # failed check asks the whole unit again: about 1,500 words of answer at most.
 QUALITY_ANSWER_TOKENS = 2_000
 JOIN = 2  # the blank line between two blocks of a unit
+ROUND_TO = 100  # characters
 
 UnitReason = Literal[
     "one_wave",  # the smallest size that keeps the concurrency busy in about one wave
@@ -132,10 +133,20 @@ def parallel_unit(
     cap = min(largest, UnitSize(ceiling, "quality_ceiling"), key=lambda u: u.chars)
     floor = math.ceil(prefix_tokens / PREFIX_PER_OWN_TEXT * 4 / bytes_per_char(scripts.source))
     wave = _one_wave(chapters, concurrency, unit_concurrency, segment_size, cap.chars)
-    chosen = UnitSize(wave, "one_wave") if wave >= floor else UnitSize(floor, "prompt_prefix")
+    chosen = (
+        UnitSize(_rounded(wave), "one_wave")
+        if wave >= floor
+        else UnitSize(_rounded(floor), "prompt_prefix")
+    )
     if chosen.chars >= cap.chars:
         return UnitSize(max(MIN_UNIT, cap.chars), cap.reason)
     return UnitSize(max(MIN_UNIT, chosen.chars), chosen.reason)
+
+
+def _rounded(chars: int) -> int:
+    """Up to a multiple of ``ROUND_TO``: books that differ by a line or a glossary entry get
+    the same units (so an estimate agrees with the job that follows it)."""
+    return -(-chars // ROUND_TO) * ROUND_TO
 
 
 def _one_wave(
