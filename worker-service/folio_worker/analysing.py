@@ -111,7 +111,8 @@ class BookAnalyst:
         segments = plan_segments(
             document.blocks,
             segment_size=self.settings.analysis_chunk_size,
-            unit_size=min(self.settings.unit_size, self.settings.analysis_chunk_size),
+            # Units only group the text into chunks here (two or three to a chunk).
+            unit_size=min(self.settings.unit_size or 2500, self.settings.analysis_chunk_size),
         )
         units = leading_units(
             [unit for segment in segments for unit in segment.units], request.max_chars

@@ -74,6 +74,7 @@ class Assembler:
             bilingual=command.bilingual,
             colophon=colophon(command) if command.colophon else None,
             vertical=command.vertical,
+            labels=plan.labels,
         )
         files[OutputKind.SEGMENTS] = json.dumps(
             [

@@ -37,7 +37,8 @@ from folio_worker.engine.analysis import (
 from folio_worker.engine.call_plan import CallSizes
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.context import inflects
-from folio_worker.engine.documents import DocumentError
+from folio_worker.engine.documents import Document, DocumentError
+from folio_worker.engine.labels import translate_labels
 from folio_worker.engine.languages import (
     detect_language,
     script_of,
@@ -117,34 +118,61 @@ class Planner:
             return None
 
     def _call_sizes(
-        self, command: PlanJob, book_text: str, config: ProviderConfig | None
+        self,
+        command: PlanJob,
+        document: Document,
+        book_text: str,
+        source_language: str | None,
+        config: ProviderConfig | None,
     ) -> CallSizes:
-        """Few large calls when requests per minute bind, many small ones otherwise; a
-        unit never larger than the model can take and give back."""
+        """Few large calls when requests per minute bind; otherwise units sized for the
+        book and the key's concurrency (``sizing.parallel_unit``); a unit never larger than
+        the model can take and give back."""
         s = self.settings
         own = (config.max_concurrency if config else None) or s.llm_max_concurrency_per_key
-
-        def bounded(ceiling: int) -> int:
-            return sizing.unit_size(
-                segment_size=command.segment_size,
-                ceiling=ceiling,
-                window=sizing.model_window(config),
-                source_script=text_script(script_profile(book_text)) or "latin",
-                target_script=script_of(command.target_language),
-            )
-
+        concurrency = min(own, s.llm_max_concurrency_per_key)
+        analysed = command.mode != "turbo"
+        scripts = sizing.Scripts(
+            source=text_script(script_profile(book_text)) or "latin",
+            target=script_of(command.target_language),
+        )
+        window = sizing.model_window(config)
+        prefix = estimate.prefix_tokens(
+            target_language=command.target_language,
+            source_language=source_language,
+            style=command.style,
+            glossary=command.glossary,
+            terms_guess=call_plan.terms_guess(len(book_text)),
+            analysed=analysed,
+        )
+        chapters: dict[int, list[int]] = {}
+        for block in document.blocks:
+            chapters.setdefault(block.chapter, []).append(len(block.text))
+        small = sizing.parallel_unit(
+            list(chapters.values()),
+            # Strict mode runs its units one after the other, but in the units default
+            # mode would use: it differs only by the translation carried between them.
+            concurrency=concurrency,
+            unit_concurrency=s.unit_concurrency,
+            segment_size=command.segment_size,
+            window=window,
+            scripts=scripts,
+            prefix_tokens=prefix,
+            override=s.unit_size,
+        )
         return call_plan.choose(
             len(book_text),
-            # The largest unit the model takes (a requests-bound plan's), and the
-            # deployment's parallel-friendly one.
-            segment_size=bounded(command.segment_size),
-            unit_size=bounded(s.unit_size),
+            small=small,
+            large=sizing.largest_unit(
+                segment_size=command.segment_size, window=window, scripts=scripts
+            ),
             chunk_size=s.analysis_chunk_size,
             terms_per_batch=TERMS_PER_BATCH,
-            analysed=command.mode != "turbo",
+            analysed=analysed,
             rpm=config.requests_per_minute if config is not None else None,
-            concurrency=min(own, s.llm_max_concurrency_per_key),
+            concurrency=concurrency,
             sequential=command.mode == "strict",
+            prefix_tokens=prefix,
         )
 
     def _thinking(self, command: PlanJob) -> Callable[[int], int]:
@@ -165,14 +193,13 @@ class Planner:
         book_text = document.text()
         source_language = command.source_language or document.language or detect_language(book_text)
         config = self._config(command)
-        sizes = self._call_sizes(command, book_text, config)
+        sizes = self._call_sizes(command, document, book_text, source_language, config)
         segments = plan_segments(
             document.blocks, segment_size=command.segment_size, unit_size=sizes.unit_size
         )
         units = [unit for segment in segments for unit in segment.units]
 
         indexes = PlanIndexes(segments, inflecting=inflects(source_language))
-        analysis_spent = PhaseEstimate()
         if command.mode == "turbo":
             context = JobContext(
                 style=command.style or NarrativeStyle(), glossary=list(command.glossary)
@@ -190,7 +217,7 @@ class Planner:
                     )
                     for c in chunks
                 ],
-                terms_guess=min(400, len(book_text) // 1500),
+                terms_guess=call_plan.terms_guess(len(book_text)),
             )
             per_chunk = thinking(estimate.ANALYSIS_OUTPUT_TOKENS)
             guess = guess.model_copy(
@@ -229,7 +256,21 @@ class Planner:
                 while_rendering=indexes.prepare,
             )
             context, deviations = result.context, result.deviations
-            analysis_spent = _spent(collector.records)
+        labels: dict[str, str] = {}
+        if document.nav_labels:
+            warnings = list(context.warnings)
+            labels = await translate_labels(
+                document.nav_labels,
+                caller=self.deps.clients.caller(
+                    command.model, command.credentials, scope=command.reuse_scope
+                ),
+                target_language=command.target_language,
+                source_language=source_language,
+                glossary=context.glossary,
+                warnings=warnings,
+            )
+            context = context.model_copy(update={"warnings": warnings})
+        analysis_spent = _spent(collector.records)  # the labels' call included
 
         planned = build_segment_plans(
             command,
@@ -242,7 +283,7 @@ class Planner:
             thinking=self._thinking(command),
         )
         plan_key = await self.deps.plans.save(
-            JobPlan(job_id=command.job_id, segments=planned.plans, context=context)
+            JobPlan(job_id=command.job_id, segments=planned.plans, context=context, labels=labels)
         )
         return JobPlanned(
             job_id=command.job_id,

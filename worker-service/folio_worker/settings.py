@@ -45,9 +45,10 @@ class WorkerSettings(ServiceSettings):
     # Namespaces this deployment's keys in a shared Redis (and isolates test runs).
     redis_prefix: str = "folio"
 
-    # Engine sizes. A unit is what one model call translates; smaller units mean more
-    # parallelism (and a bit more prompt overhead).
-    unit_size: int = 2500
+    # Engine sizes. A unit is what one model call translates; each job's plan sizes its
+    # units for the book and the key's concurrency (engine/sizing.py). FOLIO_UNIT_SIZE is
+    # an operator's override of that choice (the segment and the model still bound it).
+    unit_size: int | None = None
     analysis_chunk_size: int = 6000
     analysis_concurrency: int = 64
     unit_concurrency: int = 16

@@ -379,6 +379,38 @@ def test_navigation_labels_follow_their_translated_headings(
     assert texts_ == ["A Test Book", "CHAPTER ONE", "Three (ncx)"]
 
 
+def test_labels_that_match_no_heading_are_found_and_take_their_own_translations(
+    book: Document, epub_bytes: bytes
+) -> None:
+    # Parsing names the labels no heading would translate (each once, nav then NCX).
+    assert book.nav_labels == ("Three (nav)", "Three (ncx)")
+    own = {"Three (nav)": "셋 (목차)", "Three (ncx)": "셋"}
+    out = build_outputs(
+        epub_bytes, book, fake_translations(book), target_language="ko", labels=own
+    )["epub"]
+    rebuilt = zipfile.ZipFile(io.BytesIO(out))
+    nav = etree.fromstring(rebuilt.read("OEBPS/text/nav.xhtml"))
+    assert [a.text for a in nav.iter(f"{{{XHTML}}}a")] == [
+        "CHAPTER ONE",
+        "CHAPTER TWO",
+        "셋 (목차)",
+    ]
+    ncx = etree.fromstring(rebuilt.read("OEBPS/toc.ncx"))
+    texts_ = [t.text for t in ncx.iter("{http://www.daisy.org/z3986/2005/ncx/}text")]
+    assert texts_ == ["A Test Book", "CHAPTER ONE", "셋"]
+
+
+def test_a_book_whose_labels_all_name_headings_has_none_to_translate() -> None:
+    nav = NAV.replace(b"Three (nav)", b"Chapter One").replace(b"ch03.xhtml#x", b"ch01.xhtml#c1")
+    ncx = NCX.replace(b"Three (ncx)", b"Chapter Two").replace(
+        b"text/ch03.xhtml", b"text/ch02.xhtml"
+    )
+    document = parse_document(
+        build_epub(extra={"OEBPS/toc.ncx": ncx, "OEBPS/text/nav.xhtml": nav}), "book.epub"
+    )
+    assert document.nav_labels == ()
+
+
 @pytest.mark.parametrize(
     ("target", "vertical", "direction", "progression", "mode"),
     [

@@ -101,11 +101,17 @@ class PhaseEstimate(_Frozen):
 class CallPlan(_Frozen):
     """How large the job's model calls are, and why: ``requests`` when the provider's
     requests-per-minute limit binds (fewer, larger calls), ``latency`` otherwise (more,
-    smaller calls in parallel); ``predicted_s``: the predicted time of the whole job."""
+    smaller calls in parallel); ``predicted_s``: the predicted time of the whole job.
+    ``unit_reason`` says what decided ``unit_size`` (see docs/engine.md: ``one_wave``,
+    ``prompt_prefix``, ``quality_ceiling``, ``segment_size``, ``model_window``,
+    ``model_output``, ``operator``, ``whole_segment``; empty in estimates made before it
+    was recorded); ``prefix_tokens``: the estimated job-constant prompt prefix per call."""
 
     bound: Literal["latency", "requests"] = "latency"
     requests_per_minute: int | None = None
     unit_size: int = 0
+    unit_reason: str = ""
+    prefix_tokens: int = 0
     analysis_chunk_size: int = 0
     terms_per_batch: int = 0
     calls: int = 0

@@ -38,3 +38,5 @@ class JobPlan(BlobContract):
     # The job-wide context (style, the book's glossary, its characters): the constant
     # first part of every translation prompt of the job. None in plans stored before.
     context: JobContext | None = None
+    # Translations of the navigation labels no heading translates (EPUB), by source text.
+    labels: dict[str, str] = Field(default_factory=dict)

@@ -69,9 +69,11 @@ def make_epub(
     title: str = "A Test Book",
     author: str = "Ann Author",
     xhtml: bool = False,
+    extra_nav: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """With ``xhtml``, each paragraph is a body fragment written as given (``<p>`` with inline
-    markup, an ``<aside>`` for a note, ...)."""
+    markup, an ``<aside>`` for a note, ...). ``extra_nav``: more table-of-contents entries,
+    (href, label), after the chapters'."""
     manifest, spine, files = [], [], {}
     for i, (chapter_title, paras) in enumerate(chapters, start=1):
         body = f"<h1>{escape(chapter_title)}</h1>" + "".join(
@@ -85,6 +87,8 @@ def make_epub(
     nav = "".join(
         f'<li><a href="ch{i:02d}.xhtml">{escape(t)}</a></li>'
         for i, (t, _) in enumerate(chapters, start=1)
+    ) + "".join(
+        f'<li><a href="{escape(href)}">{escape(label)}</a></li>' for href, label in extra_nav
     )
     files["OEBPS/nav.xhtml"] = _XHTML.format(
         title="Contents",

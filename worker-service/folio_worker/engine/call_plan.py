@@ -8,9 +8,12 @@ sooner in fewer, larger calls: whole segments as units, a few large analysis chu
 rendering batch for the glossary. Both plans are predicted and the faster one is chosen;
 the choice and the prediction go into the job's estimate.
 
-Sizes stay within what models take: a unit's answer must fit a model's output limit (8192
-tokens is the common floor; a Korean or Japanese rendering costs about 0.4 tokens per
-source character), and a chunk is far below any current context window.
+The latency-bound plan's unit is decided from the book and the key (``sizing.py``); the
+requests-bound one is as large as the segment and the model allow, at most
+``LARGE_UNIT_CHARS``. A unit's answer must fit a model's output limit (8192 tokens is the
+common floor; a Korean or Japanese rendering costs about 0.4 tokens per source character),
+and a chunk is far below any current context window. Analysis chunks hold whole units, so a
+chunk grows to a whole number of units rather than halving when units pass half its size.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from folio.contracts import CallPlan
+from folio_worker.engine.sizing import UnitReason, UnitSize
 
 # A call's time, as predicted: time to first token plus decoding at a typical speed.
 FIRST_TOKEN_S = 1.0
@@ -37,21 +41,31 @@ OUTPUT_TOKENS_PER_CHAR = 0.4
 class CallSizes:
     bound: Literal["latency", "requests"]
     unit_size: int
+    unit_reason: UnitReason
     chunk_size: int
     terms_per_batch: int
     calls: int
     predicted_s: float
+    prefix_tokens: int = 0
 
     def public(self, rpm: int | None) -> CallPlan:
         return CallPlan(
             bound=self.bound,
             requests_per_minute=rpm,
             unit_size=self.unit_size,
+            unit_reason=self.unit_reason,
+            prefix_tokens=self.prefix_tokens,
             analysis_chunk_size=self.chunk_size,
             terms_per_batch=self.terms_per_batch,
             calls=self.calls,
             predicted_s=round(self.predicted_s, 1),
         )
+
+
+def terms_guess(book_chars: int) -> int:
+    """Glossary terms to expect before the analysis has found them (one per 1,500
+    characters, at most 400)."""
+    return min(400, book_chars // 1500)
 
 
 def _call_s(output_tokens: float) -> float:
@@ -87,27 +101,36 @@ def predict(
     return calls, max(chain, paced)
 
 
+def analysis_chunk(chunk_size: int, unit_size: int) -> int:
+    """A chunk of about ``chunk_size`` that holds a whole number of units (chunks are made
+    of whole units: without this, units just over half the chunk would double the chunks)."""
+    units = max(1, round(chunk_size / unit_size))
+    return max(chunk_size, units * (unit_size + 2))
+
+
 def choose(
     book_chars: int,
     *,
-    segment_size: int,
-    unit_size: int,
+    small: UnitSize,
+    large: UnitSize,
     chunk_size: int,
     terms_per_batch: int,
     analysed: bool,
     rpm: int | None,
     concurrency: int,
     sequential: bool = False,
+    prefix_tokens: int = 0,
 ) -> CallSizes:
-    """The faster of the latency-bound plan (the configured sizes) and, under a
-    requests-per-minute limit, the requests-bound one (large calls); ties go to the
-    smaller calls."""
-    terms = min(400, book_chars // 1500)
-    small_unit = min(unit_size, segment_size)
+    """The faster of the latency-bound plan (``small`` units) and, under a
+    requests-per-minute limit, the requests-bound one (``large`` units, at most
+    ``LARGE_UNIT_CHARS``, and large chunks and batches); ties go to the smaller calls."""
+    terms = terms_guess(book_chars)
+    small_unit = min(small.chars, large.chars)
+    small_chunk = analysis_chunk(chunk_size, small_unit)
     calls, seconds = predict(
         book_chars,
         unit_size=small_unit,
-        chunk_size=chunk_size,
+        chunk_size=small_chunk,
         terms_per_batch=terms_per_batch,
         terms=terms,
         analysed=analysed,
@@ -115,11 +138,20 @@ def choose(
         concurrency=concurrency,
         sequential=sequential,
     )
-    latency = CallSizes("latency", small_unit, chunk_size, terms_per_batch, calls, seconds)
+    latency = CallSizes(
+        "latency",
+        small_unit,
+        small.reason if small.chars <= large.chars else large.reason,
+        small_chunk,
+        terms_per_batch,
+        calls,
+        seconds,
+        prefix_tokens,
+    )
     if not rpm:
         return latency
-    large_unit = max(small_unit, min(LARGE_UNIT_CHARS, segment_size))
-    large_chunk = max(chunk_size, LARGE_CHUNK_CHARS)
+    large_unit = max(small_unit, min(LARGE_UNIT_CHARS, large.chars))
+    large_chunk = analysis_chunk(max(chunk_size, LARGE_CHUNK_CHARS), large_unit)
     large_batch = max(terms_per_batch, LARGE_TERM_BATCH)
     calls, seconds = predict(
         book_chars,
@@ -132,5 +164,14 @@ def choose(
         concurrency=concurrency,
         sequential=sequential,
     )
-    requests = CallSizes("requests", large_unit, large_chunk, large_batch, calls, seconds)
+    requests = CallSizes(
+        "requests",
+        large_unit,
+        "whole_segment",
+        large_chunk,
+        large_batch,
+        calls,
+        seconds,
+        prefix_tokens,
+    )
     return requests if requests.predicted_s < latency.predicted_s else latency

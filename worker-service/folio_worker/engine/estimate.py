@@ -9,13 +9,21 @@ of the spending cap, not an invoice.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from folio.contracts import PhaseEstimate
+from folio.contracts import GlossaryEntry, NarrativeStyle, PhaseEstimate
 from folio_worker.engine.languages import script_of, script_profile, text_script
+from folio_worker.engine.prompts import job_prefix
 from folio_worker.engine.ratios import bytes_per_char, typical_ratio
 
 ANALYSIS_OUTPUT_TOKENS = 700  # one chunk report, typical
 RENDERING_TOKENS_PER_TERM = 14
+# What the analysis will add to the prompt prefix, per term it is expected to find: a
+# glossary line ("- term => rendering [gender; note]"), and a character (one per four
+# terms) with how they speak to two or three others; the style block it writes.
+PREFIX_TOKENS_PER_TERM = 15
+PREFIX_TOKENS_PER_CHARACTER = 40
+PREFIX_STYLE_TOKENS = 100
 
 
 def tokens(text: str) -> int:
@@ -50,4 +58,35 @@ def add(a: PhaseEstimate, b: PhaseEstimate) -> PhaseEstimate:
         calls=a.calls + b.calls,
         input_tokens=a.input_tokens + b.input_tokens,
         output_tokens=a.output_tokens + b.output_tokens,
+    )
+
+
+def prefix_tokens(
+    *,
+    target_language: str,
+    source_language: str | None,
+    style: NarrativeStyle | None,
+    glossary: Sequence[GlossaryEntry],
+    terms_guess: int,
+    analysed: bool,
+) -> int:
+    """Tokens of the job-constant prompt prefix, before the analysis has run: the real
+    instructions with the user's style and glossary, plus what the analysis is expected to
+    add (nothing in turbo mode)."""
+    known = job_prefix(
+        target_language=target_language,
+        source_language=source_language,
+        style=style or NarrativeStyle(),
+        glossary=glossary,
+        characters=[],
+        turbo=not analysed,
+    )
+    if not analysed:
+        return tokens(known)
+    found = max(0, terms_guess - len(glossary))
+    return (
+        tokens(known)
+        + PREFIX_STYLE_TOKENS
+        + found * PREFIX_TOKENS_PER_TERM
+        + (terms_guess // 4) * PREFIX_TOKENS_PER_CHARACTER
     )

@@ -109,6 +109,7 @@ class DocumentProcessor:
         bilingual: bool,
         colophon: str | None = None,
         vertical: bool = False,
+        labels: Mapping[str, str] | None = None,
     ) -> dict[str, bytes]:
         return await self._run(
             _build,
@@ -119,6 +120,7 @@ class DocumentProcessor:
             bilingual,
             colophon,
             vertical,
+            dict(labels or {}),
         )
 
 
@@ -130,6 +132,7 @@ def _build(
     bilingual: bool,
     colophon: str | None,
     vertical: bool,
+    labels: dict[str, str],
 ) -> dict[str, bytes]:
     return dict(
         build_outputs(
@@ -140,5 +143,6 @@ def _build(
             bilingual=bilingual,
             colophon=colophon,
             vertical=vertical,
+            labels=labels,
         )
     )

@@ -322,3 +322,30 @@ def glossary_prompt(
         + f"\n<target_language>{target}</target_language>\n"
         f"<source>\n{listing}\n</source>"
     )
+
+
+def labels_prompt(
+    *,
+    labels: Sequence[str],
+    target_language: str,
+    source_language: str | None,
+    glossary: Sequence[GlossaryEntry],
+) -> str:
+    """The book's navigation labels that match no heading (table-of-contents entries such
+    as "Notes" or "About the Author"), to be translated as labels, with the glossary's
+    renderings of the names they contain."""
+    target = language_name(target_language)
+    source = language_name(source_language) if source_language else "the source language"
+    listed = "\n".join(f"- {label}" for label in labels)
+    parts = [
+        f"Translate these table-of-contents labels of a book from {source} into {target}."
+        f"{script_rule(target_language)} Keep each one short, as a label; translate every "
+        "label; leave numbers and symbols as they are. Answer as JSON: for each label, the "
+        "label exactly as given (source) and its translation.\n",
+    ]
+    if glossary:
+        parts.append(
+            f"\nRender names and terms as the book's glossary does:\n{_glossary_block(glossary)}\n"
+        )
+    parts.append(f"\n<labels>\n{listed}\n</labels>\n<target_language>{target}</target_language>\n")
+    return "".join(parts)

@@ -51,15 +51,25 @@ class ChunkAnalysis(BaseModel):
 
 def renderings_schema(terms: Sequence[str]) -> type[BaseModel]:
     """A schema whose ``term`` must be one of the asked terms (no invented entries)."""
-    rendering = create_model(
-        "TermRendering",
-        term=(Literal[tuple(terms)], ...),  # type: ignore[valid-type]
+    return _choices_schema("GlossaryRenderings", "TermRendering", "term", terms)
+
+
+def labels_schema(labels: Sequence[str]) -> type[BaseModel]:
+    """A schema whose ``source`` must be one of the asked navigation labels."""
+    return _choices_schema("NavigationLabels", "LabelTranslation", "source", labels)
+
+
+def _choices_schema(name: str, item: str, key: str, choices: Sequence[str]) -> type[BaseModel]:
+    """``translations``: one ``{key, translation}`` per choice, ``key`` one of ``choices``."""
+    entry = create_model(
+        item,
+        **{key: (Literal[tuple(choices)], ...)},  # type: ignore[call-overload,valid-type]
         translation=(str, ...),
     )
-    count = len(terms)
+    count = len(choices)
     return create_model(
-        "GlossaryRenderings",
-        translations=(list[rendering], Field(min_length=count, max_length=count)),  # type: ignore[valid-type]
+        name,
+        translations=(list[entry], Field(min_length=count, max_length=count)),  # type: ignore[valid-type]
     )
 
 

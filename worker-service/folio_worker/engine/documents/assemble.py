@@ -29,10 +29,12 @@ def build_outputs(
     title_suffix: str | None = None,
     colophon: str | None = None,
     vertical: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> dict[OutputKind, bytes]:
     """All outputs for ``document``. A block missing from ``translations`` keeps its
     source; a blank one was translated together with a neighbour (the model merged their
-    paragraphs) and is left out, so its text does not appear twice."""
+    paragraphs) and is left out, so its text does not appear twice. ``labels``: the
+    translations of the navigation labels that match no heading (EPUB)."""
     outputs: dict[OutputKind, bytes] = {
         "txt": _encode(_chapters_text(document, lambda b: _translated(b, translations))),
     }
@@ -53,6 +55,7 @@ def build_outputs(
                 title_suffix=title_suffix,
                 colophon=colophon,
                 vertical=vertical,
+                labels=labels,
             )
     if document.format == "docx":
         outputs["docx"] = rebuild_docx(

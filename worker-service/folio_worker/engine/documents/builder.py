@@ -63,6 +63,7 @@ class DocumentBuilder:
         authors: tuple[str, ...] = (),
         language: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        nav_labels: tuple[str, ...] = (),
     ) -> Document:
         """Freeze into a Document, dropping empty chapters; refuses a book without text."""
         chapters: list[Chapter] = []
@@ -84,6 +85,7 @@ class DocumentBuilder:
             authors=tuple(a for a in (_clean_optional(x) for x in authors) if a),
             language=_clean_optional(language),
             metadata=dict(metadata or {}),
+            nav_labels=nav_labels,
         )
 
 

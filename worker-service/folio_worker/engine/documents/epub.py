@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from folio_worker.engine.documents.builder import DocumentBuilder
+from folio_worker.engine.documents.epub_nav import Headings, unmatched_labels
 from folio_worker.engine.documents.epub_package import (
     read_metadata,
     read_package,
@@ -35,13 +36,25 @@ def parse_epub(data: bytes, limits: ParseLimits) -> Document:
     title, authors, language, metadata = read_metadata(package)
     labels = toc_labels(archive, package)
     builder = DocumentBuilder("epub", limits)
+    headings = Headings()  # the source's, to tell which labels no heading will translate
+    chapters: set[str] = set()
     for item in package.spine:
         path = item.path
         if path is None:
             continue
+        chapters.add(path)
         blocks = list(iter_text_blocks(load_xhtml(archive.read(path), path)))
         heading = next((strip(block.text) for block in blocks if block.kind == "heading"), None)
         builder.start_chapter(heading or labels.get(path), source_ref=path)
         for ordinal, block in enumerate(blocks):
             builder.add(block.kind, block.text, anchor=block_anchor(path, ordinal))
-    return builder.build(title=title, authors=authors, language=language, metadata=metadata)
+            if block.kind == "heading":
+                text = strip(block.text).strip()
+                headings.add(path, block.element.get("id"), text, text)
+    return builder.build(
+        title=title,
+        authors=authors,
+        language=language,
+        metadata=metadata,
+        nav_labels=tuple(unmatched_labels(archive, package, headings, chapters)),
+    )

@@ -1,11 +1,12 @@
 """Rebuild an EPUB with translated text, keeping everything else as it was.
 
 Only the text of the blocks found by ``iter_text_blocks`` changes (their inline elements are
-put back around the translated words), the navigation labels follow their headings
-(``epub_nav.py``), and the language and reading direction become the target's: images,
-styles, links, identifiers and the spine are carried over, so the translated book keeps the
-publisher's layout. The zip is written the way EPUB readers require: ``mimetype`` first and
-stored uncompressed, every other entry deflated, in the original order.
+put back around the translated words), the navigation labels follow their headings or
+take their own translations (``epub_nav.py``), and the language and reading direction become
+the target's: images, styles, links, identifiers and the spine are carried over, so the
+translated book keeps the publisher's layout. The zip is written the way EPUB readers
+require: ``mimetype`` first and stored uncompressed, every other entry deflated, in the
+original order.
 """
 
 from __future__ import annotations
@@ -52,11 +53,13 @@ def rebuild_epub(
     title_suffix: str | None,
     colophon: str | None = None,
     vertical: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> bytes:
     """The original EPUB with translated blocks (and, if ``bilingual``, the source kept).
 
     ``colophon`` (e.g. "Machine translation: <model>, <date>") is recorded in the package
-    metadata; ``vertical`` writes a CJK target top to bottom, right to left."""
+    metadata; ``vertical`` writes a CJK target top to bottom, right to left; ``labels``
+    translate the navigation labels that match no heading, by their source text."""
     archive = SafeZip(original, ParseLimits(), "EPUB")
     package = read_package(archive)
     per_path: dict[str, dict[int, str]] = {}
@@ -68,7 +71,7 @@ def rebuild_epub(
         path, ordinal = located
         per_path.setdefault(path, {})[ordinal] = translated.strip()
     layout = Layout.of(target_language, vertical=vertical)
-    headings = Headings()
+    headings = Headings().with_labels(labels or {})
     replaced: dict[str, bytes] = {}
     for path, texts in per_path.items():
         if archive.has(path):

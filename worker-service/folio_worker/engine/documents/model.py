@@ -59,6 +59,8 @@ class Document:
     authors: tuple[str, ...] = ()
     language: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # Navigation labels no heading translates (EPUB): translated on their own.
+    nav_labels: tuple[str, ...] = ()
 
     def text(self) -> str:
         """The whole book as plain text, blocks separated by a blank line."""
