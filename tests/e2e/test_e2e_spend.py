@@ -148,7 +148,18 @@ async def test_usage_is_each_provider_call_once_through_a_broker_loss_a_worker_s
         return served, rows
 
     outcome = await until(matched, timeout_s=120)
-    assert outcome is not None, "a provider call has no usage row"
+    if outcome is None:
+        served = {r["client_request_id"]: r for r in await fake_rows(stack, tag)}
+        rows = {r["call_id"]: r for r in await usage_rows(database, job["id"])}
+        missing = [
+            (i, c["outcome"], round(c["at"] - stopped_from, 2), round(c["at"] - killed_from, 2))
+            for i, c in served.items()
+            if i not in rows
+        ]
+        raise AssertionError(
+            f"provider calls with no usage row (id, outcome, s after the stop, s after the "
+            f"kill): {missing}; rows not served: {len(set(rows) - set(served))}"
+        )
     served, rows = outcome
     assert None not in served  # Folio named every call it sent
     every = await usage_rows(database, job["id"])
