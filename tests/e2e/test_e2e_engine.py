@@ -41,7 +41,14 @@ async def engine_stack(folio_infra, database_factory, module_amqp_url, tmp_path_
             "FAKE_LLM_LAYOUT_FAULT_RATE": "0",
         },
         service_env={
-            "worker-service": {"FOLIO_LLM_TIMEOUT_S": "1.5", "FOLIO_LLM_MAX_ATTEMPTS": "4"},
+            "worker-service": {
+                "FOLIO_LLM_TIMEOUT_S": "1.5",
+                "FOLIO_LLM_MAX_ATTEMPTS": "4",
+                # One unit per small book (the operator's override of the plan's one-wave
+                # units): a fault marker in a paragraph then meets only that paragraph's
+                # own call, not a neighbour's call that shows it as context.
+                "FOLIO_UNIT_SIZE": "2500",
+            },
         },
     )
     stack = Stack(config)
@@ -452,7 +459,10 @@ async def test_killing_a_worker_loses_only_its_in_flight_segments(
             "FAKE_LLM_LATENCY_PER_CHAR_MS": "1",
             "FAKE_LLM_LAYOUT_FAULT_RATE": "0",  # one call per segment, to count them
         },
-        service_env={"translation-service": {"FOLIO_DISPATCH_WINDOW": "3"}},
+        service_env={
+            "translation-service": {"FOLIO_DISPATCH_WINDOW": "3"},
+            "worker-service": {"FOLIO_UNIT_SIZE": "2500"},  # one unit (one call) per segment
+        },
     )
     stack = Stack(config)
     try:
@@ -493,14 +503,16 @@ async def test_killing_a_worker_loses_only_its_in_flight_segments(
                 killed_at,
             )
             records = await conn.fetch(
-                "SELECT segment_index, count(*) FILTER (WHERE NOT cached) AS live "
+                "SELECT segment_index, "
+                "count(*) FILTER (WHERE NOT cached AND NOT estimated) AS live "
                 "FROM usage_records WHERE job_id = $1 GROUP BY segment_index",
                 job["id"],
             )
         finally:
             await conn.close()
         assert len(finished_before) >= 3
-        # Each segment was applied once: one paid call recorded per segment at most.
+        # Each segment was applied once: one answered call recorded per segment at most
+        # (a call in flight at the kill is also recorded, at its reservation, estimated).
         assert all(r["live"] <= 1 for r in records)
         requests = [r for r in await fake_requests(stack, tag) if not r["structured"]]
         for row in finished_before:

@@ -170,6 +170,7 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
         "output_tokens": 20,
         "thinking_tokens": 0,
         "cached_input_tokens": 0,
+        "estimated_tokens": 0,
     }
     async with database.transaction() as session:
         rows = (
@@ -414,6 +415,7 @@ async def test_a_failed_segment_fails_the_job_and_its_calls_are_counted(service,
         "output_tokens": 7,
         "thinking_tokens": 0,
         "cached_input_tokens": 0,
+        "estimated_tokens": 0,
     }
 
 

@@ -95,8 +95,12 @@ class Presenter:
         )
 
     async def detail(self, viewer: Viewer, post: Post, category: Category) -> PostPublic:
-        comments = await self.comments_of(viewer, post)
-        authors = await self.authors_of([post])
+        assert post.id is not None
+        rows = await self.comments.of_post(post.id)
+        # The post's and the comments' authors in one statement: a user deleted between
+        # two reads would otherwise show as deleted on the post and by name on a comment.
+        authors = await self.authors_of([post, *rows])
+        comments = self.tree(viewer, post, rows, authors)
         return PostPublic(
             **_post_fields(post, authors, _count(comments)),
             category=CategoryPublic.model_validate(category),
