@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from folio.contracts import GlossaryEntry, JobContext, NarrativeStyle
 from folio_worker.engine import progress
-from folio_worker.engine.calls import ModelCaller, all_or_stop
+from folio_worker.engine.calls import ModelCaller, all_or_stop, longest_first
 from folio_worker.engine.context import TextIndex, inflects, occurs
 from folio_worker.engine.merging import (
     TERMS_PER_BATCH,
@@ -140,7 +140,7 @@ async def analyse_book(
         await progress.report(analysed, len(prompts), "parts of the book analysed")
         return answer
 
-    answers = await all_or_stop(counted(p) for p in prompts)
+    answers = await longest_first(lambda i: counted(prompts[i]), [len(c.text) for c in chunks])
     reports = [a if isinstance(a, ChunkAnalysis) else None for a in answers]
     # Only safety blocks: a passage the provider refuses, not a broken provider. The book
     # is translated without the analysed context; the refused passages end up marked.

@@ -17,7 +17,7 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -400,3 +400,16 @@ async def all_or_stop(aws: Iterable[Awaitable[R]]) -> list[R]:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
     raise first
+
+
+async def longest_first(start: Callable[[int], Awaitable[R]], sizes: Sequence[int]) -> list[R]:
+    """``all_or_stop`` of ``start(i)`` for every index, launched in order of expected
+    answer length, longest first (answer time grows with answer length, and calls start a
+    few milliseconds apart: a long answer started last would end the batch late); the
+    results come back in index order."""
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i], reverse=True)
+    answers = await all_or_stop(start(i) for i in order)
+    results: list[R] = [None] * len(sizes)  # type: ignore[list-item]
+    for index, answer in zip(order, answers, strict=True):
+        results[index] = answer
+    return results

@@ -79,13 +79,21 @@ class UsageJournal:
         # In the process (no Redis, or Redis failing): entry id -> (written at, entry).
         self._local: dict[str, tuple[float, str]] = {}
         self._task: asyncio.Task[None] | None = None
+        # Notes of calls about to be sent, written together (see ``begin``).
+        self._notes: dict[str, str] = {}
+        self._noted: asyncio.Future[None] | None = None
+        self._noting: asyncio.Task[None] | None = None
 
     def _alive_key(self, consumer: str) -> str:
         return f"{self.stream}:alive:{consumer}"
 
     async def begin(self, job_id: int, segment_index: int | None, call: CallRecord) -> None:
         """Note a call about to be sent (``call`` is what it is recorded as if its answer
-        is never seen). Without Redis nothing outlives the process: nothing to note."""
+        is never seen); returns once the note is in Redis. Without Redis nothing outlives
+        the process: nothing to note.
+
+        Calls that start while a note is being written are noted together, in one HSET
+        (a group commit): a batch of calls makes a few round trips instead of one each."""
         if self.redis is None or not call.call_id:
             return
         body = json.dumps(
@@ -96,10 +104,32 @@ class UsageJournal:
             },
             separators=(",", ":"),
         )
+        if self._noted is None:
+            self._noted = asyncio.get_running_loop().create_future()
+        noted, notes = self._noted, self._notes
+        notes[call.call_id] = body
+        if self._noting is None or self._noting.done():
+            self._noting = asyncio.create_task(self._write_notes(), name="usage-journal-notes")
         try:
-            await self.redis.hset(self.inflight, call.call_id, body)
-        except RedisError as exc:
-            log.warning("usage journal: could not note a call in flight (%s)", type(exc).__name__)
+            await asyncio.shield(noted)
+        except asyncio.CancelledError:
+            notes.pop(call.call_id, None)  # not written yet: never sent, never noted
+            raise
+
+    async def _write_notes(self) -> None:
+        assert self.redis is not None
+        while self._notes:
+            notes, noted = self._notes, self._noted
+            self._notes, self._noted = {}, None
+            try:
+                await self.redis.hset(self.inflight, mapping=notes)
+            except Exception as exc:  # as before: the call goes out, unnoted, and is logged
+                log.warning(
+                    "usage journal: could not note calls in flight (%s)", type(exc).__name__
+                )
+            finally:  # even when cancelled: no caller waits forever
+                if noted is not None and not noted.done():
+                    noted.set_result(None)
 
     async def append(
         self,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from folio.contracts import GlossaryEntry, PlannedUnit, UnitFailure, mark_untranslated
 from folio_worker.engine import progress
-from folio_worker.engine.calls import ModelCaller, all_or_stop
+from folio_worker.engine.calls import ModelCaller, longest_first
 from folio_worker.engine.checks import (
     CheckFailure,
     check_answer,
@@ -208,7 +208,9 @@ class SegmentTranslator:
                 await progress.report(done, len(requests), "units translated")
                 return outcome
 
-            outcomes = await all_or_stop(bounded(r, i) for i, r in enumerate(requests))
+            outcomes = await longest_first(
+                lambda i: bounded(requests[i], i), [len(r.unit.text) for r in requests]
+            )
         refused = [o for o in outcomes if isinstance(o, UnitFailure) and o.check == "bad_request"]
         if refused and len(refused) == len(requests):
             # Every unit refused as a bad request: the request is wrong (an unknown model, a
