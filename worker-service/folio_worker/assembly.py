@@ -3,6 +3,7 @@ translations and the job's plan (which says where each unit's translation goes).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -52,12 +53,19 @@ class Assembler:
         await publish_outcome(self.deps.publisher, event, delivery, "assembled")
         return event
 
+    async def _translations(self, command: AssembleJob) -> tuple[AssemblySnapshot, JobPlan]:
+        snapshot = AssemblySnapshot.load(
+            await self.deps.storage.read_bytes(command.translations_key)
+        )
+        return snapshot, await self.deps.plans.load(snapshot.plan_key)
+
     async def _assemble(self, command: AssembleJob) -> dict[str, str]:
         storage = self.deps.storage
-        snapshot = AssemblySnapshot.load(await storage.read_bytes(command.translations_key))
-        plan = await self.deps.plans.load(snapshot.plan_key)
-        original, document = await read_book(
-            storage, self.deps.documents, command.upload_key, command.filename
+        # The book is read while the snapshot and the plan are: the job's COMPLETED waits
+        # on this (either failing fails the assembly, as before).
+        (snapshot, plan), (original, document) = await asyncio.gather(
+            self._translations(command),
+            read_book(storage, self.deps.documents, command.upload_key, command.filename),
         )
         if (
             command.document_fingerprint
@@ -96,15 +104,18 @@ class Assembler:
         files[OutputKind.GLOSSARY] = json.dumps(
             {g.term: g.translation for g in snapshot.glossary}, ensure_ascii=False, indent=1
         ).encode()
-        stored = {}
-        for kind, content in files.items():
-            blob = await storage.put_bytes(
-                f"jobs/{command.job_id}/output",
-                content,
-                name=OUTPUT_FILES[OutputKind(kind)].suffix,
+        # Every file is stored before JobAssembled names them, written side by side.
+        blobs = await asyncio.gather(
+            *(
+                storage.put_bytes(
+                    f"jobs/{command.job_id}/output",
+                    content,
+                    name=OUTPUT_FILES[OutputKind(kind)].suffix,
+                )
+                for kind, content in files.items()
             )
-            stored[kind] = blob.key
-        return stored
+        )
+        return {kind: blob.key for kind, blob in zip(files, blobs, strict=True)}
 
 
 def colophon(command: AssembleJob) -> str:
