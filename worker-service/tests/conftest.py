@@ -5,17 +5,23 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from folio_devstack.fakellm import running_fake_llm
+from folio_worker.engine.isolation import DocumentProcessor
 from folio_worker.llm.transport import AiohttpTransport
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+# The test modules import their helpers (planning_harness) from this directory.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +36,15 @@ async def http() -> AsyncIterator[AiohttpTransport]:
     transport = AiohttpTransport(timeout_s=30)
     yield transport
     await transport.aclose()
+
+
+@pytest.fixture
+async def documents() -> AsyncIterator[DocumentProcessor]:
+    """The worker's document parser process, as planning runs it."""
+    processor = DocumentProcessor(memory_limit_mb=1024, timeout_s=60)
+    await processor.start()
+    yield processor
+    await processor.stop()
 
 
 @pytest.fixture

@@ -6,19 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from planning_harness import plan_book
 
-from folio.contracts import JobPlanned, JobPlanningPaused, PlanJob
-from folio.messaging import Delivery, Envelope
-from folio.storage import LocalStorage
-from folio_worker.clients import ClientFactory
-from folio_worker.deps import WorkerDeps
-from folio_worker.engine.calls import MemoryCache
+from folio.contracts import JobPlanned, JobPlanningPaused
 from folio_worker.engine.isolation import DocumentProcessor
-from folio_worker.llm import InProcessRateLimiter
-from folio_worker.llm.transport import AiohttpTransport
-from folio_worker.planning import Planner
-from folio_worker.settings import WorkerSettings
 
 BOOK = (
     "One morning, when Gregor Samsa woke from troubled dreams, he found himself transformed "
@@ -26,49 +17,15 @@ BOOK = (
 ) * 20
 
 
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.published: list = []
-
-    async def publish(self, message, *, message_id=None, correlation_id=None):  # type: ignore[no-untyped-def]
-        self.published.append(message)
-
-
-@pytest.fixture
-async def documents():  # type: ignore[no-untyped-def]
-    processor = DocumentProcessor(memory_limit_mb=1024, timeout_s=60)
-    await processor.start()
-    yield processor
-    await processor.stop()
-
-
 async def translation_output(tmp_path: Path, documents: DocumentProcessor, model: str) -> int:
-    settings = WorkerSettings(
-        storage_dir=tmp_path,
-        llm_provider="gemini",
-        llm_base_url="http://127.0.0.1:9",  # turbo planning makes no call
-        llm_api_key=SecretStr("k"),
-    )
-    storage = LocalStorage(tmp_path)
-    blob = await storage.put_bytes("uploads", BOOK.encode(), name="book.txt")
-    http = AiohttpTransport(timeout_s=5)
-    publisher = RecordingPublisher()
-    try:
-        clients = ClientFactory(settings, http, InProcessRateLimiter(), MemoryCache())
-        worker = Planner(WorkerDeps(settings, storage, publisher, clients, documents))  # type: ignore[arg-type]
-        command = PlanJob(
-            job_id=1,
-            upload_key=blob.key,
-            filename="book.txt",
-            segment_size=2000,
-            target_language="ko",
-            model=model,
-            mode="turbo",
-        )
-        await worker.plan_job(command, Delivery(Envelope.wrap(command, producer="t"), None, 0))
-    finally:
-        await http.aclose()
-    (event,) = publisher.published
+    command = {
+        "job_id": 1,
+        "segment_size": 2000,
+        "target_language": "ko",
+        "model": model,
+        "mode": "turbo",  # turbo planning makes no call
+    }
+    (event,) = await plan_book(tmp_path, documents, BOOK, command=command, llm_provider="gemini")
     assert isinstance(event, JobPlanned)
     return event.estimate.translation.output_tokens
 
@@ -87,32 +44,14 @@ async def test_thinking_is_part_of_the_output_estimate(
 async def test_an_analysis_the_cap_does_not_cover_pauses_naming_the_cap(
     tmp_path: Path, documents: DocumentProcessor
 ) -> None:
-    settings = WorkerSettings(
-        storage_dir=tmp_path,
-        llm_provider="gemini",
-        llm_base_url="http://127.0.0.1:9",  # refused before any call
-        llm_api_key=SecretStr("k"),
-    )
-    storage = LocalStorage(tmp_path)
-    blob = await storage.put_bytes("uploads", BOOK.encode(), name="book.txt")
-    http = AiohttpTransport(timeout_s=5)
-    publisher = RecordingPublisher()
-    try:
-        clients = ClientFactory(settings, http, InProcessRateLimiter(), MemoryCache())
-        worker = Planner(WorkerDeps(settings, storage, publisher, clients, documents))  # type: ignore[arg-type]
-        command = PlanJob(
-            job_id=2,
-            upload_key=blob.key,
-            filename="book.txt",
-            segment_size=2000,
-            target_language="ko",
-            model="gemini-2.5-flash",
-            max_tokens=50,
-        )
-        await worker.plan_job(command, Delivery(Envelope.wrap(command, producer="t"), None, 0))
-    finally:
-        await http.aclose()
-    (event,) = publisher.published
+    command = {
+        "job_id": 2,
+        "segment_size": 2000,
+        "target_language": "ko",
+        "model": "gemini-2.5-flash",
+        "max_tokens": 50,  # refused before any call
+    }
+    (event,) = await plan_book(tmp_path, documents, BOOK, command=command, llm_provider="gemini")
     assert isinstance(event, JobPlanningPaused)
     assert event.max_tokens == 50  # the cap it was refused under, as SegmentPaused says it
     assert "spending cap is 50" in event.reason

@@ -5,20 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from pydantic import SecretStr
+from planning_harness import plan_book
 
-from folio.contracts import JobPlanned, PlanJob
-from folio.messaging import Delivery, Envelope
-from folio.storage import LocalStorage
-from folio_worker.clients import ClientFactory
-from folio_worker.deps import WorkerDeps
-from folio_worker.engine.calls import MemoryCache
+from folio.contracts import JobPlanned
 from folio_worker.engine.isolation import DocumentProcessor
-from folio_worker.llm import InProcessRateLimiter
-from folio_worker.llm.transport import AiohttpTransport
-from folio_worker.planning import Planner
-from folio_worker.settings import WorkerSettings
 
 PARAGRAPH = (
     "One morning, when Gregor Samsa woke from troubled dreams, he found himself transformed "
@@ -27,49 +17,15 @@ PARAGRAPH = (
 BOOK = "\n\n".join([PARAGRAPH] * 180)  # about 120,000 characters
 
 
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.published: list = []
-
-    async def publish(self, message, *, message_id=None, correlation_id=None):  # type: ignore[no-untyped-def]
-        self.published.append(message)
-
-
-@pytest.fixture
-async def documents():  # type: ignore[no-untyped-def]
-    processor = DocumentProcessor(memory_limit_mb=1024, timeout_s=60)
-    await processor.start()
-    yield processor
-    await processor.stop()
-
-
 async def plan(tmp_path: Path, documents: DocumentProcessor, **settings) -> JobPlanned:  # type: ignore[no-untyped-def]
-    config = WorkerSettings(
-        storage_dir=tmp_path,
-        llm_base_url="http://127.0.0.1:9",  # turbo planning makes no call
-        llm_api_key=SecretStr("k"),
-        **settings,
-    )
-    storage = LocalStorage(tmp_path)
-    blob = await storage.put_bytes("uploads", BOOK.encode(), name="book.txt")
-    http = AiohttpTransport(timeout_s=5)
-    publisher = RecordingPublisher()
-    try:
-        clients = ClientFactory(config, http, InProcessRateLimiter(), MemoryCache())
-        planner = Planner(WorkerDeps(config, storage, publisher, clients, documents))  # type: ignore[arg-type]
-        command = PlanJob(
-            job_id=1,
-            upload_key=blob.key,
-            filename="book.txt",
-            segment_size=15_000,
-            target_language="ko",
-            model="gpt-4o-mini",
-            mode="turbo",
-        )
-        await planner.plan_job(command, Delivery(Envelope.wrap(command, producer="t"), None, 0))
-    finally:
-        await http.aclose()
-    (event,) = publisher.published
+    command = {
+        "job_id": 1,
+        "segment_size": 15_000,
+        "target_language": "ko",
+        "model": "gpt-4o-mini",
+        "mode": "turbo",  # turbo planning makes no call
+    }
+    (event,) = await plan_book(tmp_path, documents, BOOK, command=command, **settings)
     assert isinstance(event, JobPlanned)
     return event
 
