@@ -162,13 +162,13 @@ async def test_all_keys_refused_is_an_auth_error(
     client = client_for(config(kind, fake, *keys), http)
     with pytest.raises(LLMAuthError) as caught:
         await client.generate(LLMRequest(prompt(tag)))
-    # OpenAI answers a wrong key 401 invalid_api_key; Gemini 403 PERMISSION_DENIED
-    label, status = (
-        ("OpenAI-compatible API", "401 unauthorized")
+    # OpenAI answers a wrong key 401 invalid_api_key; Gemini 400 INVALID_ARGUMENT
+    label, detail = (
+        ("OpenAI-compatible API", "the key was refused (401 unauthorized)")
         if kind == "openai"
-        else ("Gemini API", "403 forbidden")
+        else ("Gemini API", "the key is not valid (400 API_KEY_INVALID)")
     )
-    assert caught.value.reason == f"{label} refused every key: the key was refused ({status})"
+    assert caught.value.reason == f"{label} refused every key: {detail}"
     assert sorted(r["key_hash"] for r in await sent(http, fake, tag)) == sorted(map(key_id, keys))
     with pytest.raises(LLMAuthError):  # the pool remembers: no more requests
         await client.generate(LLMRequest(prompt(tag)))

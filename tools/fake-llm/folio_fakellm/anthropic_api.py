@@ -30,6 +30,7 @@ ENDPOINT = "anthropic.messages"
 _ERROR_TYPES = {
     ErrorKind.MISSING_KEY: "authentication_error",
     ErrorKind.INVALID_KEY: "authentication_error",
+    ErrorKind.DENIED_KEY: "permission_error",
     ErrorKind.UNKNOWN_TOKEN: "authentication_error",
     ErrorKind.RATE_LIMITED: "rate_limit_error",
     ErrorKind.SERVER_ERROR: "api_error",
@@ -191,6 +192,11 @@ async def messages(request: Request) -> JSONResponse:
         verdict = CallError(ErrorKind.MISSING_KEY, "x-api-key header is required")
     elif verdict is not None and verdict.kind is ErrorKind.INVALID_KEY:
         verdict = CallError(ErrorKind.INVALID_KEY, "invalid x-api-key")
+    elif verdict is not None and verdict.kind is ErrorKind.DENIED_KEY:
+        verdict = CallError(
+            ErrorKind.DENIED_KEY,
+            "Your API key does not have permission to use the specified resource.",
+        )
     call = LLMCall(
         protocol="anthropic",
         endpoint=ENDPOINT,

@@ -56,6 +56,7 @@ Finish = Literal["stop", "length", "safety"]
 class ErrorKind(StrEnum):
     MISSING_KEY = "missing_key"
     INVALID_KEY = "invalid_key"
+    DENIED_KEY = "denied_key"  # a valid key without permission (suspended, leaked, region)
     UNKNOWN_TOKEN = "unknown_token"
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
@@ -68,6 +69,7 @@ _STATUS: dict[Protocol, dict[ErrorKind, int]] = {
     "openai": {  # OpenAI answers a wrong key 401 invalid_api_key, not 403
         ErrorKind.MISSING_KEY: 401,
         ErrorKind.INVALID_KEY: 401,
+        ErrorKind.DENIED_KEY: 403,
         ErrorKind.UNKNOWN_TOKEN: 401,
         ErrorKind.RATE_LIMITED: 429,
         ErrorKind.SERVER_ERROR: 500,
@@ -78,6 +80,7 @@ _STATUS: dict[Protocol, dict[ErrorKind, int]] = {
     "anthropic": {
         ErrorKind.MISSING_KEY: 401,
         ErrorKind.INVALID_KEY: 401,
+        ErrorKind.DENIED_KEY: 403,
         ErrorKind.UNKNOWN_TOKEN: 401,
         ErrorKind.RATE_LIMITED: 429,
         ErrorKind.SERVER_ERROR: 500,
@@ -85,9 +88,10 @@ _STATUS: dict[Protocol, dict[ErrorKind, int]] = {
         ErrorKind.BAD_REQUEST: 400,
         ErrorKind.UNSUPPORTED_FORMAT: 400,
     },
-    "gemini": {
-        ErrorKind.MISSING_KEY: 400,
-        ErrorKind.INVALID_KEY: 403,
+    "gemini": {  # Google: no key is 403 PERMISSION_DENIED, a wrong one 400 API_KEY_INVALID
+        ErrorKind.MISSING_KEY: 403,
+        ErrorKind.INVALID_KEY: 400,
+        ErrorKind.DENIED_KEY: 403,
         ErrorKind.UNKNOWN_TOKEN: 401,
         ErrorKind.RATE_LIMITED: 429,
         ErrorKind.SERVER_ERROR: 500,
@@ -212,6 +216,8 @@ class Engine:
             return CallError(ErrorKind.MISSING_KEY, "API key missing")
         if key.startswith("invalid"):
             return CallError(ErrorKind.INVALID_KEY, "API key is not authorised for this service")
+        if key.startswith("denied"):
+            return CallError(ErrorKind.DENIED_KEY, "API key has no permission for this resource")
         if key.startswith("ratelimited"):
             return CallError(
                 ErrorKind.RATE_LIMITED,

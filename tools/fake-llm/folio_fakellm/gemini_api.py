@@ -174,14 +174,39 @@ def _safety_ratings(blocked: bool) -> list[dict[str, Any]]:
     return ratings
 
 
-def _error_details(error: CallError) -> list[dict[str, Any]]:
+# What Google's servers say about keys, word for word.
+KEY_NOT_VALID = "API key not valid. Please pass a valid API key."
+NO_KEY = (
+    "Method doesn't allow unregistered callers (callers without established identity). "
+    "Please use API Key or other form of API consumer identity to call this API."
+)
+DENIED = "Your API key was reported as leaked. Please use another API key."
+
+
+def _error_message(error: CallError) -> str:
+    if error.kind is ErrorKind.INVALID_KEY:
+        return KEY_NOT_VALID
     if error.kind is ErrorKind.MISSING_KEY:
+        return NO_KEY
+    if error.kind is ErrorKind.DENIED_KEY:
+        return DENIED
+    return error.message
+
+
+def _error_details(error: CallError) -> list[dict[str, Any]]:
+    if error.kind is ErrorKind.INVALID_KEY:  # a missing key has no details
         return [
             {
                 "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                 "reason": "API_KEY_INVALID",
                 "domain": "googleapis.com",
-            }
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                "locale": "en-US",
+                "message": KEY_NOT_VALID,
+            },
         ]
     if error.kind is ErrorKind.RATE_LIMITED:
         return [
@@ -195,15 +220,15 @@ def _error_details(error: CallError) -> list[dict[str, Any]]:
     return []
 
 
+def call_error_response(status: int, error: CallError) -> JSONResponse:
+    """A ``CallError`` as Google words it (key errors word for word)."""
+    return error_response(status, _error_message(error), _error_details(error), error.retry_after)
+
+
 def render(call: LLMCall, result: CallResult) -> JSONResponse:
     """Render a ``CallResult`` as a Gemini ``GenerateContentResponse`` or error."""
     if result.error is not None:
-        message = result.error.message
-        if result.error.kind is ErrorKind.MISSING_KEY:
-            message = "API key not valid. Please pass a valid API key."
-        return error_response(
-            result.status, message, _error_details(result.error), result.error.retry_after
-        )
+        return call_error_response(result.status, result.error)
     response_id = secrets.token_urlsafe(12)
     if result.prompt_blocked:
         return JSONResponse(
@@ -306,7 +331,7 @@ async def count_tokens(model: str, request: Request) -> JSONResponse:
     if verdict is not None:
         status = http_status("gemini", verdict.kind)
         engine.stats.count("gemini.countTokens", str(status))
-        return error_response(status, verdict.message, _error_details(verdict), verdict.retry_after)
+        return call_error_response(status, verdict)
     fields, invalid = _parse(await read_json(request), model)
     if invalid is not None:
         engine.stats.count("gemini.countTokens", "400")
@@ -343,7 +368,7 @@ async def get_model(model: str, request: Request) -> JSONResponse:
     if error is not None:
         status = http_status("gemini", error.kind)
         engine.stats.count("gemini.models", str(status))
-        return error_response(status, error.message, retry_after=error.retry_after)
+        return call_error_response(status, error)
     if model not in engine.settings.model_list:
         engine.stats.count("gemini.models", "404")
         return error_response(404, f"models/{model} is not found for API version v1beta")

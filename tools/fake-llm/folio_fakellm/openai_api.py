@@ -41,6 +41,7 @@ ENDPOINT = "openai.chat"
 _ERROR_TYPES: dict[ErrorKind, tuple[str, str | None]] = {
     ErrorKind.MISSING_KEY: ("invalid_request_error", "invalid_api_key"),
     ErrorKind.INVALID_KEY: ("invalid_request_error", "invalid_api_key"),
+    ErrorKind.DENIED_KEY: ("request_forbidden", "unsupported_country_region_territory"),
     ErrorKind.UNKNOWN_TOKEN: ("invalid_request_error", "invalid_api_key"),
     ErrorKind.RATE_LIMITED: ("rate_limit_error", "rate_limit_exceeded"),
     ErrorKind.SERVER_ERROR: ("server_error", "internal_error"),
@@ -61,6 +62,8 @@ def openai_key_message(error: CallError, key: str | None) -> str:
     first three and last four characters kept, as OpenAI does)."""
     if error.kind is ErrorKind.MISSING_KEY:
         return _NO_KEY
+    if error.kind is ErrorKind.DENIED_KEY:
+        return "Country, region, or territory not supported"
     if error.kind is not ErrorKind.INVALID_KEY:
         return error.message
     shown = key or ""

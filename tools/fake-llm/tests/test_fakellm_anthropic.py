@@ -56,7 +56,21 @@ async def test_required_headers_and_errors(client: httpx.AsyncClient) -> None:
     bad = await client.post(
         "/v1/messages", json=body(), headers={**HEADERS, "x-api-key": "invalid-k"}
     )
-    assert bad.status_code == 401 and bad.json()["error"]["type"] == "authentication_error"
+    assert bad.status_code == 401
+    assert bad.json()["type"] == "error"
+    assert bad.json()["error"] == {"type": "authentication_error", "message": "invalid x-api-key"}
+    missing = await client.post(
+        "/v1/messages", json=body(), headers={"anthropic-version": HEADERS["anthropic-version"]}
+    )
+    assert missing.status_code == 401
+    assert missing.json()["error"] == {
+        "type": "authentication_error",
+        "message": "x-api-key header is required",
+    }
+    denied = await client.post(
+        "/v1/messages", json=body(), headers={**HEADERS, "x-api-key": "denied-k"}
+    )
+    assert denied.status_code == 403 and denied.json()["error"]["type"] == "permission_error"
     overloaded = await client.post(
         "/v1/messages",
         json=body(messages=[{"role": "user", "content": SOURCE + "[[fake:503]]"}]),

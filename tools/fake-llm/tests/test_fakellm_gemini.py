@@ -14,6 +14,7 @@ from folio_fakellm.tokens import estimate_tokens
 
 GKEY = {"x-goog-api-key": "AIza-test-key"}
 URL = "/v1beta/models/gemini-2.5-flash:generateContent"
+COUNT_URL = "/v1beta/models/gemini-2.5-flash:countTokens"
 
 
 def body(text: str, system: str | None = None, **config: object) -> dict[str, Any]:
@@ -71,13 +72,31 @@ async def test_generate_content_shape(client: httpx.AsyncClient, sample: str) ->
 
 async def test_key_in_query_and_auth_errors(client: httpx.AsyncClient) -> None:
     assert (await client.post(URL + "?key=abc", json=body("hi"))).status_code == 200
-    r = await client.post(URL, json=body("hi"))
+    # As Google answers: a wrong key is 400 INVALID_ARGUMENT / API_KEY_INVALID ...
+    r = await client.post(URL, headers={"x-goog-api-key": "invalid-1"}, json=body("hi"))
     assert r.status_code == 400
     err = r.json()["error"]
-    assert err["status"] == "INVALID_ARGUMENT" and "API key not valid" in err["message"]
+    assert err["code"] == 400 and err["status"] == "INVALID_ARGUMENT"
+    assert err["message"] == "API key not valid. Please pass a valid API key."
+    assert err["details"][0]["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
     assert err["details"][0]["reason"] == "API_KEY_INVALID"
-    r = await client.post(URL, headers={"x-goog-api-key": "invalid-1"}, json=body("hi"))
+    assert err["details"][0]["metadata"] == {"service": "generativelanguage.googleapis.com"}
+    # ... and no key at all 403 PERMISSION_DENIED, without details.
+    r = await client.post(URL, json=body("hi"))
+    assert r.status_code == 403
+    err = r.json()["error"]
+    assert err["code"] == 403 and err["status"] == "PERMISSION_DENIED"
+    assert err["message"].startswith("Method doesn't allow unregistered callers")
+    assert "details" not in err
+    # A key Google knows but will not serve (leaked, suspended) is 403 PERMISSION_DENIED too.
+    r = await client.post(URL, headers={"x-goog-api-key": "denied-1"}, json=body("hi"))
     assert r.status_code == 403 and r.json()["error"]["status"] == "PERMISSION_DENIED"
+    assert r.json()["error"]["message"] == (
+        "Your API key was reported as leaked. Please use another API key."
+    )
+    counted = await client.post(COUNT_URL, headers={"x-goog-api-key": "invalid-2"}, json=body("hi"))
+    assert counted.status_code == 400
+    assert counted.json()["error"]["details"][0]["reason"] == "API_KEY_INVALID"
     r = await client.post(URL, headers={"x-goog-api-key": "ratelimited-1"}, json=body("hi"))
     assert r.status_code == 429 and r.headers["retry-after"] == "1"
     details = r.json()["error"]["details"]

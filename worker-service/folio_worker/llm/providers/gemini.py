@@ -195,7 +195,9 @@ def fail(response: httpx.Response, body: Any, secrets: tuple[str, ...]) -> NoRet
     error = error_object(body)
     message = str(error.get("message") or "")
     details = error.get("details") if isinstance(error.get("details"), list) else []
-    if status in (401, 403) or (status == 400 and _key_invalid(message, details)):
+    if status == 400 and _key_invalid(message, details):  # Google's answer to a wrong key
+        raise AttemptFailed("auth", "the key is not valid (400 API_KEY_INVALID)")
+    if status in (401, 403):
         raise AttemptFailed("auth", f"the key was refused ({status_detail(status)})")
     retryable = status_outcome(status)
     if retryable is not None:
