@@ -10,7 +10,14 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 from translation_wire import auth, planned, upload
 
-from folio.contracts import CallRecord, CallsRecorded, PlanJob, SegmentPaused, TranslateSegment
+from folio.contracts import (
+    CallRecord,
+    CallsRecorded,
+    JobPlanningPaused,
+    PlanJob,
+    SegmentPaused,
+    TranslateSegment,
+)
 from folio.credentials import generate_key
 from folio.messaging import Envelope
 from folio_devstack.pytest_plugin import running_app
@@ -125,6 +132,67 @@ async def test_a_refusal_under_a_cap_raised_since_sends_the_segment_again(servic
     await consumer.process(paused_under(job_id, 2, 5000))
     job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
     assert job["status"] == "PAUSED" and "5000" in job["status_detail"]
+
+
+async def sent_plan_caps(database, job_id: int) -> list[int | None]:
+    """The cap of every PlanJob sent for the job, in order."""
+    async with database.transaction() as session:
+        rows = (
+            await session.execute(
+                select(MESSAGING.outbox.c.envelope)
+                .where(
+                    MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id),
+                    MESSAGING.outbox.c.message_type == PlanJob.TYPE,
+                )
+                .order_by(MESSAGING.outbox.c.id)
+            )
+        ).scalars()
+        return [r["data"]["spend"]["max_tokens"] for r in rows]
+
+
+def planning_paused_under(job_id: int, cap: int) -> bytes:
+    event = JobPlanningPaused(
+        job_id=job_id,
+        reason=f"Paused before the analysis: the spending cap is {cap} tokens.",
+        max_tokens=cap,
+    )
+    return Envelope.wrap(event, producer="worker-service").model_dump_json().encode()
+
+
+async def test_a_planning_refusal_under_a_cap_raised_since_does_not_pause_the_job(
+    service, internal_signer
+):
+    app, client = service
+    user = f"planner-{uuid.uuid4().hex[:6]}"
+    headers = auth(internal_signer, user)
+    created = await client.post("/api/v1/jobs", headers=headers, **upload(max_tokens="1000"))
+    assert created.status_code == 200, created.text
+    job_id = created.json()["id"]
+    consumer = app.state.runtime.consumers[0]
+    await consumer.process(planning_paused_under(job_id, 1000))
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+    assert job["status"] == "PAUSED" and "1000" in job["status_detail"]
+    resumed = await client.post(
+        f"/api/v1/jobs/{job_id}/resume", headers=headers, json={"max_tokens": 5000}
+    )
+    assert resumed.status_code < 300, resumed.text
+    assert await sent_plan_caps(app.state.database, job_id) == [1000, 5000]
+
+    # The first plan command, run again (a redelivery) after the raise, is refused under the
+    # old cap: the job goes on planning under the raised one, and is not planned twice.
+    await consumer.process(planning_paused_under(job_id, 1000))
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+    assert job["status"] == "PENDING", job
+    assert await sent_plan_caps(app.state.database, job_id) == [1000, 5000]
+    await consumer.process(planned(job_id, segments=2, salt=uuid.uuid4().hex))
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+    assert job["status"] == "PROCESSING" and job["total_segments"] == 2, job
+
+    # A refusal under the job's current cap still pauses it.
+    again = await client.post("/api/v1/jobs", headers=headers, **upload(max_tokens="1000"))
+    await consumer.process(planning_paused_under(again.json()["id"], 1000))
+    job = (await client.get(f"/api/v1/jobs/{again.json()['id']}", headers=headers)).json()
+    assert job["status"] == "PAUSED" and "1000" in job["status_detail"]
 
 
 def journaled(job_id: int, tokens: int) -> bytes:

@@ -86,6 +86,11 @@ class ResultService:
         job = await self._expecting(event.job_id, Trigger.PLANNING_CAPPED)
         if job is None:
             return
+        if _cap_raised_since(job, event):
+            # Only a resumption raises the cap, and it sent the plan again under the new
+            # one: that command plans the job, this out-of-date refusal changes nothing.
+            log.info("job %s: planning pause under a cap raised since ignored", job.id)
+            return
         lifecycle.advance(job, Trigger.PLANNING_CAPPED, event.reason)
         job.estimate = {
             **event.estimate.model_dump(mode="json"),
@@ -195,8 +200,9 @@ class ResultService:
         self.session.add(job)
 
 
-def _cap_raised_since(job: Job, event: SegmentPaused) -> bool:
-    """Whether the cap that refused the segment's call is no longer the job's."""
+def _cap_raised_since(job: Job, event: SegmentPaused | JobPlanningPaused) -> bool:
+    """Whether the cap that refused the segment's call (or the analysis) is no longer the
+    job's."""
     if event.max_tokens is None:
         return False  # the daily allowance refused it: resuming does not renew that
     return job.max_tokens is None or job.max_tokens > event.max_tokens
