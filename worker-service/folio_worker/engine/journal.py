@@ -318,9 +318,7 @@ class UsageJournal:
                     await self.redis.delete(lock)
 
     async def _publish(self, bodies: list[str]) -> None:
-        groups: dict[tuple[int, int | None] | AnalysisOwner, list[CallRecord]] = defaultdict(
-            list
-        )
+        groups: dict[tuple[int, int | None] | AnalysisOwner, list[CallRecord]] = defaultdict(list)
         for body in bodies:
             try:
                 data = json.loads(body)
