@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from folio.contracts import (
     TASK_EVENTS,
+    AnalysisCallsRecorded,
     CallsRecorded,
     JobAssembled,
     JobAssemblyFailed,
@@ -66,6 +67,10 @@ def register(consumer: Consumer, deps: JobDeps) -> None:
     @consumer.on(CallsRecorded)
     async def calls_recorded(event: CallsRecorded, delivery: Delivery) -> None:
         await service(delivery).on_calls_recorded(event)
+
+    @consumer.on(AnalysisCallsRecorded)
+    async def analysis_calls_recorded(event: AnalysisCallsRecorded, delivery: Delivery) -> None:
+        await service(delivery).on_analysis_calls_recorded(event)
 
     @consumer.on(JobAssembled)
     async def job_assembled(event: JobAssembled, delivery: Delivery) -> None:

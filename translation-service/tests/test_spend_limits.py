@@ -11,18 +11,20 @@ from sqlalchemy import select
 from translation_wire import auth, planned, upload
 
 from folio.contracts import (
+    AnalysisCallsRecorded,
     CallRecord,
     CallsRecorded,
     JobPlanningPaused,
     PlanJob,
     SegmentPaused,
     TranslateSegment,
+    UsageRecorded,
 )
 from folio.credentials import generate_key
 from folio.messaging import Envelope
 from folio_devstack.pytest_plugin import running_app
 from folio_translation.main import create_app
-from folio_translation.models import MESSAGING, Job
+from folio_translation.models import MESSAGING, Job, UsageRecord
 from folio_translation.service.usage import spend_limits
 from folio_translation.settings import TranslationSettings
 
@@ -306,3 +308,76 @@ async def test_a_job_says_how_much_of_its_usage_is_estimated(service, internal_s
     assert usage["calls"] == 2
     assert usage["input_tokens"] == 340 and usage["output_tokens"] == 710
     assert usage["estimated_tokens"] == 1000
+
+
+def analysis_journaled(owner_id: str, calls: list[CallRecord], *, allowance: bool) -> bytes:
+    """What the worker's usage journal reports for an analysis without a job."""
+    event = AnalysisCallsRecorded(owner_id=owner_id, allowance=allowance, calls=calls)
+    return Envelope.wrap(event, producer="worker-service").model_dump_json().encode()
+
+
+async def test_an_analysis_reported_by_the_journal_is_stored_once_against_the_allowance(
+    test_database, module_amqp_url, internal_public_key, internal_signer, tmp_path
+):
+    """The worker died mid-analysis or its deadline came: no reply, but the journal
+    reports the calls, as the caller's; stored once however often they are reported."""
+    settings = TranslationSettings(
+        database_url=test_database.url("translation"),
+        rabbitmq_url=module_amqp_url,
+        storage_dir=tmp_path / "storage",
+        internal_token_public_key=internal_public_key,
+        credentials_key=generate_key(),
+        user_daily_tokens=1000,
+        outbox_poll_interval_s=0.2,
+    )
+    app = create_app(settings)
+    user = f"analyst-{uuid.uuid4().hex[:6]}"
+    headers = auth(internal_signer, user)
+
+    def call(input_tokens: int, output_tokens: int, **fields) -> CallRecord:  # type: ignore[no-untyped-def]
+        return CallRecord(
+            phase="analysis",
+            model="gpt-4o-mini",
+            call_id=uuid.uuid4().hex,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            **fields,
+        )
+
+    answered, lost = call(500, 100), call(300, 200, outcome="lost", estimated=True)
+    async with running_app(app) as client:
+        consumer = app.state.runtime.consumers[0]
+        report = analysis_journaled(user, [answered, lost], allowance=True)
+        await consumer.process(report)
+        await consumer.process(report)  # redelivered
+        # Relayed again (another message), one call also in a later report: still once.
+        await consumer.process(analysis_journaled(user, [lost], allowance=True))
+        # On the caller's own key: recorded, but none of the allowance.
+        own = call(4000, 1000)
+        await consumer.process(analysis_journaled(user, [own], allowance=False))
+        async with app.state.database.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(UsageRecord.call_id, UsageRecord.job_id, UsageRecord.allowance).where(
+                        UsageRecord.owner_id == user
+                    )
+                )
+            ).all()
+            published = (
+                await session.execute(
+                    select(MESSAGING.outbox.c.envelope).where(
+                        MESSAGING.outbox.c.message_type == UsageRecorded.TYPE,
+                        MESSAGING.outbox.c.envelope["data"]["user_id"].as_string() == user,
+                    )
+                )
+            ).all()
+        assert sorted(rows) == sorted(
+            [(answered.call_id, None, True), (lost.call_id, None, True), (own.call_id, None, False)]
+        )
+        # The dashboard hears of each call once (one event per batch of new calls).
+        assert sum(envelope["data"]["calls"] for (envelope,) in published) == 3
+        # 1100 tokens of the allowance of 1000 spent: the next work on the deployment's
+        # key is refused up front.
+        refused = await client.post("/api/v1/analysis/style", headers=headers, **upload())
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["used_tokens"] == 1100

@@ -5,6 +5,13 @@ narration, terms and characters from parallel chunks, then the terms' renderings
 answer is a reply (request/reply, :mod:`folio.messaging.rpc`), never an event: it goes
 to the requester only. A request past its deadline is dropped unanswered (nobody waits),
 and the work stops at the deadline too.
+
+A signed-in caller's calls are also written to the usage journal, as theirs (no job), and
+left there for its relay to report (``AnalysisCallsRecorded``) besides the reply: a worker
+killed mid-analysis, or an analysis past its deadline, sends no reply, and a reply that is
+sent is not durable (its requester may have gone). translation-service stores each call
+once, by its id, whichever report comes first. An anonymous caller's calls (on their own
+key) are recorded nowhere, as before.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from folio_worker.deps import WorkerDeps
 from folio_worker.engine.analysis import AnalysisFailed, analyse_book
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.documents import DocumentError
+from folio_worker.engine.journal import AnalysisOwner
 from folio_worker.engine.languages import detect_language
 from folio_worker.engine.segmentation import Unit, plan_segments
 from folio_worker.engine.spend import CommandSpend
@@ -55,10 +63,20 @@ class BookAnalyst:
         if past_deadline(request):
             log.info("analysis request %s dropped: past its deadline", delivery.envelope.message_id)
             return
-        # No job: the journal has nothing to attribute the calls to (the reply carries
-        # them); on the deployment's key the caller's daily allowance is checked per call.
+        # On the deployment's key the caller's daily allowance is checked per call.
         spend = CommandSpend(self.deps.spend, NO_JOB, request.spend) if request.spend else None
-        collector = CallCollector(phase="analysis", spend=spend)
+        owner = (
+            AnalysisOwner(request.owner_id, allowance=request.credentials is None)
+            if request.owner_id
+            else None
+        )
+        # The journal's entries are never forgotten here (see the module's docstring).
+        collector = CallCollector(
+            phase="analysis",
+            spend=spend,
+            journal=self.deps.journal if owner is not None else None,
+            owner=owner,
+        )
         token = current_collector.set(collector)
         answer: BookAnalysed | BookAnalysisFailed
         try:

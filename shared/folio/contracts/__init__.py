@@ -59,7 +59,13 @@ from folio.contracts.outputs import (
 )
 from folio.contracts.plan import JobPlan, SegmentPlan
 from folio.contracts.providers import ProviderConfig
-from folio.contracts.spend import CallsRecorded, DailyQuota, SegmentPaused, SpendLimits
+from folio.contracts.spend import (
+    AnalysisCallsRecorded,
+    CallsRecorded,
+    DailyQuota,
+    SegmentPaused,
+    SpendLimits,
+)
 from folio.contracts.tasks import (
     TASK_EVENTS,
     TaskCancelled,
@@ -103,6 +109,7 @@ __all__ = [
     "UNTRANSLATED_MARKER",
     "WORK_EXCHANGE",
     "AnalyseBook",
+    "AnalysisCallsRecorded",
     "AnnouncementCreated",
     "AnnouncementDeleted",
     "AnnouncementUpdated",

@@ -47,6 +47,23 @@ class CallsRecorded(Event):
     calls: list[CallRecord] = Field(default_factory=list, max_length=512)
 
 
+class AnalysisCallsRecorded(Event):
+    """Model calls a worker made for a signed-in caller's analysis without a job
+    (``/analysis/*``), reported by its usage journal: the reply carries them too, but a
+    worker killed mid-analysis, or an analysis past its deadline, sends no reply (and a
+    reply is not durable). Each call once (``call_id``), whichever report comes first.
+
+    Its own event rather than a ``CallsRecorded`` with no job: a job's calls add to the
+    job's totals, these to nobody's but the caller's (and ``job_id`` stays required)."""
+
+    TYPE: ClassVar[str] = "analysis.calls.recorded.v1"
+
+    owner_id: str = Field(min_length=1, max_length=255)
+    # On the deployment's own key: counted against the owner's daily allowance.
+    allowance: bool = False
+    calls: list[CallRecord] = Field(default_factory=list, max_length=512)
+
+
 class SegmentPaused(Event):
     """A segment stopped before a call that would pass the job's cap or the user's daily
     allowance: nothing beyond it was spent; the segment waits for the job's resumption."""

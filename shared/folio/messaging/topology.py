@@ -24,6 +24,7 @@ from folio.contracts import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
     WORK_EXCHANGE,
+    AnalysisCallsRecorded,
     CallsRecorded,
     JobAssembled,
     JobAssemblyFailed,
@@ -129,6 +130,7 @@ TRANSLATION_EVENTS = QueueSpec(
         SegmentTranslationFailed,
         SegmentPaused,
         CallsRecorded,
+        AnalysisCallsRecorded,
         JobAssembled,
         JobAssemblyFailed,
         # Task monitoring (task_executions).

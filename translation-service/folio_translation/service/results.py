@@ -11,6 +11,7 @@ import logging
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import (
+    AnalysisCallsRecorded,
     CallsRecorded,
     JobAssembled,
     JobAssemblyFailed,
@@ -163,6 +164,11 @@ class ResultService:
     async def on_calls_recorded(self, event: CallsRecorded) -> None:
         """The worker's journal: calls stored once, whatever became of their command."""
         await self.usage.reported(event.job_id, event.calls, event.segment_index)
+
+    async def on_analysis_calls_recorded(self, event: AnalysisCallsRecorded) -> None:
+        """The journal's report of an analysis without a job (its reply, if one came,
+        carried the same calls): stored once, the caller's."""
+        await self.usage.record_analysis(event.owner_id, event.calls, allowance=event.allowance)
 
     async def on_segment_paused(self, event: SegmentPaused) -> None:
         """A call would have passed the cap or the daily allowance: the segment waits

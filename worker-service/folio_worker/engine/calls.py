@@ -31,7 +31,7 @@ from folio_worker.llm.gate import CallStart
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from folio_worker.engine.journal import UsageJournal
+    from folio_worker.engine.journal import AnalysisOwner, Payer, UsageJournal
     from folio_worker.engine.spend import CommandSpend, Hold
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ class CallCollector:
     segment_index: int | None = None
     spend: CommandSpend | None = None
     journal: UsageJournal | None = None
+    # An analysis without a job journals its calls as the signed-in caller's.
+    owner: AnalysisOwner | None = None
     _unjournaled: list[CallRecord] = field(default_factory=list)
     journaled: list[str] = field(default_factory=list)  # journal entry ids
 
@@ -73,6 +75,11 @@ class CallCollector:
         if not cached:
             self._unjournaled.append(record)
 
+    @property
+    def payer(self) -> Payer | None:
+        """Whose the calls are in the journal (None: nobody's, nothing journaled)."""
+        return self.job_id if self.job_id is not None else self.owner
+
     def stop(self, reason: str) -> None:
         """No new call for this command (a sibling ended it)."""
         if self.spend is not None:
@@ -82,7 +89,7 @@ class CallCollector:
         """Reserve the call against the limits, then note it as in flight: if this worker
         dies before the answer is seen, another records it (at ``call.cost``, estimated)."""
         hold = await self.spend.admit(call.cost) if self.spend is not None else None
-        if self.journal is not None and self.job_id is not None:
+        if self.journal is not None and (payer := self.payer) is not None:
             started = CallRecord(
                 phase=self.phase,  # type: ignore[arg-type]
                 model=call.model,
@@ -93,7 +100,7 @@ class CallCollector:
                 outcome="lost",
                 estimated=True,
             )
-            await self.journal.begin(self.job_id, self.segment_index, started)
+            await self.journal.begin(payer, self.segment_index, started)
         return Ticket(hold, call.call_id, call.output_tokens if hold is not None else None)
 
     async def settle(self, ticket: Ticket, used: int) -> None:
@@ -104,13 +111,13 @@ class CallCollector:
     async def flush(self, finished: Sequence[str] = ()) -> None:
         """Journal the calls answered so far (before their answers are used), and take
         the ``finished`` ones off the in-flight list in the same step."""
-        if self.journal is None or self.job_id is None:
+        if self.journal is None or (payer := self.payer) is None:
             return
         if not self._unjournaled and not finished:
             return
         pending, self._unjournaled = self._unjournaled, []
         self.journaled += await self.journal.append(
-            self.job_id, self.segment_index, pending, finished=finished
+            payer, self.segment_index, pending, finished=finished
         )
 
     async def reported(self) -> None:

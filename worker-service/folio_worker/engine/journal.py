@@ -20,6 +20,9 @@ answered, never both. A worker killed mid-call cannot see the answer its provide
 billed; once its heartbeat has lapsed, the relay of another replica records each such
 call once, as outcome ``lost`` at its reservation (the prompt as counted plus the
 request's output limit), flagged ``estimated``: usage and limits never under-count.
+
+A call belongs to a job, or (an analysis without a job, ``/analysis/*``) to the signed-in
+caller who asked for it (:class:`AnalysisOwner`), relayed as ``AnalysisCallsRecorded``.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from folio.contracts import CallRecord, CallsRecorded
+from folio.contracts import AnalysisCallsRecorded, CallRecord, CallsRecorded
 from folio.messaging import Publisher
 
 log = logging.getLogger(__name__)
@@ -54,11 +58,26 @@ STALE_S = 720.0
 _NAMESPACE = uuid.UUID("6f3c1d0e-54a2-4c47-9a43-1f6f0b7f8a11")
 
 
-def _entry(job_id: int, segment_index: int | None, call: CallRecord) -> str:
-    return json.dumps(
-        {"job": job_id, "segment": segment_index, "call": call.model_dump(mode="json")},
-        separators=(",", ":"),
-    )
+@dataclass(frozen=True)
+class AnalysisOwner:
+    """Who pays for the calls of an analysis without a job: the signed-in caller, and
+    whether on the deployment's own key (then against their daily allowance)."""
+
+    owner_id: str
+    allowance: bool
+
+
+# Whose a call is: its job's (by id), or an analysis's owner's.
+Payer = int | AnalysisOwner
+
+
+def _entry(payer: Payer, segment_index: int | None, call: CallRecord) -> str:
+    whose: dict[str, object]
+    if isinstance(payer, AnalysisOwner):
+        whose = {"owner_id": payer.owner_id, "allowance": payer.allowance}
+    else:
+        whose = {"job": payer, "segment": segment_index}
+    return json.dumps({**whose, "call": call.model_dump(mode="json")}, separators=(",", ":"))
 
 
 class UsageJournal:
@@ -87,7 +106,7 @@ class UsageJournal:
     def _alive_key(self, consumer: str) -> str:
         return f"{self.stream}:alive:{consumer}"
 
-    async def begin(self, job_id: int, segment_index: int | None, call: CallRecord) -> None:
+    async def begin(self, payer: Payer, segment_index: int | None, call: CallRecord) -> None:
         """Note a call about to be sent (``call`` is what it is recorded as if its answer
         is never seen); returns once the note is in Redis. Without Redis nothing outlives
         the process: nothing to note.
@@ -100,7 +119,7 @@ class UsageJournal:
             {
                 "owner": self.consumer,
                 "at": time.time(),
-                "entry": _entry(job_id, segment_index, call),
+                "entry": _entry(payer, segment_index, call),
             },
             separators=(",", ":"),
         )
@@ -133,7 +152,7 @@ class UsageJournal:
 
     async def append(
         self,
-        job_id: int,
+        payer: Payer,
         segment_index: int | None,
         calls: Sequence[CallRecord],
         *,
@@ -142,7 +161,7 @@ class UsageJournal:
         """Write the calls down (durably with Redis) before their answers are used, and
         take the ``finished`` call ids off the in-flight list in the same transaction;
         returns the entries' ids, for ``forget`` once a result carried the calls."""
-        entries = [_entry(job_id, segment_index, c) for c in calls if c.call_id]
+        entries = [_entry(payer, segment_index, c) for c in calls if c.call_id]
         if not entries and not finished:
             return []
         if self.redis is not None:
@@ -299,19 +318,29 @@ class UsageJournal:
                     await self.redis.delete(lock)
 
     async def _publish(self, bodies: list[str]) -> None:
-        groups: dict[tuple[int, int | None], list[CallRecord]] = defaultdict(list)
+        groups: dict[tuple[int, int | None] | AnalysisOwner, list[CallRecord]] = defaultdict(list)
         for body in bodies:
             try:
                 data = json.loads(body)
                 call = CallRecord.model_validate(data["call"])
-                groups[(int(data["job"]), data.get("segment"))].append(call)
+                if "job" in data:
+                    groups[(int(data["job"]), data.get("segment"))].append(call)
+                else:
+                    owner = AnalysisOwner(str(data["owner_id"]), bool(data["allowance"]))
+                    groups[owner].append(call)
             except (ValueError, KeyError, TypeError):
                 log.error("usage journal: unreadable entry dropped")
-        for (job_id, segment_index), calls in groups.items():
-            event = CallsRecorded(job_id=job_id, segment_index=segment_index, calls=calls)
+        for whose, calls in groups.items():
+            event: CallsRecorded | AnalysisCallsRecorded
+            if isinstance(whose, AnalysisOwner):
+                event = AnalysisCallsRecorded(
+                    owner_id=whose.owner_id, allowance=whose.allowance, calls=calls
+                )
+                correlation = "analysis"
+            else:
+                event = CallsRecorded(job_id=whose[0], segment_index=whose[1], calls=calls)
+                correlation = f"job-{whose[0]}"
             ids = ",".join(sorted(c.call_id or "" for c in calls))
             await self.publisher.publish(
-                event,
-                message_id=uuid.uuid5(_NAMESPACE, ids),
-                correlation_id=f"job-{job_id}",
+                event, message_id=uuid.uuid5(_NAMESPACE, ids), correlation_id=correlation
             )
