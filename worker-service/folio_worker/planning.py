@@ -107,9 +107,23 @@ class Planner:
         finally:
             current_collector.reset(token)
         await publish_outcome(self.deps.publisher, event, delivery, "plan-result")
+        if isinstance(event, JobPlanned) and event.plan_key:
+            self._prepare_calls(command, event.plan_key)
         if not isinstance(event, JobPlanningPaused):  # the others carry their calls
             await collector.reported()
         return event
+
+    def _prepare_calls(self, command: PlanJob, plan_key: str) -> None:
+        """Hash the planned translation prompts' cache keys now, while translation-service
+        turns ``JobPlanned`` into segment commands: when they come back to this replica
+        (with the plan and its prompts in memory), their calls start at once."""
+        try:
+            caller = self.deps.clients.caller(
+                command.model, command.credentials, scope=command.reuse_scope
+            )
+        except CredentialsUnavailable:
+            return
+        caller.prepare(self.deps.plans.planned_prompts(plan_key))
 
     def _config(self, command: PlanJob) -> ProviderConfig | None:
         try:
@@ -283,7 +297,8 @@ class Planner:
             thinking=self._thinking(command),
         )
         plan_key = await self.deps.plans.save(
-            JobPlan(job_id=command.job_id, segments=planned.plans, context=context, labels=labels)
+            JobPlan(job_id=command.job_id, segments=planned.plans, context=context, labels=labels),
+            planned.prompts,
         )
         return JobPlanned(
             job_id=command.job_id,

@@ -20,8 +20,11 @@ from folio.contracts import (
 )
 from folio.storage import BlobStorage
 from folio_worker.engine.context import glossary_for
+from folio_worker.engine.work import SegmentWork
+from folio_worker.segment_plans import PreparedPrompts
 
 KEPT_IN_MEMORY = 32  # plans of recent jobs
+PROMPTS_KEPT = 4  # the planned prompts of the most recent plans (most of a megabyte each)
 
 
 class PlanUnavailable(Exception):
@@ -35,13 +38,35 @@ class PlanStore:
         self.storage = storage
         self._recent: OrderedDict[str, JobPlan] = OrderedDict()
         self._glossaries: OrderedDict[str, JobGlossary] = OrderedDict()
+        self._prompts: OrderedDict[str, dict[int, PreparedPrompts]] = OrderedDict()
 
-    async def save(self, plan: JobPlan) -> str:
+    async def save(self, plan: JobPlan, prompts: dict[int, PreparedPrompts] | None = None) -> str:
+        """Stores the plan; keeps it, and the prompts its estimate was made of, in memory."""
         blob = await self.storage.put_bytes(
             f"jobs/{plan.job_id}/plan", plan.dump(), name="plan.json"
         )
         self._remember(blob.key, plan)
+        if prompts:
+            self._prompts[blob.key] = prompts
+            while len(self._prompts) > PROMPTS_KEPT:
+                self._prompts.popitem(last=False)
         return blob.key
+
+    def planned_prompts(self, plan_key: str) -> list[str]:
+        """Every prompt kept for the plan, segment by segment."""
+        kept = self._prompts.get(plan_key, {})
+        return [
+            prompt for _, segment in sorted(kept.items()) for prompt in segment.by_unit.values()
+        ]
+
+    def prompts(self, command: TranslateSegment, work: SegmentWork) -> dict[int, str]:
+        """The first prompt of each of the segment's units (by unit index) as this process
+        planned them, if ``work`` is the work they were planned for (the same settings,
+        units, context and glossary: not after a glossary edit, not in another replica)."""
+        prepared = self._prompts.get(command.plan_key, {}).get(command.segment_index)
+        if prepared is None or prepared.work != work:
+            return {}
+        return prepared.by_unit
 
     async def load(self, key: str) -> JobPlan:
         plan = self._recent.get(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from folio.contracts import (
     JobContext,
@@ -64,10 +64,22 @@ class PlanIndexes:
 
 
 @dataclass(frozen=True)
+class PreparedPrompts:
+    """A segment's first prompts (one per unit, by unit index), as the estimate built them,
+    and the work they were built for: translating the same work can send them as they are."""
+
+    work: SegmentWork
+    by_unit: dict[int, str]
+
+
+@dataclass(frozen=True)
 class SegmentPlans:
     plans: dict[int, SegmentPlan]  # what the stored plan holds
     segments: list[PlannedSegment]  # what translation-service keeps
     estimate: PhaseEstimate  # of translating them all
+    # The default and turbo modes' prompts by segment (strict mode's carry the translation
+    # before them, unknown until then).
+    prompts: dict[int, PreparedPrompts] = field(default_factory=dict)
 
 
 def build_segment_plans(
@@ -83,6 +95,7 @@ def build_segment_plans(
     total = PhaseEstimate()
     plans: dict[int, SegmentPlan] = {}
     planned: list[PlannedSegment] = []
+    prompts: dict[int, PreparedPrompts] = {}
     for i, segment in enumerate(segments):
         text = segment.text
         index = indexes.segment(i)
@@ -104,7 +117,9 @@ def build_segment_plans(
                 chapter_summary=context.chapter_summaries.get(segment.chapter, ""),
             ),
         )
-        cost = _translation_cost(command, plan, context, source_language, indexes, i, thinking)
+        cost, prepared = _translation_cost(command, plan, context, source_language, thinking)
+        if command.mode != "strict":
+            prompts[i] = prepared
         total = estimate.add(total, cost)
         chapter = (
             document.chapters[segment.chapter] if segment.chapter < len(document.chapters) else None
@@ -121,7 +136,7 @@ def build_segment_plans(
                 digest=plan.digest(),
             )
         )
-    return SegmentPlans(plans, planned, total)
+    return SegmentPlans(plans, planned, total, prompts)
 
 
 def _translation_cost(
@@ -129,11 +144,10 @@ def _translation_cost(
     plan: SegmentPlan,
     context: JobContext,
     source_language: str | None,
-    indexes: PlanIndexes,
-    segment: int,
     thinking: Callable[[int], int],
-) -> PhaseEstimate:
-    """The estimate of the segment's real prompts (strict mode adds the chained text)."""
+) -> tuple[PhaseEstimate, PreparedPrompts]:
+    """The estimate of the segment's real prompts (strict mode adds the chained text), and
+    the prompts."""
     work = SegmentWork(
         target_language=command.target_language,
         source_language=source_language,
@@ -145,8 +159,9 @@ def _translation_cost(
         book_characters=list(context.characters),
     )
     cost = PhaseEstimate()
+    prompts: dict[int, str] = {}
     for request in unit_requests(work):
-        prompt = build_prompt(work, request, request.unit.text)
+        prompt = prompts[request.unit.index] = build_prompt(work, request, request.unit.text)
         if command.mode == "strict":
             prompt += "x" * PREVIOUS_TRANSLATION * 3  # the chained translation's bytes
         call = estimate.translation_call(prompt, request.unit.text, command.target_language)
@@ -155,7 +170,7 @@ def _translation_cost(
             update={"output_tokens": call.output_tokens + thinking(call.output_tokens)}
         )
         cost = estimate.add(cost, call)
-    return cost
+    return cost, PreparedPrompts(work, prompts)
 
 
 def _planned_unit(unit: Unit) -> PlannedUnit:

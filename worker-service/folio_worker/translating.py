@@ -49,6 +49,7 @@ class SegmentWorker:
                 work = SegmentWork.of(
                     command, await plans.segment(command), await plans.book(command)
                 )
+                planned = plans.prompts(command, work) if command.mode != "strict" else None
                 caller = self.deps.clients.caller(
                     command.model,
                     command.credentials,
@@ -59,6 +60,7 @@ class SegmentWorker:
                     caller,
                     attempts=self.settings.answer_attempts,
                     concurrency=self.settings.unit_concurrency,
+                    planned=planned,
                 )
                 result = await translator.translate(work)
             event: SegmentTranslated | SegmentTranslationFailed | SegmentPaused = SegmentTranslated(

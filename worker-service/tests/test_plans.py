@@ -99,3 +99,59 @@ async def test_an_edited_glossary_replaces_the_plans_slice(tmp_path: Path) -> No
     stale = command.model_copy(update={"glossary_digest": "0" * 64})
     with pytest.raises(PlanUnavailable, match="edited glossary"):
         await store.segment(stale)
+
+
+async def test_planned_prompts_serve_only_the_work_they_were_planned_for(tmp_path: Path) -> None:
+    """The replica that planned a job keeps the prompts its estimate was built from; a
+    segment command sends them as they are only if its work is the planned one."""
+    from folio.contracts import JobContext, JobGlossary, NarrativeStyle, PlanJob
+    from folio_worker.engine.documents import parse_document
+    from folio_worker.engine.segmentation import plan_segments
+    from folio_worker.engine.translator import build_prompt, unit_requests
+    from folio_worker.engine.work import SegmentWork
+    from folio_worker.segment_plans import PlanIndexes, build_segment_plans
+
+    text = "\n\n".join(
+        f"Gregor waited in the rain, morning {n}, by the door." * 6 for n in range(6)
+    )
+    document = parse_document(text.encode(), "book.txt")
+    segments = plan_segments(document.blocks, segment_size=1000, unit_size=500)
+    context = JobContext(glossary=[GlossaryEntry(term="Gregor", translation="그레고르")])
+    plan_job = PlanJob(
+        job_id=1,
+        target_language="ko",
+        model="m",
+        upload_key="k",
+        filename="book.txt",
+        segment_size=1000,
+    )
+    built = build_segment_plans(
+        plan_job, document, segments, context, {}, "en", PlanIndexes(segments)
+    )
+    storage = LocalStorage(tmp_path)
+    store = PlanStore(storage)
+    key = await store.save(JobPlan(job_id=1, segments=built.plans, context=context), built.prompts)
+    command = cites(key, 1, built.plans[1].digest()).model_copy(update={"source_language": "en"})
+
+    async def work_of(store: PlanStore, command: TranslateSegment) -> SegmentWork:
+        return SegmentWork.of(command, await store.segment(command), await store.book(command))
+
+    work = await work_of(store, command)
+    planned = store.prompts(command, work)
+    assert len(planned) == len(built.plans[1].units) > 1
+    assert planned == {
+        r.unit.index: build_prompt(work, r, r.unit.text) for r in unit_requests(work)
+    }
+    # Another style, another replica, an edited glossary: the prompts are built anew.
+    styled = command.model_copy(update={"style": NarrativeStyle(tone=["formal"])})
+    assert store.prompts(styled, await work_of(store, styled)) == {}
+    elsewhere = PlanStore(storage)
+    assert elsewhere.prompts(command, await work_of(elsewhere, command)) == {}
+    edited = JobGlossary(
+        job_id=1, entries=[GlossaryEntry(term="Gregor", translation="그레고어", source="user")]
+    )
+    blob = await storage.put_bytes("jobs/1/glossary", edited.dump(), name="g.json")
+    re_glossed = command.model_copy(
+        update={"glossary_key": blob.key, "glossary_digest": edited.digest()}
+    )
+    assert store.prompts(re_glossed, await work_of(store, re_glossed)) == {}

@@ -22,6 +22,7 @@ from folio_worker.engine.calls import ModelCaller, all_or_stop, longest_first
 from folio_worker.engine.context import TextIndex, inflects, occurs
 from folio_worker.engine.merging import (
     TERMS_PER_BATCH,
+    TermVetter,
     characters,
     merge_reports,
     style,
@@ -132,11 +133,18 @@ async def analyse_book(
             return reason
 
     analysed = 0
+    vetter: TermVetter | None = None
 
     async def counted(prompt: str) -> ChunkAnalysis | str:
-        nonlocal analysed
+        nonlocal analysed, vetter
         answer = await analyse(prompt)
         analysed += 1
+        if isinstance(answer, ChunkAnalysis):
+            # Vetted while the other chunks are still being analysed (the book's index is
+            # made with the first answer, not before the calls go out).
+            if vetter is None:
+                vetter = TermVetter(TextIndex(book_text, inflecting=inflects(source_language)))
+            vetter.report(answer)
         await progress.report(analysed, len(prompts), "parts of the book analysed")
         return answer
 
@@ -154,8 +162,10 @@ async def analyse_book(
                 f' from "{chunk.text[:40].strip()}…") could not be analysed ({answer}): its '
                 "names, characters and style notes are missing from the context."
             )
-    book = TextIndex(book_text, inflecting=inflects(source_language))
-    merged = merge_reports(chunks, reports, book)
+    if vetter is None:
+        vetter = TermVetter(TextIndex(book_text, inflecting=inflects(source_language)))
+    book = vetter.book
+    merged = merge_reports(chunks, reports, book, vetter)
 
     user_terms = {g.term.casefold(): g for g in user_glossary}
     glossary: dict[str, GlossaryEntry] = dict(user_terms)

@@ -258,6 +258,13 @@ class TextAnswer:
     cached: bool
 
 
+# A prompt's cache key is asked for when it is looked up, sent and remembered, by the
+# commands of one job and across them (a prompt is one of a plan's, built once by the
+# planner): hashed once per process. A prompt string hashes once for the dict too.
+_KEPT_KEYS = 2048
+_KEYS: OrderedDict[tuple[str, str, str, str, str, Any], str] = OrderedDict()
+
+
 @functools.lru_cache(maxsize=256)
 def _schema_json(schema: type[BaseModel]) -> str:
     return json.dumps(schema.model_json_schema(), sort_keys=True)
@@ -278,8 +285,6 @@ class ModelCaller:
         self.reuse = reuse
         # Answers looked up in advance for a batch of prompts (None: looked up, not there).
         self._looked_up: dict[str, str | None] = {}
-        # A prompt's key is asked for when it is looked up, sent and remembered: hashed once.
-        self._keys: dict[tuple[str, str, Any], str] = {}
 
     async def look_up(self, prompts: list[str], schema: type[BaseModel] | None = None) -> None:
         """One cache round trip for a whole batch of prompts about to be sent (text, or
@@ -308,10 +313,20 @@ class ModelCaller:
         return self.client.model
 
     def _key(self, kind: str, prompt: str, extra: Any = None) -> str:
-        key = self._keys.get((kind, prompt, extra))
+        memo = (self.scope, self.client.endpoint, self.client.model, kind, prompt, extra)
+        key = _KEYS.get(memo)
         if key is None:
-            key = self._keys[(kind, prompt, extra)] = self._hash(kind, prompt, extra)
+            key = self._hash(kind, prompt, extra)
+            _KEYS[memo] = key
+            while len(_KEYS) > _KEPT_KEYS:
+                _KEYS.popitem(last=False)
         return key
+
+    def prepare(self, prompts: Iterable[str]) -> None:
+        """Hash these text prompts' cache keys now (they are kept for this process): the
+        planner does it for the first translation calls while it waits for their commands."""
+        for prompt in prompts:
+            self._key("text", prompt)
 
     def _hash(self, kind: str, prompt: str, extra: Any) -> str:
         raw = json.dumps(

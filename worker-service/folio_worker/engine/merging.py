@@ -36,21 +36,49 @@ class Merged:
     deviations: dict[int, str] = field(default_factory=dict)
 
 
+class TermVetter:
+    """The names reports mention, vetted against the book (``terms.vet``), each once.
+
+    Vetting a report's names is most of merging's work; ``report`` does it for a report
+    as soon as it arrives, while the other chunks are still being analysed, so that only
+    the last report's names are left for the merge that the glossary calls wait for.
+    """
+
+    def __init__(self, book: TextIndex) -> None:
+        self.book = book
+        self._vetted: dict[tuple[str, str], str | None] = {}
+
+    def __call__(self, raw: str, kind: str) -> str | None:
+        key = (raw, kind)
+        if key not in self._vetted:
+            term = vetting.vet(raw, kind, self.book.text)
+            self._vetted[key] = term if term and self.book.contains(term) else None
+        return self._vetted[key]
+
+    def report(self, report: ChunkAnalysis) -> None:
+        """Vet every name ``report`` mentions, as ``merge_reports`` will ask for them."""
+        if report.narration.protagonist:
+            self(report.narration.protagonist, "person")
+        for note in report.terms:
+            if term := self(note.term, note.kind):
+                self.book.frequency(term)  # counts the book's words now: candidates rank by it
+        for person in report.characters:
+            if self(person.name, "person"):
+                for speech in person.speaks_to:
+                    self(speech.listener, "person")
+
+
 def merge_reports(
-    chunks: Sequence[Chunk], reports: Sequence[ChunkAnalysis | None], book: TextIndex
+    chunks: Sequence[Chunk],
+    reports: Sequence[ChunkAnalysis | None],
+    book: TextIndex,
+    vetter: TermVetter | None = None,
 ) -> Merged:
     """One job-wide context from the chunk reports, in book order. Terms must be names the
     book really uses (``terms.vet``); how a character speaks to another is kept per chapter
-    where it changes."""
+    where it changes. ``vetter`` (of ``book``) may already know some of the names."""
     merged = Merged()
-    vetted: dict[tuple[str, str], str | None] = {}
-
-    def vet(raw: str, kind: str) -> str | None:
-        key = (raw, kind)
-        if key not in vetted:
-            term = vetting.vet(raw, kind, book.text)
-            vetted[key] = term if term and book.contains(term) else None
-        return vetted[key]
+    vet = vetter or TermVetter(book)
 
     for chunk, report in zip(chunks, reports, strict=True):
         if report is None:

@@ -157,11 +157,21 @@ def glossary_reminder(prompt: str, missing: list[GlossaryEntry]) -> str:
 
 
 class SegmentTranslator:
-    def __init__(self, caller: ModelCaller, *, attempts: int = 3, concurrency: int = 16) -> None:
+    def __init__(
+        self,
+        caller: ModelCaller,
+        *,
+        attempts: int = 3,
+        concurrency: int = 16,
+        planned: dict[int, str] | None = None,
+    ) -> None:
         self.caller = caller
         self.attempts = max(1, attempts)
         self.concurrency = max(1, concurrency)
         self._prompts: dict[tuple[int, str, int], str] = {}
+        # The first prompt of each unit (by index) as the planner built it for this work
+        # (``PlanStore.prompts``); strict mode's chained prompts are never among them.
+        self._planned = planned or {}
         self._asked: dict[int, int] = {}  # answers asked per unit, for its failure report
         # What the segment's translation still lacks after the retries, per unit: shown
         # with the segment ("unit 3: 'Haruka' is not rendered as 'ハルカ'").
@@ -172,7 +182,13 @@ class SegmentTranslator:
         key = (request.unit.index, text, frame)
         prompt = self._prompts.get(key)
         if prompt is None:
-            prompt = self._prompts[key] = build_prompt(command, request, text, frame)
+            planned = (
+                self._planned.get(request.unit.index)
+                if frame == 0 and text == request.unit.text and not request.previous_translation
+                else None
+            )
+            prompt = planned or build_prompt(command, request, text, frame)
+            self._prompts[key] = prompt
         return prompt
 
     async def translate(self, command: SegmentWork) -> SegmentResult:

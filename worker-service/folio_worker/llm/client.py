@@ -22,7 +22,7 @@ from collections.abc import Callable
 import httpx
 
 from folio.contracts.providers import ProviderConfig
-from folio_worker.llm.concurrency import ConcurrencyLimiter, LocalConcurrency
+from folio_worker.llm.concurrency import ConcurrencyLimiter, LocalConcurrency, Pacing
 from folio_worker.llm.errors import (
     InvalidStructuredOutput,
     LLMAuthError,
@@ -238,10 +238,12 @@ class LLMClient:
         self, request: LLMRequest, credential: Credential
     ) -> LLMResponse | AttemptFailed | _Cooling:
         """One HTTP call under the key's concurrency cap and pacing; reports it once."""
-        async with self._slots.slot(credential.id, self._max_concurrency):
-            prompt, output = self._estimate(request)
-            cost = prompt + output
-            reservation = await self._limiter.reserve(
+        prompt, output = self._estimate(request)
+        cost = prompt + output
+        pacing = Pacing(self._limiter, self._pace, cost, self._max_wait_s)
+        async with self._slots.slot(credential.id, self._max_concurrency, pacing) as reserved:
+            # Reserved with the slot when both live in the same Redis (one round trip).
+            reservation = reserved or await self._limiter.reserve(
                 credential.id, self._pace, cost, self._max_wait_s
             )
             if reservation.status == "cooling":

@@ -22,10 +22,20 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from folio_worker.llm.ratelimit import (
+    NOW_LUA,
+    RESERVE_LUA,
+    Pace,
+    RateLimiter,
+    RedisRateLimiter,
+    Reservation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +45,44 @@ _POLL_MIN_S = 0.01
 _POLL_MAX_S = 0.25
 _REDIS_RETRY_AFTER_S = 15.0
 
-# KEYS[1]: the key's lease set. ARGV: lease id, limit, lease µs. Returns 1 when taken.
-_TAKE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[3]) / 1000) * 2)
-  return 1
+# Takes one of the lease set's ``limit`` slots for ``lease_us`` (Redis clock); 1 when taken.
+_TAKE_LUA = """
+local function take(set, lease, limit, lease_us, now)
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', now)
+  if redis.call('ZCARD', set) < limit then
+    redis.call('ZADD', set, now + lease_us, lease)
+    redis.call('PEXPIRE', set, math.floor(lease_us / 1000) * 2)
+    return 1
+  end
+  return 0
 end
-return 0
 """
+
+# KEYS[1]: the key's lease set. ARGV: lease id, limit, lease µs. Returns 1 when taken.
+_TAKE = (
+    NOW_LUA
+    + _TAKE_LUA
+    + "return take(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), now())"
+)
+
+# The same, and once the slot is taken the call's pacing reservation (``ratelimit.py``) in
+# the same round trip. KEYS: the lease set, then the three pacing schedules. ARGV: lease
+# id, limit, lease µs, then the reservation's three arguments. Returns {taken, status, µs}
+# (nothing is reserved unless taken).
+_TAKE_AND_RESERVE = (
+    NOW_LUA
+    + _TAKE_LUA
+    + RESERVE_LUA
+    + """
+local t = now()
+if take(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), t) == 0 then
+  return {0, 0, '0'}
+end
+local r = reserve(KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[4]), tonumber(ARGV[5]),
+                  tonumber(ARGV[6]), t)
+return {1, r[1], r[2]}
+"""
+)
 
 # KEYS[1]: the lease set. ARGV: lease id, lease µs. Extends a lease still held.
 _RENEW = """
@@ -56,9 +92,23 @@ return redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1])
 """
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """The pacing reservation a call makes once it holds a slot (``RateLimiter.reserve``)."""
+
+    limiter: RateLimiter
+    pace: Pace
+    cost_tokens: int
+    max_wait_s: float | None
+
+
 class ConcurrencyLimiter(Protocol):
-    def slot(self, key_id: str, limit: int) -> contextlib.AbstractAsyncContextManager[None]:
-        """Hold one of the key's ``limit`` slots for the duration of the block."""
+    def slot(
+        self, key_id: str, limit: int, pacing: Pacing | None = None
+    ) -> contextlib.AbstractAsyncContextManager[Reservation | None]:
+        """Hold one of the key's ``limit`` slots for the duration of the block. With
+        ``pacing``, the block may be given the reservation, made with the slot; ``None``
+        means the caller reserves itself."""
         ...
 
 
@@ -82,9 +132,11 @@ class LocalConcurrency:
     """The cap within this process."""
 
     @contextlib.asynccontextmanager
-    async def slot(self, key_id: str, limit: int) -> AsyncIterator[None]:
+    async def slot(
+        self, key_id: str, limit: int, pacing: Pacing | None = None
+    ) -> AsyncIterator[Reservation | None]:
         async with key_semaphore(key_id, limit):
-            yield
+            yield None
 
 
 class RedisConcurrency:
@@ -94,6 +146,7 @@ class RedisConcurrency:
         self._redis = client
         self._prefix = prefix
         self._take = client.register_script(_TAKE)
+        self._take_and_reserve = client.register_script(_TAKE_AND_RESERVE)
         self._renew = client.register_script(_RENEW)
         self._released: dict[str, asyncio.Event] = {}
         self._down_until = 0.0
@@ -109,12 +162,16 @@ class RedisConcurrency:
             )
 
     @contextlib.asynccontextmanager
-    async def slot(self, key_id: str, limit: int) -> AsyncIterator[None]:
+    async def slot(
+        self, key_id: str, limit: int, pacing: Pacing | None = None
+    ) -> AsyncIterator[Reservation | None]:
+        """With ``pacing`` by a limiter on the same Redis, the slot and the reservation are
+        one round trip (most calls find a free slot at once)."""
         async with key_semaphore(key_id, limit):
-            lease = await self._lease(key_id, limit)
+            lease, reservation = await self._lease(key_id, limit, pacing)
             renewal = asyncio.create_task(self._keep(key_id, lease)) if lease is not None else None
             try:
-                yield
+                yield reservation
             finally:
                 if renewal is not None:
                     renewal.cancel()
@@ -126,25 +183,39 @@ class RedisConcurrency:
     def _name(self, key_id: str) -> str:
         return f"{self._prefix}:{key_id}"
 
-    async def _lease(self, key_id: str, limit: int) -> str | None:
-        """A lease id once a slot is ours; ``None`` when Redis is down (local cap only)."""
+    async def _lease(
+        self, key_id: str, limit: int, pacing: Pacing | None
+    ) -> tuple[str | None, Reservation | None]:
+        """A lease id once a slot is ours (``None`` when Redis is down: local cap only),
+        and the pacing reservation when it could be made with it."""
         lease = uuid.uuid4().hex
         delay = _POLL_MIN_S
         while True:
             if time.monotonic() < self._down_until:
-                return None
+                return None, None
+            keys, args = [self._name(key_id)], [lease, limit, round(LEASE_S * 1e6)]
+            limiter = pacing.limiter if pacing is not None else None
+            combined = isinstance(limiter, RedisRateLimiter) and limiter.shares(self._redis)
             try:
-                taken = await self._take(
-                    keys=[self._name(key_id)], args=[lease, limit, round(LEASE_S * 1e6)]
-                )
+                if isinstance(limiter, RedisRateLimiter) and pacing is not None and combined:
+                    more_keys, more_args = limiter.reservation_script(
+                        key_id, pacing.pace, pacing.cost_tokens, pacing.max_wait_s
+                    )
+                    taken, status, wait_us = await self._take_and_reserve(
+                        keys=keys + more_keys, args=args + more_args
+                    )
+                else:
+                    taken = await self._take(keys=keys, args=args)
             except (RedisError, OSError) as exc:
                 self._failed(exc)
-                return None
+                return None, None
             if self._warned:
                 self._warned = False
                 log.info("concurrency cap: Redis is back; the cap is shared again")
             if int(taken):
-                return lease
+                if isinstance(limiter, RedisRateLimiter) and combined:
+                    return lease, limiter.reservation(status, wait_us)
+                return lease, None
             released = self._released.setdefault(key_id, asyncio.Event())
             released.clear()
             with contextlib.suppress(TimeoutError):

@@ -33,36 +33,52 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-# KEYS: request schedule, token schedule, cool-down end (µs, Redis clock).
-# ARGV: request interval µs (0 = none), token interval µs of this call (0 = none), the
-# longest wait µs the caller accepts (-1 = any). Returns {status, µs}: 0 = reserved, wait
-# that long; 1 = cooling down for that long (nothing reserved); 2 = the slot is that far
-# away, beyond the caller's wait (nothing reserved).
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local cooling = tonumber(redis.call('GET', KEYS[3]) or '0')
-if cooling > now then return {1, string.format('%.0f', cooling - now)} end
-local rpm_interval = tonumber(ARGV[1])
-local tpm_interval = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local slot = now
-if rpm_interval > 0 then slot = math.max(slot, tonumber(redis.call('GET', KEYS[1]) or '0')) end
-if tpm_interval > 0 then slot = math.max(slot, tonumber(redis.call('GET', KEYS[2]) or '0')) end
-local wait = slot - now
-if max_wait >= 0 and wait > max_wait then return {2, string.format('%.0f', wait)} end
-if rpm_interval > 0 then
-  local after = slot + rpm_interval
-  redis.call('SET', KEYS[1], string.format('%.0f', after),
-             'PX', math.floor((after - now) / 1000) + 60000)
+# Redis's clock in µs, for the scripts below and the concurrency cap's.
+NOW_LUA = """
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
-if tpm_interval > 0 then
-  local after = slot + tpm_interval
-  redis.call('SET', KEYS[2], string.format('%.0f', after),
-             'PX', math.floor((after - now) / 1000) + 60000)
-end
-return {0, string.format('%.0f', wait)}
 """
+
+# The keys: request schedule, token schedule, cool-down end (µs, Redis clock). Intervals:
+# the request interval µs (0 = none), the token interval µs of this call (0 = none);
+# max_wait: the longest wait µs the caller accepts (-1 = any). Returns {status, µs}:
+# 0 = reserved, wait that long; 1 = cooling down for that long (nothing reserved); 2 = the
+# slot is that far away, beyond the caller's wait (nothing reserved). A Lua function, so
+# that the concurrency cap can take a slot and reserve in one script (``concurrency.py``).
+RESERVE_LUA = """
+local function reserve(requests, tokens, cool, rpm_interval, tpm_interval, max_wait, now)
+  local cooling = tonumber(redis.call('GET', cool) or '0')
+  if cooling > now then return {1, string.format('%.0f', cooling - now)} end
+  local slot = now
+  if rpm_interval > 0 then slot = math.max(slot, tonumber(redis.call('GET', requests) or '0')) end
+  if tpm_interval > 0 then slot = math.max(slot, tonumber(redis.call('GET', tokens) or '0')) end
+  local wait = slot - now
+  if max_wait >= 0 and wait > max_wait then return {2, string.format('%.0f', wait)} end
+  if rpm_interval > 0 then
+    local after = slot + rpm_interval
+    redis.call('SET', requests, string.format('%.0f', after),
+               'PX', math.floor((after - now) / 1000) + 60000)
+  end
+  if tpm_interval > 0 then
+    local after = slot + tpm_interval
+    redis.call('SET', tokens, string.format('%.0f', after),
+               'PX', math.floor((after - now) / 1000) + 60000)
+  end
+  return {0, string.format('%.0f', wait)}
+end
+"""
+
+# KEYS: the three schedules; ARGV: the two intervals and max_wait, as above.
+_RESERVE = (
+    NOW_LUA
+    + RESERVE_LUA
+    + """
+return reserve(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]), tonumber(ARGV[2]),
+               tonumber(ARGV[3]), now())
+"""
+)
 
 # KEYS[1]: a schedule; ARGV[1]: µs to add (negative gives time back, never before now).
 _SHIFT = """
@@ -233,22 +249,36 @@ class RedisRateLimiter:
             self._warned = False
             log.info("rate limiter: Redis is back; pacing is shared again")
 
+    def shares(self, client: aioredis.Redis) -> bool:
+        """Whether the schedules are kept in ``client``'s Redis and it is in use now: a
+        script there may reserve for this limiter (``reservation_script``)."""
+        return client is self._redis and self._up()
+
+    def reservation_script(
+        self, key_id: str, pace: Pace, cost_tokens: int, max_wait_s: float | None
+    ) -> tuple[list[str], list[int]]:
+        """The keys and arguments of ``RESERVE_LUA``'s ``reserve`` for this call."""
+        rpm_us, tpm_us = pace.intervals_us(cost_tokens)
+        max_wait_us = -1 if max_wait_s is None else round(max_wait_s * 1e6)
+        return self._keys(key_id), [rpm_us, tpm_us, max_wait_us]
+
+    def reservation(self, status: object, wait_us: object) -> Reservation:
+        """The reservation a ``reserve`` script answered."""
+        self._recovered()
+        kind = {0: "go", 1: "cooling", 2: "later"}[int(status)]  # type: ignore[call-overload]
+        return Reservation(kind, int(wait_us) / 1e6)  # type: ignore[arg-type,call-overload]
+
     async def reserve(
         self, key_id: str, pace: Pace, cost_tokens: int = 1, max_wait_s: float | None = None
     ) -> Reservation:
         if self._up():
-            rpm_us, tpm_us = pace.intervals_us(cost_tokens)
-            max_wait_us = -1 if max_wait_s is None else round(max_wait_s * 1e6)
+            keys, args = self.reservation_script(key_id, pace, cost_tokens, max_wait_s)
             try:
-                status, wait_us = await self._reserve(
-                    keys=self._keys(key_id), args=[rpm_us, tpm_us, max_wait_us]
-                )
+                status, wait_us = await self._reserve(keys=keys, args=args)
             except (RedisError, OSError) as exc:
                 self._failed(exc)
             else:
-                self._recovered()
-                kind = {0: "go", 1: "cooling", 2: "later"}[int(status)]
-                return Reservation(kind, int(wait_us) / 1e6)  # type: ignore[arg-type]
+                return self.reservation(status, wait_us)
         return await self._fallback.reserve(key_id, pace, cost_tokens, max_wait_s)
 
     async def settle(self, key_id: str, pace: Pace, extra_tokens: int) -> None:

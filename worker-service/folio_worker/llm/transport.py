@@ -10,6 +10,7 @@ request), and on a machine that also runs the rest of the stack that CPU is wall
 from __future__ import annotations
 
 import socket
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,36 @@ from folio_worker.llm.errors import LLMBadRequest
 # Response headers that describe the wire encoding aiohttp already undid.
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _REQUEST_SKIP = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+# How long an idle pooled connection is kept. Servers close idle keep-alive connections on
+# their own schedule (uvicorn and Node after 5 s, many proxies after 5 - 60 s) without
+# telling the client; a request sent on one at that moment fails. Dropping ours first makes
+# that race rare, and ``AiohttpTransport.send`` resends the few that still lose it.
+KEEPALIVE_S = 4.0
+
+
+async def _mark_reused(_session: Any, context: SimpleNamespace, _params: Any) -> None:
+    context.trace_request_ctx.reused = True
+
+
+def _connection_tracing() -> aiohttp.TraceConfig:
+    """Tells each request whether it went out on a connection taken from the pool."""
+    tracing = aiohttp.TraceConfig()
+    tracing.on_connection_reuseconn.append(_mark_reused)
+    return tracing
+
+
+def _lost_idle_connection(exc: BaseException, use: SimpleNamespace) -> bool:
+    """A request that failed on a pooled connection the server had closed, before any answer.
+
+    Only the sending phase is covered (the caller calls this for errors raised before the
+    response's headers arrive): the server cannot have acted on a request it dropped with
+    the connection, so sending it again on a fresh connection is safe (RFC 9112 9.3.1).
+    A failure on a fresh connection is a real connection error.
+    """
+    if not use.reused or isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    return isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError))
 
 
 def _timeout(request: httpx.Request, default_s: float) -> aiohttp.ClientTimeout:
@@ -93,19 +124,40 @@ class AiohttpTransport:
         self.egress = egress
         self.resolver = resolver
         self._session: aiohttp.ClientSession | None = None
+        self._fresh: aiohttp.ClientSession | None = None
+
+    def _resolver(self) -> AbstractResolver | None:
+        if self.egress is None:
+            return self.resolver
+        return EgressResolver(self.egress, self.resolver)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            resolver = self.resolver
-            if self.egress is not None:
-                resolver = EgressResolver(self.egress, resolver)
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=self.max_connections, ttl_dns_cache=300, resolver=resolver
+                    limit=self.max_connections,
+                    ttl_dns_cache=300,
+                    resolver=self._resolver(),
+                    keepalive_timeout=KEEPALIVE_S,
+                ),
+                auto_decompress=True,
+                trace_configs=[_connection_tracing()],
+            )
+        return self._session
+
+    def _fresh_client(self) -> aiohttp.ClientSession:
+        """A session that opens a new connection for every request (for resends only)."""
+        if self._fresh is None or self._fresh.closed:
+            self._fresh = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self.max_connections,
+                    ttl_dns_cache=300,
+                    resolver=self._resolver(),
+                    force_close=True,
                 ),
                 auto_decompress=True,
             )
-        return self._session
+        return self._fresh
 
     def _check_literal(self, request: httpx.Request) -> None:
         if self.egress is None:
@@ -121,29 +173,8 @@ class AiohttpTransport:
 
     async def send(self, request: httpx.Request, **_: Any) -> httpx.Response:
         self._check_literal(request)
-        headers = [
-            (k, v) for k, v in request.headers.multi_items() if k.lower() not in _REQUEST_SKIP
-        ]
         try:
-            async with self._client().request(
-                request.method,
-                str(request.url),
-                headers=headers,
-                data=request.content or None,
-                timeout=_timeout(request, self.timeout_s),
-                allow_redirects=False,
-            ) as response:
-                body = await response.read()
-                return httpx.Response(
-                    response.status,
-                    headers=[
-                        (k, v)
-                        for k, v in response.headers.items()
-                        if k.lower() not in _WIRE_HEADERS
-                    ],
-                    content=body,
-                    request=request,
-                )
+            return await self._send(request)
         except EgressRefused as exc:
             raise LLMBadRequest(f"the provider's address is not allowed: {exc}") from None
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
@@ -152,9 +183,53 @@ class AiohttpTransport:
             refusal = _egress_refusal(exc)
             if refusal is not None:
                 raise LLMBadRequest(f"the provider's address is not allowed: {refusal}") from None
-            raise httpx.ConnectError(type(exc).__name__, request=request) from exc
+            raise httpx.ConnectError(f"{type(exc).__name__}: {exc}", request=request) from exc
         except aiohttp.ClientError as exc:
             raise httpx.TransportError(type(exc).__name__, request=request) from exc
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Sends once, and once more at once if a pooled connection turned out closed.
+
+        The resend is not a retry of a failed call: nothing reached the server. After a
+        failed reused connection aiohttp drops it, but the pool's other idle connections are
+        as old, so the resend goes out on a new connection of its own.
+        """
+        headers = [
+            (k, v) for k, v in request.headers.multi_items() if k.lower() not in _REQUEST_SKIP
+        ]
+        session = self._client()
+        use = SimpleNamespace(reused=False)
+        try:
+            response = await session.request(
+                request.method,
+                str(request.url),
+                headers=headers,
+                data=request.content or None,
+                timeout=_timeout(request, self.timeout_s),
+                allow_redirects=False,
+                trace_request_ctx=use,
+            )
+        except aiohttp.ClientError as exc:
+            if not _lost_idle_connection(exc, use):
+                raise
+            response = await self._fresh_client().request(
+                request.method,
+                str(request.url),
+                headers=headers,
+                data=request.content or None,
+                timeout=_timeout(request, self.timeout_s),
+                allow_redirects=False,
+            )
+        async with response:
+            body = await response.read()
+            return httpx.Response(
+                response.status,
+                headers=[
+                    (k, v) for k, v in response.headers.items() if k.lower() not in _WIRE_HEADERS
+                ],
+                content=body,
+                request=request,
+            )
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         timeout = kwargs.pop("timeout", None)
@@ -170,5 +245,6 @@ class AiohttpTransport:
         return await self.request("GET", url, **kwargs)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._fresh):
+            if session is not None:
+                await session.close()
