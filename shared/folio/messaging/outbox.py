@@ -215,6 +215,10 @@ class OutboxRelay:
         backoff = 0.5
         try:
             while True:
+                # Cleared before the rows are read, never after: a commit that lands while
+                # a batch is being published (its rows not in the batch) sets it again and
+                # the loop goes round at once instead of waiting for the poll.
+                self._wakeup.clear()
                 try:
                     published = await self.publish_pending()
                     backoff = 0.5
@@ -232,7 +236,6 @@ class OutboxRelay:
                     continue
                 if published >= self.batch_size:
                     continue  # more rows are probably waiting
-                self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval_s)
         finally:
