@@ -16,7 +16,7 @@ import aio_pika
 import pytest
 from sqlalchemy import delete, func, select, text
 
-from folio.contracts import EVENTS_EXCHANGE, Event, JobPlanningFailed, PlanJob
+from folio.contracts import EVENTS_EXCHANGE, Event, PlanJob
 from folio.db import Database
 from folio.messaging import (
     QUEUES,
@@ -236,31 +236,6 @@ async def test_a_commit_during_a_publish_is_not_left_for_the_poll(database, brok
         # The poll would only come after 600 s.
         messages = await drain(raw_channel, WORKER_PLAN.name, expected=1, timeout_s=20)
         assert [Envelope.model_validate_json(m.body).open() for m in messages] == [plan(21)]
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def test_deferred_types_wait_their_delay_while_the_others_leave_at_once(
-    database, broker, raw_channel
-):
-    """A type the relay defers is published once its row is old enough, by the relay's
-    own timer (no poll, no other commit); what was committed with it leaves at once."""
-    outbox = Outbox(MESSAGING.outbox, producer="kit-test")
-    relay = OutboxRelay(database, outbox, broker, poll_interval_s=600)
-    relay.defer({PlanJob.TYPE}, 2.0)
-    outbox.on_commit = relay.wake
-    async with database.transaction() as session:
-        await outbox.add(session, plan(31))
-        await outbox.add(session, JobPlanningFailed(job_id=31, reason="kit"))
-    assert await relay.publish_pending() == 1  # the event; the command is not due yet
-    assert await unpublished(database) == 1
-    task = asyncio.create_task(relay.run())
-    try:
-        messages = await drain(raw_channel, WORKER_PLAN.name, expected=1, timeout_s=20)
-        assert [Envelope.model_validate_json(m.body).open() for m in messages] == [plan(31)]
-        assert await unpublished(database) == 0
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from folio.app import create_service_app
-from folio.contracts import UsageRecorded
 from folio.credentials import CredentialSealer
 from folio.egress import EgressPolicy, egress_client
 from folio.messaging.topology import TRANSLATION_EVENTS
@@ -23,8 +22,6 @@ def create_app(settings: TranslationSettings | None = None) -> FastAPI:
     settings = settings or TranslationSettings()
     runtime = ServiceRuntime(settings, tables=MESSAGING)
     assert runtime.outbox is not None
-    if runtime.relay is not None and settings.usage_events_delay_s > 0:
-        runtime.relay.defer({UsageRecorded.TYPE}, settings.usage_events_delay_s)
     policy = EgressPolicy.for_environment(settings.environment, settings.egress_allowed_hosts)
     checks = egress_client(policy, timeout_s=settings.credential_check_timeout_s)
     runtime.on_shutdown(checks.aclose)

@@ -32,10 +32,6 @@ class TranslationSettings(DatabaseSettings):
     user_daily_tokens: int | None = None
     # How many result events this service handles at once.
     event_prefetch: int = 32
-    # usage.recorded events (user-service's dashboard; nobody waits for them) leave this
-    # long after they were stored, so the burst at the end of a job does not compete with
-    # its assembly and completion for the CPU. 0: at once.
-    usage_events_delay_s: float = 0.25
     # Analysis without a job: how long a caller waits for the worker's answer (below the
     # gateway's timeout for these routes), and how much of the book is read.
     analysis_timeout_s: float = 120.0

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,12 +35,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     delete,
     event,
     func,
     insert,
-    or_,
     select,
     text,
     update,
@@ -216,29 +214,14 @@ class OutboxRelay:
         self._last_purge = 0.0
         self.last_success_at: float | None = None
         self.healthy = True
-        # Message types that wait a little before they are published (see ``defer``), and
-        # when the rows woken about so far are due (monotonic clock).
-        self._deferred_types: tuple[str, ...] = ()
-        self._deferred_s = 0.0
-        self._due: float | None = None
-        self._last_wake = 0.0
-
-    def defer(self, message_types: Collection[str], delay_s: float) -> None:
-        """Publish messages of these types only once they are ``delay_s`` old (by their
-        row's ``created_at``): bookkeeping events that nobody waits for then leave after a
-        burst of work instead of competing with its commands for the machine. Other rows
-        are published as soon as they are committed, as before; a deferred row is still
-        published exactly as any other (at least once, in id order among the due ones)."""
-        self._deferred_types = tuple(sorted(message_types))
-        self._deferred_s = delay_s if self._deferred_types else 0.0
 
     # -- public ------------------------------------------------------------------------
 
     async def run(self) -> None:
         listener = PgListener(self.database.url, application_name="outbox-listen")
-        listener.listen(notify_channel(self.database.schema), lambda _: self.wake())
+        listener.listen(notify_channel(self.database.schema), lambda _: self._wakeup.set())
         # Rows may have been committed while nobody listened: look once on (re)connection.
-        listener.on_connect(self.wake)
+        listener.on_connect(self._wakeup.set)
         listener.start()
         backoff = 0.5
         try:
@@ -265,30 +248,12 @@ class OutboxRelay:
                 if published >= self.batch_size:
                     continue  # more rows are probably waiting
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle_timeout())
-                self._deferred_turn()
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval_s)
         finally:
             await listener.stop()
 
     def wake(self) -> None:
         self._wakeup.set()
-        if self._deferred_s:
-            self._last_wake = time.monotonic()
-            if self._due is None:
-                self._due = self._last_wake + self._deferred_s
-
-    def _idle_timeout(self) -> float:
-        if self._due is None:
-            return self.poll_interval_s
-        return max(0.0, min(self.poll_interval_s, self._due - time.monotonic()))
-
-    def _deferred_turn(self) -> None:
-        """Before a pass: if deferred rows are due, this pass publishes every row woken
-        about until then; rows woken about since get a turn of their own."""
-        if self._due is None or time.monotonic() < self._due:
-            return
-        following = self._last_wake + self._deferred_s
-        self._due = following if following > self._due else None
 
     async def publish_pending(self) -> int:
         """Publish until a batch comes back short; return how many were published."""
@@ -304,19 +269,10 @@ class OutboxRelay:
     async def _publish_batch(self) -> int:
         t = self.table
         async with self.database.transaction() as session:
-            unpublished = t.c.published_at.is_(None)
-            if self._deferred_types:
-                unpublished = and_(
-                    unpublished,
-                    or_(
-                        t.c.message_type.not_in(self._deferred_types),
-                        t.c.created_at <= func.now() - timedelta(seconds=self._deferred_s),
-                    ),
-                )
             rows = (
                 await session.execute(
                     select(t.c.id, t.c.exchange, t.c.routing_key, t.c.envelope, t.c.headers)
-                    .where(unpublished)
+                    .where(t.c.published_at.is_(None))
                     .order_by(t.c.id)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)
