@@ -210,6 +210,38 @@ async def test_relay_is_woken_by_notify_long_before_its_poll(database, broker, r
             await task
 
 
+async def test_a_commit_during_a_publish_is_not_left_for_the_poll(database, broker, raw_channel):
+    """Rows committed while the relay publishes a batch (after it read its rows) are
+    published next, not after the poll interval: the wake-ups of that commit (its own and
+    the NOTIFY) arrive during the publish and must not be cleared by the relay going idle."""
+    outbox = Outbox(MESSAGING.outbox, producer="kit-test")
+    relay = OutboxRelay(database, outbox, broker, poll_interval_s=600)
+    outbox.on_commit = relay.wake
+    publish_pending = relay.publish_pending
+    calls = 0
+
+    async def slow_first_batch() -> int:
+        nonlocal calls
+        calls += 1
+        published = await publish_pending()
+        if calls == 1:
+            async with database.transaction() as session:
+                await outbox.add(session, plan(21))
+            await asyncio.sleep(0.5)  # still publishing when both wake-ups come in
+        return published
+
+    relay.publish_pending = slow_first_batch  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        # The poll would only come after 600 s.
+        messages = await drain(raw_channel, WORKER_PLAN.name, expected=1, timeout_s=20)
+        assert [Envelope.model_validate_json(m.body).open() for m in messages] == [plan(21)]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_relay_keeps_rows_through_a_broker_outage_and_publishes_each_once(
     database, amqp_url, raw_channel
 ):

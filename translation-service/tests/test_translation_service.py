@@ -26,11 +26,20 @@ from folio.contracts import (
     JobAssembled,
     JobPlanningFailed,
     PlanJob,
+    SegmentTranslated,
     SegmentTranslationFailed,
     TranslateSegment,
+    UsageRecorded,
 )
 from folio.messaging import Envelope
-from folio_translation.models import MESSAGING, Job, Segment, UsageRecord
+from folio_translation.models import (
+    MESSAGING,
+    Job,
+    JobEvent,
+    Segment,
+    TranslationMemory,
+    UsageRecord,
+)
 from folio_translation.service import progress as progress_service
 
 
@@ -227,6 +236,105 @@ async def test_result_events_are_applied_exactly_once(service, internal_signer):
         f"/api/v1/download/{job_id}?format=pdfx", headers=auth(internal_signer, "dave")
     )
     assert bad.status_code == 422
+
+
+async def test_a_result_bills_only_its_calls_not_reported_before(service, internal_signer):
+    """A result's calls, some already reported by the usage journal: each call is stored,
+    counted and published to user-service once, under the job's owner; the segment is
+    counted with its event, and finished work is remembered."""
+    app, client = service
+    created = await client.post("/api/v1/jobs", headers=auth(internal_signer, "erin"), **upload())
+    job_id = created.json()["id"]
+    consumer = app.state.runtime.consumers[0]
+    database = app.state.database
+    await consumer.process(planned(job_id, salt="-bills"))
+    reported = call_record(job_id, 0)
+    fresh = CallRecord(
+        phase="translation",
+        model="m",
+        call_id=f"call-{job_id}-0-retry",
+        input_tokens=7,
+        output_tokens=3,
+        thinking_tokens=2,
+    )
+    await consumer.process(calls_recorded(job_id, 0, [reported]))  # the journal came first
+
+    def result(index: int, calls: list[CallRecord]) -> bytes:
+        event = SegmentTranslated(
+            job_id=job_id,
+            segment_index=index,
+            translated_text=f"T{index}",
+            unit_translations=[f"T{index}a", f"T{index}b"],
+            model="m",
+            fingerprint=f"fp-bills-{job_id}-{index}",
+            calls=calls,
+        )
+        return Envelope.wrap(event, producer="worker-service").model_dump_json().encode()
+
+    await consumer.process(result(0, [reported, fresh]))
+    await consumer.process(result(1, [call_record(job_id, 1)]))  # every call new
+    await consumer.process(result(1, [call_record(job_id, 1)]))  # a second result: ignored
+
+    job = (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(internal_signer, "erin"))).json()
+    assert job["translated_segments"] == 2
+    assert job["usage"]["calls"] == 3
+    assert job["usage"]["input_tokens"] == 10 + 7 + 10
+    assert job["usage"]["output_tokens"] == 5 + 3 + 5
+    assert job["usage"]["thinking_tokens"] == 2
+    async with database.transaction() as session:
+        calls = (
+            await session.execute(
+                select(UsageRecord.call_id, UsageRecord.owner_id).where(
+                    UsageRecord.job_id == job_id
+                )
+            )
+        ).all()
+        usage = (
+            (
+                await session.execute(
+                    select(MESSAGING.outbox.c.envelope)
+                    .where(MESSAGING.outbox.c.message_type == UsageRecorded.TYPE)
+                    .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
+                    .order_by(MESSAGING.outbox.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        segment_events = (
+            (
+                await session.execute(
+                    select(JobEvent.data)
+                    .where(JobEvent.job_id == job_id, JobEvent.kind == "segment")
+                    .order_by(JobEvent.seq)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        remembered = (
+            await session.execute(
+                select(func.count())
+                .select_from(TranslationMemory)
+                .where(TranslationMemory.fingerprint.like(f"fp-bills-{job_id}-%"))
+            )
+        ).scalar_one()
+    assert sorted(calls) == sorted(
+        (c.call_id, "erin") for c in (reported, fresh, call_record(job_id, 1))
+    )
+    # The planning's, the journal's, then one per result with only its new calls.
+    published = [UsageRecorded.model_validate(e["data"]) for e in usage][-3:]
+    assert [(u.user_id, u.calls, u.input_tokens) for u in published] == [
+        ("erin", 1, 10),
+        ("erin", 1, 7),
+        ("erin", 1, 10),
+    ]
+    assert published[1].output_tokens == 3 + 2  # as billed: reasoning is output
+    assert [(e["segment_index"], e["translated_segments"]) for e in segment_events] == [
+        (0, 1),
+        (1, 2),
+    ]
+    assert remembered == 2
 
 
 async def test_concurrent_results_advance_the_window_without_deadlocks(service, internal_signer):

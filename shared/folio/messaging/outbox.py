@@ -160,6 +160,14 @@ class Outbox:
         """Stage several messages at once; their message ids, in order."""
         if not messages:
             return []
+        rows = self.rows(messages, correlation_id=correlation_id)
+        await session.execute(insert(self.table), rows)
+        self._wake_after_commit(session)
+        return [row["message_id"] for row in rows]
+
+    def rows(self, messages: list[Message], *, correlation_id: str | None = None) -> list[dict]:
+        """The outbox rows of these messages (columns as in the table), for a caller that
+        inserts them within a statement of its own; it then calls :meth:`staged`."""
         headers: dict[str, Any] = {}
         propagate.inject(headers)
         rows = []
@@ -175,9 +183,12 @@ class Outbox:
                     "headers": headers,
                 }
             )
-        await session.execute(insert(self.table), rows)
+        return rows
+
+    def staged(self, session: AsyncSession) -> None:
+        """Rows of :meth:`rows` were inserted in this session's transaction: the local
+        relay is woken when it commits."""
         self._wake_after_commit(session)
-        return [row["message_id"] for row in rows]
 
 
 class OutboxRelay:
@@ -215,6 +226,10 @@ class OutboxRelay:
         backoff = 0.5
         try:
             while True:
+                # Cleared before the rows are read, never after: a commit that lands while
+                # a batch is being published (its rows not in the batch) sets it again and
+                # the loop goes round at once instead of waiting for the poll.
+                self._wakeup.clear()
                 try:
                     published = await self.publish_pending()
                     backoff = 0.5
@@ -232,7 +247,6 @@ class OutboxRelay:
                     continue
                 if published >= self.batch_size:
                     continue  # more rows are probably waiting
-                self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval_s)
         finally:

@@ -8,8 +8,6 @@ from sqlalchemy import (
     ColumnElement,
     delete,
     func,
-    insert,
-    literal,
     literal_column,
     select,
     update,
@@ -18,32 +16,10 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio.contracts import TokenUsage
-from folio_translation.models import Job, JobEvent, Segment, SegmentStatus
+from folio_translation.models import Job, JobEvent, Segment
 
 # Internal columns no client reads (the analysed context, the user's inputs, sealed keys).
 HIDDEN_COLUMNS = frozenset({"context", "credentials", "style_input", "glossary_input"})
-
-
-def segment_event_data(
-    index: ColumnElement,
-    translated: ColumnElement,
-    total: ColumnElement,
-    progress: ColumnElement,
-    failed_units: ColumnElement,
-) -> ColumnElement:
-    return func.jsonb_build_object(
-        "segment_index",
-        index,
-        "translated_segments",
-        translated,
-        "total_segments",
-        total,
-        "progress",
-        progress,
-        # Units of this segment kept in the source language, marked (0: all translated).
-        "failed_units",
-        failed_units,
-    )
 
 
 def failed_columns(job_id: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
@@ -140,74 +116,6 @@ class JobRepository:
             .execution_options(populate_existing=True)
         )
         return result.scalars().first()  # type: ignore[attr-defined]
-
-    async def count_translated(
-        self, job_id: int, usage: TokenUsage, segment_index: int, *, failed_units: int = 0
-    ) -> tuple[int, int, bool]:
-        """Count one more translated segment atomically and record its ``segment`` event:
-        (translated, total, whether segments are still waiting to be dispatched) after it.
-
-        One statement: the job row's update numbers the event (under the row lock, so
-        events are numbered in commit order) and the event is inserted from it.
-        """
-        waiting = (
-            select(Segment.index)
-            .where(Segment.job_id == job_id, Segment.status == SegmentStatus.PENDING)  # type: ignore[arg-type]
-            .exists()
-        )
-        counted = (
-            update(Job)
-            .where(Job.id == job_id)  # type: ignore[arg-type]
-            .values(
-                translated_segments=Job.translated_segments + 1,
-                input_tokens=Job.input_tokens + usage.input_tokens,
-                output_tokens=Job.output_tokens + usage.output_tokens,
-                thinking_tokens=Job.thinking_tokens + usage.thinking_tokens,
-                cached_input_tokens=Job.cached_input_tokens + usage.cached_input_tokens,
-                estimated_tokens=Job.estimated_tokens + usage.estimated_tokens,
-                llm_calls=Job.llm_calls + usage.calls,
-                progress=func.least(
-                    99, (Job.translated_segments + 1) * 100 / func.greatest(Job.total_segments, 1)
-                ),
-                event_seq=Job.event_seq + 1,
-                updated_at=datetime.now(UTC),
-            )
-            .returning(
-                Job.id,
-                Job.event_seq,
-                Job.translated_segments,
-                Job.total_segments,
-                Job.progress,
-                waiting.label("waiting"),
-            )
-            .cte("counted")
-        )
-        recorded = (
-            insert(JobEvent)
-            .from_select(
-                ["job_id", "seq", "kind", "data"],
-                select(
-                    counted.c.id,
-                    counted.c.event_seq,
-                    literal("segment"),
-                    segment_event_data(
-                        literal(segment_index),
-                        counted.c.translated_segments,
-                        counted.c.total_segments,
-                        counted.c.progress,
-                        literal(failed_units),
-                    ),
-                ),
-            )
-            .cte("recorded")
-        )
-        result = await self.session.execute(
-            select(counted.c.translated_segments, counted.c.total_segments, counted.c.waiting)
-            .add_cte(recorded)
-            .execution_options(synchronize_session=False)
-        )
-        translated, total, pending = result.one()
-        return translated, total or 0, bool(pending)
 
     def record_segment_event(self, job: Job, segment_index: int) -> None:
         """A segment stored under the job's lock (e.g. from the memory): its event, numbered

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from folio_translation.models import TranslationMemory
@@ -25,10 +24,3 @@ class MemoryRepository:
             .returning(TranslationMemory.fingerprint, TranslationMemory.unit_translations)
         )
         return {fp: list(units) for fp, units in result.all()}
-
-    async def remember(self, fingerprint: str, model: str, unit_translations: list[str]) -> None:
-        await self.session.execute(
-            pg_insert(TranslationMemory)
-            .values(fingerprint=fingerprint, model=model, unit_translations=unit_translations)
-            .on_conflict_do_nothing(index_elements=["fingerprint"])
-        )

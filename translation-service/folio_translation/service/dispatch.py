@@ -106,6 +106,8 @@ class Dispatcher:
         spent = spent_tokens(job)
         reserved = sum(in_flight)
         queue = [_Work.planned(p) for p in fresh] if fresh is not None else None
+        if queue is None and not any(state == SegmentStatus.PENDING for _, state, _ in states):
+            return served  # nothing left to claim (read under the job's lock)
         while room > 0:
             if queue is not None:
                 batch, queue = queue[:room], queue[room:]

@@ -7,6 +7,7 @@ nothing; an event the job's state no longer expects (a late or repeated result) 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,7 +26,8 @@ from folio.contracts import (
 from folio_translation import lifecycle
 from folio_translation.lifecycle import JobState, Trigger
 from folio_translation.models import Job
-from folio_translation.repository import JobRepository, MemoryRepository, SegmentRepository
+from folio_translation.repository import JobRepository, SegmentRepository
+from folio_translation.repository.results import ResultRepository
 from folio_translation.service.deps import JobDeps
 from folio_translation.service.dispatch import Dispatcher
 from folio_translation.service.usage import UsageLedger
@@ -39,7 +41,7 @@ class ResultService:
         self.deps = deps
         self.jobs = JobRepository(session)
         self.segments = SegmentRepository(session)
-        self.memory = MemoryRepository(session)
+        self.results = ResultRepository(session)
         self.usage = UsageLedger(session, deps.outbox)
         self.dispatcher = Dispatcher(session, deps)
 
@@ -109,37 +111,29 @@ class ResultService:
         self.session.add(job)
 
     async def on_segment_translated(self, event: SegmentTranslated) -> None:
-        # Everything that concerns only this segment happens first; the job row is locked
-        # last (its counter update is the final statement before the commit), so results of
-        # one job serialise only on that short tail.
-        stored = await self.segments.store_translation(
-            event.job_id,
-            event.segment_index,
-            event.translated_text,
-            event.unit_translations,
-            event.model,
-            failures=event.unit_failures,
-            warnings=event.warnings,
+        # One statement stores the translation, the memory entry, the new calls, the count
+        # and its event and the usage events (ResultRepository): the job row is locked in
+        # it, last, and held only until the commit, so results of one job serialise only
+        # on that short tail.
+        stored = await self.results.store_translated(
+            event,
+            # Only finished work is remembered: a segment with a marked unit is asked again.
+            remember=bool(
+                event.fingerprint and event.unit_translations and not event.unit_failures
+            ),
+            messages=self.usage.unowned_event_rows(event.job_id, event.calls),
+            at=datetime.now(UTC),
         )
         if stored is None:
             # Already in (a second worker's result, a redone command) or no such job: its
             # calls were still made, and are counted if not reported before.
             await self.usage.reported(event.job_id, event.calls, event.segment_index)
             return
-        # Only finished work is remembered: a segment with a marked unit is asked again.
-        if event.fingerprint and event.unit_translations and not event.unit_failures:
-            await self.memory.remember(event.fingerprint, event.model, event.unit_translations)
-        owner, allowance = stored
-        usage = await self.usage.record(
-            event.job_id, owner, event.calls, event.segment_index, allowance=allowance
-        )
-        translated, total, waiting = await self.jobs.count_translated(
-            event.job_id,
-            usage,
-            event.segment_index,
-            failed_units=len(event.unit_failures),
-        )
-        if waiting or translated >= total:
+        if stored.published:
+            self.usage.staged()
+        else:  # some calls were reported before: events for the new ones only
+            await self.usage.publish(event.job_id, stored.owner_id, stored.new_calls)
+        if stored.waiting or stored.translated >= stored.total:
             # More to dispatch, or the last one in: the full (locked) bookkeeping.
             job = await self.jobs.get_for_update(event.job_id)
             if job is not None:

@@ -134,12 +134,26 @@ class UsageLedger:
             job_id, owner_id, calls, segment_index, allowance=allowance
         )
         if owner_id is not None:
-            await self.outbox.add_many(
-                self.session,
-                list(usage_events(job_id, owner_id, new)),
-                correlation_id=f"job-{job_id}" if job_id is not None else None,
-            )
+            await self.publish(job_id, owner_id, new)
         return new
+
+    async def publish(self, job_id: int | None, owner_id: str, calls: Sequence[CallRecord]) -> None:
+        """Stage the usage events of these (newly stored) calls."""
+        await self.outbox.add_many(
+            self.session,
+            list(usage_events(job_id, owner_id, calls)),
+            correlation_id=f"job-{job_id}" if job_id is not None else None,
+        )
+
+    def unowned_event_rows(self, job_id: int, calls: Sequence[CallRecord]) -> list[dict]:
+        """Outbox rows of the usage events of these calls, for a statement that stores
+        them and fills in the owner (``ResultRepository``); then :meth:`staged`."""
+        events = usage_events(job_id, "", calls)
+        return self.outbox.rows(list(events), correlation_id=f"job-{job_id}") if events else []
+
+    def staged(self) -> None:
+        """Usage events were inserted by a statement of the caller's: wake the relay."""
+        self.outbox.staged(self.session)
 
     async def charge(
         self, job: Job, calls: Sequence[CallRecord], segment_index: int | None = None
@@ -151,19 +165,6 @@ class UsageLedger:
             job.id, job.owner_id, calls, segment_index, job.credentials is None
         )
         JobRepository.add_usage(job, usage_of(new))
-
-    async def record(
-        self,
-        job_id: int,
-        owner_id: str,
-        calls: Sequence[CallRecord],
-        segment_index: int,
-        *,
-        allowance: bool,
-    ) -> TokenUsage:
-        """Record a translated segment's calls; what the new ones cost is counted with the
-        segment (``JobRepository.count_translated``), without locking the job."""
-        return usage_of(await self._record(job_id, owner_id, calls, segment_index, allowance))
 
     async def reported(
         self, job_id: int, calls: Sequence[CallRecord], segment_index: int | None
