@@ -461,6 +461,35 @@ async def test_commands_cite_the_stored_plan_instead_of_carrying_it(service, int
     assert len({c.fingerprint for c in commands}) == 4
 
 
+async def test_a_window_is_sent_longest_unit_first_and_the_window_moves_in_book_order(
+    service, internal_signer
+):
+    """The worker starts calls in the order commands arrive, and the longest answer ends
+    the window: within the window the segment with the longest unit goes first, while the
+    window itself still takes the book's segments in order."""
+    app, client = service
+    consumer = app.state.runtime.consumers[0]
+    headers = auth(internal_signer, "lpt")
+    job_id = (await client.post("/api/v1/jobs", headers=headers, **upload())).json()["id"]
+    longest = [10, 40, 20, 90, 5]
+    await consumer.process(planned(job_id, segments=5, salt="-lpt", longest_units=longest))
+    await consumer.process(translated(job_id, 1))  # frees a slot: segment 3 from its row
+
+    async with app.state.database.transaction() as session:
+        envelopes = (
+            await session.execute(
+                select(MESSAGING.outbox.c.envelope)
+                .where(MESSAGING.outbox.c.message_type == TranslateSegment.TYPE)
+                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
+                .order_by(MESSAGING.outbox.c.id)
+            )
+        ).scalars()
+        order = [TranslateSegment.model_validate(e["data"]).segment_index for e in envelopes]
+    # Window of 3 from the plan: 1 (40), 2 (20), 0 (10); then 3, the next in book order
+    # (not 4, and not held back for its long unit).
+    assert order == [1, 2, 0, 3]
+
+
 async def test_a_rerun_larger_than_the_window_is_served_from_memory(service, internal_signer):
     """Segments served from memory take no room in the window: a re-run of a book longer
     than the window is served in full, not stalled after the first window."""

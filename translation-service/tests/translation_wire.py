@@ -35,9 +35,11 @@ def planned(
     units_per_segment: int = 2,
     salt: str = "",
     task: TaskRun | None = None,
+    longest_units: list[int] | None = None,
 ) -> bytes:
     """The worker's JobPlanned as it sends it: segments cite the stored plan by digest
-    (the ``salt`` gives the segments content no other test has)."""
+    (the ``salt`` gives the segments content no other test has; ``longest_units``, each
+    segment's longest unit in characters)."""
     return (
         Envelope.wrap(
             JobPlanned(
@@ -49,6 +51,7 @@ def planned(
                         unit_count=units_per_segment,
                         estimated_tokens=100,
                         digest=f"digest-{i}{salt}",
+                        longest_unit_chars=longest_units[i] if longest_units else 0,
                     )
                     for i in range(segments)
                 ],

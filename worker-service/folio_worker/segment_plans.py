@@ -134,6 +134,7 @@ def build_segment_plans(
                 unit_count=len(plan.units),
                 estimated_tokens=cost.total_tokens,
                 digest=plan.digest(),
+                longest_unit_chars=max(len(u.text) for u in plan.units),
             )
         )
     return SegmentPlans(plans, planned, total, prompts)

@@ -34,11 +34,12 @@ def plans_of(paragraphs: list[str]):
     built = build_segment_plans(
         command, document, segments, JobContext(), {}, "en", PlanIndexes(segments)
     )
-    return segments, built.plans
+    return segments, built
 
 
 def test_a_segments_first_unit_gets_the_end_of_the_previous_segment():
-    segments, plans = plans_of([paragraph(n) for n in range(8)])
+    segments, built = plans_of([paragraph(n) for n in range(8)])
+    plans = built.plans
     assert len(segments) >= 3 and all(len(s.text) > SEGMENT_NEIGHBOUR for s in segments)
     assert plans[0].context.previous_source == ""
     assert plans[len(segments) - 1].context.next_source == ""
@@ -69,3 +70,14 @@ def test_a_segments_first_unit_gets_the_end_of_the_previous_segment():
     for i in range(len(segments) - 1):
         after = plans[i].context.next_source
         assert after and segments[i + 1].text.startswith(after)
+
+
+def test_each_planned_segment_names_its_longest_unit():
+    """translation-service sends a window's segments longest unit first, from this."""
+    paragraphs = [paragraph(n) for n in range(8)]
+    paragraphs[5] = paragraphs[5][:120] + "."  # a short unit among the long ones
+    _, built = plans_of(paragraphs)
+    assert len({p.longest_unit_chars for p in built.segments}) > 1
+    for planned in built.segments:
+        units = built.plans[planned.index].units
+        assert planned.longest_unit_chars == max(len(u.text) for u in units) > 0

@@ -43,6 +43,9 @@ class PlannedSegment(BaseModel):
     estimated_tokens: int = 0
     # SegmentPlan.digest() of its units and context in the stored plan.
     digest: str = ""
+    # Characters of its longest unit: answer time grows with answer length, so the
+    # segments of one window are sent longest unit first (0: not known).
+    longest_unit_chars: int = 0
 
 
 class DocumentInfo(BaseModel):

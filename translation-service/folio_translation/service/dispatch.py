@@ -41,10 +41,17 @@ class _Work:
     # translation, so neither the memory nor the cached answers are reused. (A segment
     # with marked units reuses its good units' answers: only the marked ones are paid.)
     refresh: bool = False
+    longest_unit_chars: int = 0  # known from the plan just received, else 0
 
     @classmethod
     def planned(cls, segment: PlannedSegment) -> _Work:
-        return cls(segment.index, segment.unit_count, segment.estimated_tokens, segment.digest)
+        return cls(
+            segment.index,
+            segment.unit_count,
+            segment.estimated_tokens,
+            segment.digest,
+            longest_unit_chars=segment.longest_unit_chars,
+        )
 
     @classmethod
     def stored(cls, segment: Segment) -> _Work:
@@ -119,6 +126,10 @@ class Dispatcher:
             remembered = await self.memory.lookup([c.fingerprint for c in commands])
             dispatch: list[TranslateSegment] = []
             capped = False
+            # The segment whose longest unit is longest goes first: the worker starts its
+            # calls in the order the commands arrive, and the call with the longest answer
+            # ends the window last if it starts late (the cap still sees book order).
+            longest = {work.index: work.longest_unit_chars for work in batch}
             for work, command in zip(batch, commands, strict=True):
                 memo = None if work.refresh else remembered.get(command.fingerprint)
                 if memo is not None and len(memo) == work.unit_count:
@@ -131,6 +142,7 @@ class Dispatcher:
                     break
                 dispatch.append(command)
                 reserved += work.estimated_tokens
+            dispatch.sort(key=lambda c: longest[c.segment_index], reverse=True)
             await self._dispatch(job, dispatch)
             room -= len(dispatch)
             if capped:
