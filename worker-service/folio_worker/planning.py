@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 
@@ -28,12 +29,7 @@ from folio_worker.clients import CredentialsUnavailable
 from folio_worker.control import WorkCancelled
 from folio_worker.deps import WorkerDeps
 from folio_worker.engine import call_plan, estimate, sizing
-from folio_worker.engine.analysis import (
-    TERMS_PER_BATCH,
-    AnalysisFailed,
-    analyse_book,
-    chunk_units,
-)
+from folio_worker.engine.analysis import AnalysisFailed, analyse_book, chunk_units
 from folio_worker.engine.call_plan import CallSizes
 from folio_worker.engine.calls import CallCollector, current_collector
 from folio_worker.engine.context import inflects
@@ -181,10 +177,11 @@ class Planner:
                 segment_size=command.segment_size, window=window, scripts=scripts
             ),
             chunk_size=s.analysis_chunk_size,
-            terms_per_batch=TERMS_PER_BATCH,
             analysed=analysed,
             rpm=config.requests_per_minute if config is not None else None,
             concurrency=concurrency,
+            # the rendering batches run under the analysis' bound as well as the key's
+            rendering_concurrency=min(concurrency, s.analysis_concurrency),
             sequential=command.mode == "strict",
             prefix_tokens=prefix,
         )
@@ -232,6 +229,7 @@ class Planner:
                     for c in chunks
                 ],
                 terms_guess=call_plan.terms_guess(len(book_text)),
+                terms_per_batch=sizes.terms_per_batch,
             )
             per_chunk = thinking(estimate.ANALYSIS_OUTPUT_TOKENS)
             guess = guess.model_copy(
@@ -262,7 +260,7 @@ class Planner:
                 target_language=command.target_language,
                 source_language=source_language,
                 chunk_size=sizes.chunk_size,
-                terms_per_batch=sizes.terms_per_batch,
+                batching=sizes.batching,
                 concurrency=self.settings.analysis_concurrency,
                 user_style=command.style,
                 user_glossary=command.glossary,
@@ -270,6 +268,8 @@ class Planner:
                 while_rendering=indexes.prepare,
             )
             context, deviations = result.context, result.deviations
+            if result.terms_per_batch:  # the estimate shows the size the terms got
+                sizes = dataclasses.replace(sizes, terms_per_batch=result.terms_per_batch)
         labels: dict[str, str] = {}
         if document.nav_labels:
             warnings = list(context.warnings)

@@ -1,7 +1,7 @@
 """The worker's real planning path, run on one book without a broker: what the planner
 publishes for a ``PlanJob``. Planning tests call ``plan_book`` with their settings and
 command; nothing here answers a model call (turbo planning makes none, and a cap refuses
-before any)."""
+before any) unless the settings point ``llm_base_url`` at the fake model."""
 
 from __future__ import annotations
 
@@ -43,9 +43,8 @@ async def plan_book(
     returns what the planner published."""
     config = WorkerSettings(
         storage_dir=tmp_path,
-        llm_base_url="http://127.0.0.1:9",  # nothing listens: no call may be answered
         llm_api_key=SecretStr("k"),
-        **settings,
+        **{"llm_base_url": "http://127.0.0.1:9", **settings},  # by default nothing answers
     )
     storage = LocalStorage(tmp_path)
     blob = await storage.put_bytes("uploads", book.encode(), name="book.txt")

@@ -13,7 +13,7 @@ import pytest
 
 from folio.contracts import GlossaryEntry, PlannedUnit, SegmentContext, UnitPiece
 from folio.contracts.providers import ProviderConfig
-from folio_worker.engine.analysis import analyse_book
+from folio_worker.engine.analysis import TermBatching, analyse_book
 from folio_worker.engine.calls import MemoryCache, ModelCaller
 from folio_worker.engine.segmentation import Piece, Unit
 from folio_worker.engine.translator import SegmentTranslator
@@ -102,7 +102,7 @@ async def test_a_glossary_batch_that_keeps_failing_is_asked_again_once_then_name
                 target_language="ko",
                 source_language="en",
                 chunk_size=len(book) + 1,
-                terms_per_batch=2,
+                batching=TermBatching(largest=2),
                 concurrency=4,
                 user_style=None,
                 user_glossary=[],
@@ -174,3 +174,51 @@ async def test_a_number_the_model_drops_is_reported_with_the_segment(caller, fak
     assert translator.warnings == [
         "unit 0: the number(s) 1931 of the source are not in the translation"
     ]
+
+
+def made_up_names(count: int) -> list[str]:
+    return [f"Zor{chr(97 + i // 26)}{chr(97 + i % 26)}ek" for i in range(count)]
+
+
+async def rendered_batches(caller, fake, batching: TermBatching) -> tuple[int, list[list[str]]]:  # type: ignore[no-untyped-def]
+    """The batch size the analysis reports and the rendering calls' term lists, for a book
+    of 36 unrelated names and a family (Gregor Samsa, Grete Samsa, Gregor: his short form)."""
+    tag = uuid.uuid4().hex[:8]
+    family = "Gregor Samsa and Grete Samsa met Mrs. Samsa, and Gregor smiled. "
+    chapters = [
+        [family + " ".join(f"{n} walked to the station ({tag}) and {n} waited." for n in names)]
+        for names in (made_up_names(36)[i : i + 12] for i in (0, 12, 24))
+    ]
+    result = await analyse_book(
+        units_of(*chapters),
+        caller=caller,
+        target_language="ko",
+        source_language="en",
+        chunk_size=1_000,
+        batching=batching,
+        concurrency=64,
+        user_style=None,
+        user_glossary=[],
+        glossary_mode="seed",
+    )
+    sent = [r for r in await requests(fake, "rendering every term below") if tag in r["prompt"]]
+    batches = [re.findall(r"^- (.+?) \(", r["prompt"], re.M) for r in sent]
+    return result.terms_per_batch, batches
+
+
+async def test_the_rendering_batches_follow_the_plan_and_keep_families_whole(caller, fake):
+    wide = await rendered_batches(caller, fake, TermBatching(24, concurrency=64))
+    narrow = await rendered_batches(caller, fake, TermBatching(24, concurrency=2))
+    paced = await rendered_batches(caller, fake, TermBatching(120))
+    terms = {t for b in paced[1] for t in b}
+    assert len(terms) > 36 and {"Gregor Samsa", "Grete Samsa", "Gregor"} <= terms
+    for size, batches in (wide, narrow, paced):
+        assert sorted(t for b in batches for t in b) == sorted(terms)  # each term once
+        [home] = [b for b in batches if "Gregor Samsa" in b]
+        assert {"Grete Samsa", "Gregor"} <= set(home)  # the family is rendered together
+        assert max(map(len, batches)) == min(size, len(terms))
+    # A free key: batches of the floor, all at once; two calls at a time: two batches;
+    # a requests-bound plan: one.
+    assert wide[0] == 8 and len(wide[1]) == -(-len(terms) // 8)
+    assert narrow[0] == -(-len(terms) // 2) and len(narrow[1]) == 2
+    assert paced[0] == 120 and len(paced[1]) == 1

@@ -5,9 +5,10 @@ families; whole-book style; relationships per chapter."""
 from __future__ import annotations
 
 from folio.contracts import Character, SpeechStyle
+from folio_worker.engine.batching import term_batches
 from folio_worker.engine.context import TextIndex, speech_at
 from folio_worker.engine.families import alias_map
-from folio_worker.engine.merging import merge_reports, style, term_batches
+from folio_worker.engine.merging import merge_reports, style
 from folio_worker.engine.reports import Chunk, ChunkAnalysis
 from folio_worker.engine.segmentation import Piece, Unit
 from folio_worker.engine.terms import subsumed, vet

@@ -18,16 +18,10 @@ from dataclasses import dataclass, field
 
 from folio.contracts import GlossaryEntry, JobContext, NarrativeStyle
 from folio_worker.engine import progress
+from folio_worker.engine.batching import TERMS_PER_BATCH, TermBatching
 from folio_worker.engine.calls import ModelCaller, all_or_stop, longest_first
 from folio_worker.engine.context import TextIndex, inflects, occurs
-from folio_worker.engine.merging import (
-    TERMS_PER_BATCH,
-    TermVetter,
-    characters,
-    merge_reports,
-    style,
-    term_batches,
-)
+from folio_worker.engine.merging import TermVetter, characters, merge_reports, style
 from folio_worker.engine.prompts import SAFETY_FRAMES, analysis_prompt, glossary_prompt
 from folio_worker.engine.reports import (
     Chunk,
@@ -43,6 +37,7 @@ __all__ = [
     "AnalysisFailed",
     "AnalysisResult",
     "Chunk",
+    "TermBatching",
     "analyse_book",
     "chunk_units",
 ]
@@ -58,6 +53,7 @@ SUMMARY_CHARS = 400  # of one chapter's summary in the context
 class AnalysisResult:
     context: JobContext
     deviations: dict[int, str] = field(default_factory=dict)  # unit index -> instruction
+    terms_per_batch: int = 0  # the rendering batches' size (0: no term was rendered)
 
 
 def example_sentence(term: str, text: str, width: int = 90) -> str:
@@ -78,7 +74,7 @@ async def analyse_book(
     target_language: str,
     source_language: str | None,
     chunk_size: int,
-    terms_per_batch: int = TERMS_PER_BATCH,
+    batching: TermBatching = TermBatching(),
     concurrency: int,
     user_style: NarrativeStyle | None,
     user_glossary: Sequence[GlossaryEntry],
@@ -87,7 +83,8 @@ async def analyse_book(
 ) -> AnalysisResult:
     """``while_rendering`` runs in a thread while the glossary renderings are awaited,
     with every term and name the context may hold: work that needs them but not their
-    renderings (finding where they occur) is then off the critical path."""
+    renderings (finding where they occur) is then off the critical path. ``batching``:
+    how many terms a rendering call gets (the job's plan, ``batching.py``)."""
     book_text = "\n\n".join(u.text for u in units)
     chunks = chunk_units(units, chunk_size)
     limit = asyncio.Semaphore(max(1, concurrency))
@@ -169,21 +166,25 @@ async def analyse_book(
 
     user_terms = {g.term.casefold(): g for g in user_glossary}
     glossary: dict[str, GlossaryEntry] = dict(user_terms)
+    terms_per_batch = 0
     if glossary_mode != "replace":
         candidates = [
             (term, kind) for key, (term, kind) in merged.terms.items() if key not in user_terms
         ]
         candidates.sort(key=lambda tk: -book.frequency(tk[0]))
         candidates = candidates[:MAX_TERMS]
+        # Sized now that the candidates are known: in one wave of the concurrency, if the
+        # plan is latency-bound.
+        size, batches = batching.batches(candidates)
+        terms_per_batch = size if batches else 0
         rendering = _render_terms(
-            candidates,
+            batches,
             caller=caller,
             target_language=target_language,
             book_text=book_text,
             known=list(user_glossary),
             limit=limit,
             warnings=warnings,
-            batch_size=terms_per_batch,
         )
         if while_rendering is None:
             rendered = await rendering
@@ -210,11 +211,12 @@ async def analyse_book(
             warnings=warnings,
         ),
         deviations=merged.deviations,
+        terms_per_batch=terms_per_batch,
     )
 
 
 async def _render_terms(
-    candidates: Sequence[tuple[str, str]],
+    batches: Sequence[list[tuple[str, str]]],
     *,
     caller: ModelCaller,
     target_language: str,
@@ -222,7 +224,6 @@ async def _render_terms(
     known: Sequence[GlossaryEntry],
     limit: asyncio.Semaphore,
     warnings: list[str],
-    batch_size: int = TERMS_PER_BATCH,
 ) -> dict[str, str]:
     async def render(batch: list[tuple[str, str]]) -> dict[str, str]:
         terms = [t for t, _ in batch]
@@ -255,7 +256,7 @@ async def _render_terms(
             if item.translation.strip()  # type: ignore[attr-defined]
         }
 
-    results = await all_or_stop(render(b) for b in term_batches(candidates, batch_size))
+    results = await all_or_stop(render(b) for b in batches)
     rendered: dict[str, str] = {}
     for result in results:
         rendered.update(result)

@@ -5,8 +5,10 @@ calls in parallel finish soonest: a call's time grows with its answer, and the s
 chain decides. When requests per minute bind (Gemini's free tier allows 15), every call
 costs a pacing slot of ``60/rpm`` seconds however small it is, so the same book is done
 sooner in fewer, larger calls: whole segments as units, a few large analysis chunks, one
-rendering batch for the glossary. Both plans are predicted and the faster one is chosen;
-the choice and the prediction go into the job's estimate.
+rendering batch for the glossary (the latency-bound plan renders it in batches that fill the
+concurrency in one wave, sized once the analysis has found the terms: ``batching.py``).
+Both plans are predicted and the faster one is chosen; the choice and the prediction go
+into the job's estimate.
 
 The latency-bound plan's unit is decided from the book and the key (``sizing.py``); the
 requests-bound one is as large as the segment and the model allow, at most
@@ -19,10 +21,12 @@ chunk grows to a whole number of units rather than halving when units pass half 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from folio.contracts import CallPlan
+from folio_worker.engine.batching import TERMS_PER_BATCH, TermBatching
+from folio_worker.engine.estimate import RENDERING_TOKENS_PER_TERM
 from folio_worker.engine.sizing import UnitReason, UnitSize
 
 # A call's time, as predicted: time to first token plus decoding at a typical speed.
@@ -33,7 +37,6 @@ LARGE_UNIT_CHARS = 15_000  # about 6,000 output tokens in CJK targets: below 8,1
 LARGE_CHUNK_CHARS = 48_000  # about 12,000 input tokens
 LARGE_TERM_BATCH = 120
 ANALYSIS_OUTPUT_TOKENS = 1_500
-RENDERING_OUTPUT_TOKENS = 1_200
 OUTPUT_TOKENS_PER_CHAR = 0.4
 
 
@@ -47,6 +50,9 @@ class CallSizes:
     calls: int
     predicted_s: float
     prefix_tokens: int = 0
+    # How the rendering step sizes its batches once the terms are known (terms_per_batch
+    # is its size for the guessed count until then).
+    batching: TermBatching = field(default_factory=TermBatching)
 
     def public(self, rpm: int | None) -> CallPlan:
         return CallPlan(
@@ -96,7 +102,9 @@ def predict(
     if analysed:
         chain += math.ceil(chunks / max(1, concurrency)) * _call_s(ANALYSIS_OUTPUT_TOKENS)
         if batches:
-            chain += _call_s(RENDERING_OUTPUT_TOKENS)
+            # a batch's answer grows with its terms (as in the cost estimate)
+            answer = min(terms, terms_per_batch) * RENDERING_TOKENS_PER_TERM
+            chain += math.ceil(batches / max(1, concurrency)) * _call_s(answer)
     paced = (calls - 1) * 60.0 / rpm + unit_s if rpm else 0.0
     return calls, max(chain, paced)
 
@@ -114,40 +122,53 @@ def choose(
     small: UnitSize,
     large: UnitSize,
     chunk_size: int,
-    terms_per_batch: int,
     analysed: bool,
     rpm: int | None,
     concurrency: int,
+    terms_per_batch: int = TERMS_PER_BATCH,
+    rendering_concurrency: int | None = None,
     sequential: bool = False,
     prefix_tokens: int = 0,
 ) -> CallSizes:
-    """The faster of the latency-bound plan (``small`` units) and, under a
-    requests-per-minute limit, the requests-bound one (``large`` units, at most
-    ``LARGE_UNIT_CHARS``, and large chunks and batches); ties go to the smaller calls."""
+    """The faster of the latency-bound plan (``small`` units; rendering batches of at
+    most ``terms_per_batch``, as small as fill ``rendering_concurrency``, by default the
+    key's, in one wave) and, under a requests-per-minute limit, the requests-bound one
+    (``large`` units, at most ``LARGE_UNIT_CHARS``, and large chunks and batches); ties go
+    to the smaller calls."""
     terms = terms_guess(book_chars)
     small_unit = min(small.chars, large.chars)
     small_chunk = analysis_chunk(chunk_size, small_unit)
-    calls, seconds = predict(
-        book_chars,
-        unit_size=small_unit,
-        chunk_size=small_chunk,
-        terms_per_batch=terms_per_batch,
-        terms=terms,
-        analysed=analysed,
-        rpm=rpm,
-        concurrency=concurrency,
-        sequential=sequential,
-    )
-    latency = CallSizes(
-        "latency",
-        small_unit,
-        small.reason if small.chars <= large.chars else large.reason,
-        small_chunk,
-        terms_per_batch,
-        calls,
-        seconds,
-        prefix_tokens,
-    )
+    # Rendering batches that fill the concurrency in one wave; under a requests-per-minute
+    # limit also batches of terms_per_batch (each extra call costs a pacing slot).
+    batchings = [TermBatching(terms_per_batch, rendering_concurrency or concurrency)]
+    if rpm:
+        batchings.append(TermBatching(terms_per_batch))
+
+    def latency_plan(batching: TermBatching) -> CallSizes:
+        calls, seconds = predict(
+            book_chars,
+            unit_size=small_unit,
+            chunk_size=small_chunk,
+            terms_per_batch=batching.size(terms),
+            terms=terms,
+            analysed=analysed,
+            rpm=rpm,
+            concurrency=concurrency,
+            sequential=sequential,
+        )
+        return CallSizes(
+            "latency",
+            small_unit,
+            small.reason if small.chars <= large.chars else large.reason,
+            small_chunk,
+            batching.size(terms),
+            calls,
+            seconds,
+            prefix_tokens,
+            batching,
+        )
+
+    latency = min(map(latency_plan, batchings), key=lambda plan: plan.predicted_s)
     if not rpm:
         return latency
     large_unit = max(small_unit, min(LARGE_UNIT_CHARS, large.chars))
@@ -173,5 +194,6 @@ def choose(
         calls,
         seconds,
         prefix_tokens,
+        TermBatching(large_batch),
     )
     return requests if requests.predicted_s < latency.predicted_s else latency

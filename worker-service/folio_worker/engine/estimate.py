@@ -18,6 +18,9 @@ from folio_worker.engine.ratios import bytes_per_char, typical_ratio
 
 ANALYSIS_OUTPUT_TOKENS = 700  # one chunk report, typical
 RENDERING_TOKENS_PER_TERM = 14
+# A rendering call's prompt: its instructions and schema, and a line per term.
+RENDERING_PROMPT_TOKENS = 200
+RENDERING_PROMPT_TOKENS_PER_TERM = 17
 # What the analysis will add to the prompt prefix, per term it is expected to find: a
 # glossary line ("- term => rendering [gender; note]"), and a character (one per four
 # terms) with how they speak to two or three others; the style block it writes.
@@ -43,11 +46,15 @@ def translation_call(prompt: str, source: str, target_language: str) -> PhaseEst
     )
 
 
-def analysis(chunk_prompts: list[str], terms_guess: int) -> PhaseEstimate:
-    batches = max(1, math.ceil(terms_guess / 24)) if terms_guess else 0
+def analysis(
+    chunk_prompts: list[str], terms_guess: int, terms_per_batch: int = 24
+) -> PhaseEstimate:
+    batches = max(1, math.ceil(terms_guess / terms_per_batch)) if terms_guess else 0
     return PhaseEstimate(
         calls=len(chunk_prompts) + batches,
-        input_tokens=sum(tokens(p) for p in chunk_prompts) + batches * 600,
+        input_tokens=sum(tokens(p) for p in chunk_prompts)
+        + batches * RENDERING_PROMPT_TOKENS
+        + terms_guess * RENDERING_PROMPT_TOKENS_PER_TERM,
         output_tokens=len(chunk_prompts) * ANALYSIS_OUTPUT_TOKENS
         + terms_guess * RENDERING_TOKENS_PER_TERM,
     )

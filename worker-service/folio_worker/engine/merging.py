@@ -2,24 +2,22 @@
 
 Terms must be names the book really uses (``terms.vet``); the narrative style is the one
 that covers most of the book; how a character speaks to another is kept per chapter where
-it changes; short forms of a name are aliases of its character; related terms share a
-glossary batch.
+it changes; short forms of a name are aliases of its character. (Related terms share a
+glossary batch: ``batching.py``.)
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from folio.contracts import Character, GlossaryEntry, NarrativeStyle, SpeechStyle
 from folio_worker.engine import terms as vetting
 from folio_worker.engine.context import TextIndex
-from folio_worker.engine.families import alias_map, family_key
+from folio_worker.engine.families import alias_map
 from folio_worker.engine.prompts import formality_hint
 from folio_worker.engine.reports import Chunk, ChunkAnalysis, NarrationNotes
-
-TERMS_PER_BATCH = 24
 
 
 def normalise_term(term: str) -> str:
@@ -123,42 +121,6 @@ def merge_reports(
     merged.terms = {k: v for k, v in merged.terms.items() if v[0] not in parts}
     merged.characters = {k: v for k, v in merged.characters.items() if v["name"] not in parts}
     return merged
-
-
-def term_batches(
-    terms: Sequence[tuple[str, str]], size: int = TERMS_PER_BATCH
-) -> list[list[tuple[str, str]]]:
-    """Batches in which terms sharing a word stay together (consistent family names)."""
-    parent = list(range(len(terms)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    by_word: dict[str, int] = {}
-    for i, (term, _) in enumerate(terms):
-        for word in family_key(term):
-            if word in by_word:
-                parent[find(i)] = find(by_word[word])
-            else:
-                by_word[word] = i
-    for i, j in alias_map([t for t, _ in terms]).items():
-        parent[find(i)] = find(j)
-    groups: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for i, term in enumerate(terms):
-        groups[find(i)].append(term)
-    batches: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] = []
-    for group in sorted(groups.values(), key=len, reverse=True):
-        if current and len(current) + len(group) > size:
-            batches.append(current)
-            current = []
-        current.extend(group)
-    if current:
-        batches.append(current)
-    return batches
 
 
 def characters(
