@@ -105,7 +105,9 @@ class CallPlan(_Frozen):
     ``unit_reason`` says what decided ``unit_size`` (see docs/engine.md: ``one_wave``,
     ``prompt_prefix``, ``quality_ceiling``, ``segment_size``, ``model_window``,
     ``model_output``, ``operator``, ``whole_segment``; empty in estimates made before it
-    was recorded); ``prefix_tokens``: the estimated job-constant prompt prefix per call."""
+    was recorded); ``prefix_tokens``: the estimated job-constant prompt prefix per call;
+    ``terms_per_batch``: the size the glossary rendering batches got (the latency-bound plan
+    fills the concurrency in one wave with them, 8 to 24 terms)."""
 
     bound: Literal["latency", "requests"] = "latency"
     requests_per_minute: int | None = None
