@@ -12,6 +12,7 @@ from translation_wire import (
     auth,
     call_record,
     calls_recorded,
+    outbox_envelopes,
     outbox_types,
     plan_key_of,
     planned,
@@ -439,16 +440,7 @@ async def test_commands_cite_the_stored_plan_instead_of_carrying_it(service, int
     await consumer.process(planned(job_id, segments=5, salt="-cited"))
     await consumer.process(translated(job_id, 0))  # frees a window slot: 3 from its row
 
-    async with app.state.database.transaction() as session:
-        rows = (
-            await session.execute(
-                select(MESSAGING.outbox.c.envelope)
-                .where(MESSAGING.outbox.c.message_type == TranslateSegment.TYPE)
-                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
-                .order_by(MESSAGING.outbox.c.id)
-            )
-        ).scalars()
-        envelopes = list(rows)
+    envelopes = await outbox_envelopes(app.state.database, job_id, TranslateSegment.TYPE)
     commands = [TranslateSegment.model_validate(e["data"]) for e in envelopes]
     assert [c.segment_index for c in commands] == [0, 1, 2, 3]
     for command, envelope in zip(commands, envelopes, strict=True):
@@ -475,16 +467,8 @@ async def test_a_window_is_sent_longest_unit_first_and_the_window_moves_in_book_
     await consumer.process(planned(job_id, segments=5, salt="-lpt", longest_units=longest))
     await consumer.process(translated(job_id, 1))  # frees a slot: segment 3 from its row
 
-    async with app.state.database.transaction() as session:
-        envelopes = (
-            await session.execute(
-                select(MESSAGING.outbox.c.envelope)
-                .where(MESSAGING.outbox.c.message_type == TranslateSegment.TYPE)
-                .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
-                .order_by(MESSAGING.outbox.c.id)
-            )
-        ).scalars()
-        order = [TranslateSegment.model_validate(e["data"]).segment_index for e in envelopes]
+    envelopes = await outbox_envelopes(app.state.database, job_id, TranslateSegment.TYPE)
+    order = [TranslateSegment.model_validate(e["data"]).segment_index for e in envelopes]
     # Window of 3 from the plan: 1 (40), 2 (20), 0 (10); then 3, the next in book order
     # (not 4, and not held back for its long unit).
     assert order == [1, 2, 0, 3]

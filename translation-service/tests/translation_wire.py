@@ -127,3 +127,15 @@ async def outbox_types(database, job_id: int) -> list[str]:
             .all()
         )
     return list(rows)
+
+
+async def outbox_envelopes(database, job_id: int, message_type: str) -> list[dict]:
+    """The job's outbox rows of one type, in the order the relay publishes them."""
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(MESSAGING.outbox.c.envelope)
+            .where(MESSAGING.outbox.c.message_type == message_type)
+            .where(MESSAGING.outbox.c.envelope["data"]["job_id"].as_string() == str(job_id))
+            .order_by(MESSAGING.outbox.c.id)
+        )
+        return list(rows.scalars())

@@ -131,32 +131,30 @@ class AiohttpTransport:
             return self.resolver
         return EgressResolver(self.egress, self.resolver)
 
+    def _new_session(self, *, pooled: bool) -> aiohttp.ClientSession:
+        """The pooled session (idle connections kept ``KEEPALIVE_S``, each request told
+        whether its connection was reused), or one that opens a connection per request."""
+        connection = {"keepalive_timeout": KEEPALIVE_S} if pooled else {"force_close": True}
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=self.max_connections,
+                ttl_dns_cache=300,
+                resolver=self._resolver(),
+                **connection,
+            ),
+            auto_decompress=True,
+            trace_configs=[_connection_tracing()] if pooled else None,
+        )
+
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=self.max_connections,
-                    ttl_dns_cache=300,
-                    resolver=self._resolver(),
-                    keepalive_timeout=KEEPALIVE_S,
-                ),
-                auto_decompress=True,
-                trace_configs=[_connection_tracing()],
-            )
+            self._session = self._new_session(pooled=True)
         return self._session
 
     def _fresh_client(self) -> aiohttp.ClientSession:
         """A session that opens a new connection for every request (for resends only)."""
         if self._fresh is None or self._fresh.closed:
-            self._fresh = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=self.max_connections,
-                    ttl_dns_cache=300,
-                    resolver=self._resolver(),
-                    force_close=True,
-                ),
-                auto_decompress=True,
-            )
+            self._fresh = self._new_session(pooled=False)
         return self._fresh
 
     def _check_literal(self, request: httpx.Request) -> None:
