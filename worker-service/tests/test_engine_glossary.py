@@ -26,6 +26,18 @@ def test_function_words_that_only_open_sentences_are_not_terms():
         assert vet(junk, "person", BOOK) is None, junk
 
 
+def test_a_sentence_opener_before_a_name_is_not_part_of_it():
+    """A name is never written in lower case, so "but gregor" never occurs either: that
+    must not make "But Gregor" (a sentence's first two words) a name of its own."""
+    book = (
+        "Gregor woke up. But Gregor could not move. Then Gregor slept, and his sister "
+        "Grete watched Gregor. But Gregor said nothing."
+    )
+    for opened in ("But Gregor", "Then Gregor"):
+        assert vet(opened, "person", book) == "Gregor", opened
+    assert vet("But", "person", book) is None
+
+
 def test_a_common_word_used_as_a_name_stays_a_name():
     assert vet("Will", "person", BOOK) == "Will"
     assert vet("Will Harper", "person", BOOK) == "Will Harper"  # even at a sentence start

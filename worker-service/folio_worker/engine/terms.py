@@ -124,19 +124,21 @@ def vet(raw: str, kind: str, text: str) -> str | None:
         function_word = term.casefold() in FUNCTION_WORDS
         if occurs_as_name(term, text, alone=function_word):
             return term
+        words = term.split()
+        opener = len(words) > 1 and words[0].casefold() in FUNCTION_WORDS
+        if opener and not occurs_as_name(words[0], text):
+            # A sentence opener before a name ("But Gregor" -> "Gregor"): the words after
+            # it are the name, if any (checked before the rule below, which a name that is
+            # never written in lower case would pass whatever stands before it).
+            return vet(" ".join(words[1:]), kind, text)
         if (
             not function_word
             and _exact(term).search(text)
             and not _exact(term.lower()).search(text)
         ):
             return term  # it always opens sentences, but is never written in lower case
-        words = term.split()
         if len(words) > 1 and all(w[:1].isupper() for w in words) and _exact(term).search(text):
-            # A name of several capitalised words is one wherever it stands, unless its
-            # first word is only a sentence opener ("And Gregor" -> "Gregor").
-            if words[0].casefold() in FUNCTION_WORDS and not occurs_as_name(words[0], text):
-                return vet(" ".join(words[1:]), kind, text)
-            return term
+            return term  # a name of several capitalised words is one wherever it stands
         return None
     if kind in ("person", "place", "organization") or term.casefold() in FUNCTION_WORDS:
         return None  # a name the book never capitalises is not this name
