@@ -106,6 +106,7 @@ class ServiceRuntime:
         self.extra_checks: dict[str, ReadinessCheck] = {}
         self.broker_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._on_ready: list[Callable[[], Awaitable[None]]] = []
         self._on_shutdown: list[Callable[[], Awaitable[None]]] = []
         self._on_stopping: list[Callable[[], Awaitable[None]]] = []
@@ -176,6 +177,7 @@ class ServiceRuntime:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self, broker_wait_s: float = 5.0) -> None:
+        self._stopping = False
         for callback in self._on_startup:
             await callback()
         freeze_startup_objects()
@@ -206,7 +208,7 @@ class ServiceRuntime:
                 delay = min(delay * 2, 10.0)
         self.broker_ready.set()
         log.info("broker connected; %d consumer(s) running", len(self.consumers))
-        if self.relay is not None:
+        if self.relay is not None and not self._stopping:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for callback in self._on_ready:
             await callback()
@@ -215,12 +217,17 @@ class ServiceRuntime:
         for callback in self._on_stopping:
             with contextlib.suppress(Exception):
                 await callback()
-        for task in reversed(self._tasks):
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        # A broker connection finishing while we stop (a client library may swallow the
+        # cancellation) must not start the relay afterwards, and a task started meanwhile
+        # is cancelled too: awaiting one that was never cancelled would wait forever.
+        self._stopping = True
+        while self._tasks:
+            tasks, self._tasks = self._tasks, []
+            for task in reversed(tasks):
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 await self.broker.stop()

@@ -88,3 +88,47 @@ def test_startup_objects_are_frozen_out_of_garbage_collection() -> None:
     )
     before, after = map(int, result.stdout.split()[-2:])
     assert before == 0 and after > 10_000
+
+
+async def test_stopping_while_the_broker_connects_never_waits_for_an_uncancelled_relay(
+    monkeypatch,
+) -> None:
+    """A broker connection that finishes while the service stops (its client library
+    swallowing the cancellation) must not start the outbox relay after the tasks were
+    cancelled: stop() would then await a relay nobody cancelled, for ever."""
+    import asyncio
+
+    from folio import runtime as runtime_module
+    from folio.runtime import ServiceRuntime
+    from folio.settings import ServiceSettings
+
+    class SlowBroker:
+        async def connect(self) -> None:
+            return None
+
+        async def start(self) -> None:
+            try:
+                await asyncio.sleep(0.5)
+            except asyncio.CancelledError:
+                pass  # as some client libraries do while they finish connecting
+
+        async def stop(self) -> None:
+            return None
+
+    relay_runs: list[str] = []
+
+    class ForeverRelay:
+        async def run(self) -> None:
+            relay_runs.append("started")
+            await asyncio.Event().wait()
+
+    async def no_topology(_broker) -> None:
+        return None
+
+    monkeypatch.setattr(runtime_module, "declare_topology", no_topology)
+    service = ServiceRuntime(ServiceSettings(), use_broker=False)
+    service.broker = SlowBroker()  # type: ignore[assignment]
+    service.relay = ForeverRelay()  # type: ignore[assignment]
+    await service.start(broker_wait_s=0)
+    await asyncio.wait_for(service.stop(), timeout=10)
+    assert relay_runs == []
