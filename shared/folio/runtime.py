@@ -44,6 +44,19 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Wait for a cancelled task to end, cancelling it again while it runs on: a client
+    library may swallow a cancellation that lands mid-call (a publish awaiting its
+    confirm, say), and a loop such as the outbox relay's would then go on for ever."""
+    while not task.done():
+        await asyncio.wait({task}, timeout=1.0)
+        if not task.done():
+            log.warning("task %s ignored its cancellation; cancelling it again", task.get_name())
+            task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
+
+
 class ServiceRuntime:
     def __init__(
         self,
@@ -226,8 +239,7 @@ class ServiceRuntime:
             for task in reversed(tasks):
                 task.cancel()
             for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await _cancelled(task)
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 await self.broker.stop()

@@ -132,3 +132,35 @@ async def test_stopping_while_the_broker_connects_never_waits_for_an_uncancelled
     await service.start(broker_wait_s=0)
     await asyncio.wait_for(service.stop(), timeout=10)
     assert relay_runs == []
+
+
+async def test_a_task_that_swallows_its_cancellation_is_cancelled_again() -> None:
+    """The outbox relay, cancelled while a publish awaits its confirm, can lose the
+    cancellation inside the client library and go on polling: stop() must still end."""
+    import asyncio
+
+    from folio.runtime import ServiceRuntime
+    from folio.settings import ServiceSettings
+
+    polls: list[int] = []
+
+    async def relay_that_loses_one_cancellation() -> None:
+        swallowed = False
+        while True:
+            try:
+                await asyncio.sleep(0.05)  # a publish awaiting its confirm
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed = True  # the library swallowed it; the loop goes on
+            polls.append(1)
+
+    service = ServiceRuntime(ServiceSettings(), use_broker=False)
+    await service.start()
+    task = asyncio.create_task(relay_that_loses_one_cancellation(), name="outbox-relay")
+    service._tasks.append(task)
+    await asyncio.sleep(0.1)
+    stopping = asyncio.create_task(service.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=10)  # not wait_for: it would cancel
+    assert stopping in done, "stop() is still waiting for a task that ignored a cancel"
+    assert task.cancelled() and polls
